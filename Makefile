@@ -1,0 +1,64 @@
+# make demo  -> .venv + project + external tools, then the amalgkit example workflow
+# make test  -> .venv + project with test extras + tools, then the whole suite
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# command -> Debian package providing it
+TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:graphviz
+SPEC   ?= specs/rna/amalgkit.yaml
+
+.PHONY: demo test tools venv dev lint typecheck bench clean help
+
+help:
+	@echo "make demo   run $(SPEC) on the bundled example data"
+	@echo "make test   run the whole test suite"
+	@echo "make lint   ruff + mypy"
+	@echo "make bench  planning benchmarks (bench/)"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+venv: $(VENV)/.installed
+dev: $(VENV)/.installed-dev
+
+# External tools come from Debian. As root with apt-get we install what is missing;
+# otherwise we print the exact command and stop.
+tools:
+	@missing=""; for pair in $(TOOLS); do cmd=$${pair%%:*}; pkg=$${pair##*:}; \
+	  command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing external tools:$$missing"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else \
+	    echo "missing external tools:$$missing"; \
+	    echo "install them with: sudo apt-get update && sudo apt-get install -y$$missing"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+demo: venv tools
+	$(BIN)/mi-run $(SPEC)
+
+test: dev tools
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: dev
+	$(BIN)/ruff check engine stepslib tests bench examples
+	$(BIN)/mypy engine stepslib
+
+bench: dev
+	$(BIN)/python bench/plan_bench.py
+
+clean:
+	rm -rf $(VENV) .mi output .pytest_cache .mypy_cache .ruff_cache

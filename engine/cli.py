@@ -1,0 +1,153 @@
+"""``mi-run``: the command line. Parses arguments, calls the stages, maps errors to exit codes.
+
+Exit codes: 0 ok, 1 a step failed, 2 invalid spec/config/usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from engine import __version__
+from engine.errors import MiError, UsageError
+
+SUBCOMMANDS = ("run", "validate", "schema", "steps", "status", "step")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", "-c", action="append", default=[], metavar="FILE",
+                        help="YAML config file layered over the spec's config (repeatable)")
+    parser.add_argument("--set", "-s", action="append", default=[], metavar="KEY=VALUE",
+                        dest="overrides", help="override a config value, dotted keys, YAML-typed")
+    parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
+
+
+def _run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", help="workflow spec (YAML)")
+    _common(parser)
+    look = parser.add_argument_group("looking before leaping")
+    look.add_argument("-n", "--dry-run", action="store_true", help="show what would run, run nothing")
+    look.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
+    look.add_argument("-v", "--verbose", action="store_true",
+                      help="one line per instance, and where each config value was set")
+    look.add_argument("--graph", nargs="?", const="text", metavar="FORMAT|FILE",
+                      help="draw the DAG: text (default), dot, mermaid, json, or a file "
+                           "(.dot .mmd .svg .png .html .json); alone it runs nothing")
+    look.add_argument("--graph-jobs", action="store_true",
+                      help="draw every instance instead of one node per step")
+    run = parser.add_argument_group("running")
+    run.add_argument("-j", "--jobs", type=int, default=None, help="cores to use (default: all)")
+    run.add_argument("-k", "--keep-going", action="store_true",
+                     help="after a failure, still finish every independent branch")
+    run.add_argument("--force", action="append", default=[], metavar="STEP",
+                     help="rerun STEP (and what depends on it) even if up to date")
+    run.add_argument("--force-all", action="store_true", help="rerun everything")
+    run.add_argument("--until", metavar="STEP", action="append", default=[],
+                     help="run only STEP and what it needs")
+    run.add_argument("--only", metavar="STEP", action="append", default=[],
+                     help="run only STEP (its inputs must exist)")
+    run.add_argument("--resources", action="append", default=[], metavar="NAME=N",
+                     help="limit of a named resource, e.g. mem_mb=16000")
+    run.add_argument("--backend", default="processes",
+                     choices=["processes", "threads", "serial", "dask"])
+    run.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="with --backend dask: connect to tcp://HOST:PORT")
+    run.add_argument("--cluster", default=None, choices=["slurm", "pbs", "sge", "lsf"],
+                     help="with --backend dask: start a dask-jobqueue cluster")
+    run.add_argument("--state-dir", default=None, help="state directory (default: .mi)")
+    run.add_argument("--keep-incomplete", action="store_true",
+                     help="keep the outputs of failed steps")
+
+
+def build_parser() -> dict[str, argparse.ArgumentParser]:
+    top = argparse.ArgumentParser(
+        prog="mi-run",
+        description="Run a metainformant-flow workflow spec. Subcommands: "
+                    + ", ".join(SUBCOMMANDS) + " (default: run).",
+        epilog="examples:\n  mi-run specs/rna/amalgkit.yaml\n"
+               "  mi-run specs/rna/amalgkit.yaml --dry-run --graph\n"
+               "  mi-run validate SPEC\n  mi-run steps rna.curate",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("--version", action="version", version=f"mi-run {__version__}")
+    _run_options(top)
+    parsers = {"run": top}
+    validate = argparse.ArgumentParser(prog="mi-run validate", description="check a spec and its config")
+    validate.add_argument("spec")
+    _common(validate)
+    parsers["validate"] = validate
+    schema = argparse.ArgumentParser(prog="mi-run schema", description="print the spec JSON Schema")
+    schema.add_argument("--debug", action="store_true")
+    parsers["schema"] = schema
+    steps = argparse.ArgumentParser(prog="mi-run steps", description="list registered steps")
+    steps.add_argument("name", nargs="?", help="show one step's description and params schema")
+    steps.add_argument("--json", action="store_true")
+    steps.add_argument("--debug", action="store_true")
+    parsers["steps"] = steps
+    status = argparse.ArgumentParser(prog="mi-run status", description="state of every step instance")
+    status.add_argument("spec")
+    _common(status)
+    status.add_argument("--state-dir", default=None)
+    status.add_argument("--json", action="store_true")
+    parsers["status"] = status
+    one = argparse.ArgumentParser(prog="mi-run step", description="run one registered step by hand")
+    one.add_argument("name", help="registered step, e.g. gwas.plots")
+    one.add_argument("--input", "-i", action="append", default=[], metavar="NAME=PATH[,PATH]")
+    one.add_argument("--output", "-o", action="append", default=[], metavar="NAME=PATH[,PATH]")
+    one.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE")
+    one.add_argument("--threads", type=int, default=1)
+    one.add_argument("--debug", action="store_true")
+    parsers["step"] = one
+    return parsers
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    parsers = build_parser()
+    command = "run"
+    if args_list and args_list[0] in SUBCOMMANDS:
+        command = args_list.pop(0)
+    args = parsers[command].parse_args(args_list)
+    debug = getattr(args, "debug", False) or bool(os.environ.get("MI_DEBUG"))
+    try:
+        return _dispatch(command, args)
+    except MiError as exc:
+        if debug:
+            raise
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+def _dispatch(command: str, args: argparse.Namespace) -> int:
+    from engine import commands
+
+    handler = getattr(commands, f"cmd_{command}")
+    return int(handler(args))
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, separators=(",", ":") if _compact(value) else None,
+              indent=None if _compact(value) else 2, default=str)
+    sys.stdout.write("\n")
+
+
+def _compact(value: Any) -> bool:
+    steps = value.get("steps") if isinstance(value, dict) else None
+    return isinstance(steps, list) and len(steps) > 200
+
+
+def usage(message: str, hint: str | None = None) -> UsageError:
+    return UsageError(message, hint)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

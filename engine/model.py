@@ -1,0 +1,111 @@
+"""Frozen values that flow between the stages: step instances, actions, rerun reasons.
+
+A :class:`StepInstance` is fully resolved (no YAML, no templates) and picklable: it is the unit
+that executors receive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+PathValue = str | tuple[str, ...]
+
+
+class Action(Enum):
+    """What a run will do with an instance (decided before running)."""
+
+    RUN = "run"
+    SKIP = "skip"
+    DISABLED = "disabled"
+    PENDING = "pending expansion"
+
+
+class Status(Enum):
+    """What happened to an instance (recorded after running)."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UP_TO_DATE = "up to date"
+    NOT_STARTED = "not started"
+    INTERRUPTED = "interrupted"
+
+
+class Reason(Enum):
+    NEVER_RUN = "never run"
+    OUTPUT_MISSING = "output missing"
+    OUTPUT_CHANGED = "output changed"
+    INPUT_CHANGED = "input changed"
+    PARAMS_CHANGED = "params changed"
+    CODE_CHANGED = "code changed"
+    UPSTREAM_RERAN = "upstream reran"
+    FORCED = "forced"
+    INCOMPLETE = "incomplete (interrupted)"
+    PREVIOUSLY_FAILED = "failed last time"
+    DISABLED = "disabled"
+    EXPANDS_AFTER = "expands after"
+    UP_TO_DATE = "up to date"
+
+
+@dataclass(frozen=True)
+class RerunReason:
+    kind: Reason
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.kind.value}: {self.detail}" if self.detail else self.kind.value
+
+
+@dataclass(frozen=True)
+class StepInstance:
+    """One runnable unit: a step, or one item of its fan-out, with everything resolved."""
+
+    id: str
+    step: str
+    uses: str | None
+    command: str | None
+    params: Mapping[str, Any]
+    inputs: Mapping[str, PathValue]
+    outputs: Mapping[str, PathValue]
+    threads: int = 1
+    resources: Mapping[str, int] = field(default_factory=dict)
+    retries: int = 0
+    timeout: float | None = None
+    item: Any = None
+    index: int | None = None
+    work_dir: str = "."
+
+    @property
+    def label(self) -> str | None:
+        return self.id[len(self.step) + 1 : -1] if self.id != self.step else None
+
+    def input_paths(self) -> list[str]:
+        return flatten_paths(self.inputs)
+
+    def output_paths(self) -> list[str]:
+        return flatten_paths(self.outputs)
+
+    def as_path_args(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """inputs/outputs as the step function receives them: Path or list[Path]."""
+        return _to_paths(self.inputs), _to_paths(self.outputs)
+
+
+def flatten_paths(mapping: Mapping[str, PathValue]) -> list[str]:
+    result: list[str] = []
+    for value in mapping.values():
+        if isinstance(value, str):
+            result.append(value)
+        else:
+            result.extend(value)
+    return result
+
+
+def _to_paths(mapping: Mapping[str, PathValue]) -> dict[str, Any]:
+    return {
+        key: Path(value) if isinstance(value, str) else [Path(v) for v in value]
+        for key, value in mapping.items()
+    }

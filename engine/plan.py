@@ -1,0 +1,210 @@
+"""Stage 5, plan: the DAG of step instances, with every dependency and every plan-time check.
+
+Dependencies come from three places, merged: a path one instance reads that another writes
+(file inference), a ``steps.X`` reference outside ``inputs:`` (ref), and ``after:``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import Diagnostic
+from engine.expand import Expansion, normalize
+from engine.graph import Dag
+from engine.model import StepInstance
+from engine.spec import Spec
+
+MAX_REPEATS = 3  # per step and kind of problem: a 100k fan-out must not print 100k errors
+
+
+@dataclass(frozen=True)
+class PendingStep:
+    """A fan-out that can only be expanded after ``waits_for`` steps have run."""
+
+    node: str
+    step: str
+    waits_for: tuple[str, ...]
+
+    @property
+    def reason(self) -> str:
+        return "expands after " + ", ".join(self.waits_for)
+
+
+@dataclass(frozen=True)
+class Plan:
+    workflow: str
+    spec_path: str
+    instances: Mapping[str, StepInstance]  # enabled and disabled, in a topological order
+    disabled: frozenset[str]
+    disabled_reasons: Mapping[str, str]  # step -> why
+    pending: Mapping[str, PendingStep]
+    graph: Dag = field(repr=False)
+    step_order: tuple[str, ...]
+    fanned_out: frozenset[str]
+    descriptions: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def runnable(self) -> list[StepInstance]:
+        return [i for i in self.instances.values() if i.id not in self.disabled]
+
+    def depends_on(self, node: str) -> list[str]:
+        return self.graph.predecessors(node)
+
+    def step_of(self, node: str) -> str:
+        if node in self.instances:
+            return self.instances[node].step
+        return self.pending[node].step
+
+    def to_dict(self, decisions: Any = None) -> dict[str, Any]:
+        """The plan as JSON-ready data (``mi-run --dry-run --json``)."""
+        from engine.render.dryrun import plan_rows
+
+        return {"workflow": self.workflow, "steps": plan_rows(self, decisions)}
+
+
+class _Checks:
+    def __init__(self) -> None:
+        self.diagnostics: list[Diagnostic] = []
+        self._counts: dict[tuple[str, str], int] = defaultdict(int)
+
+    def add(self, spec: Spec, step: str, kind: str, keys: tuple, message: str,
+            hint: str | None = None) -> None:
+        self._counts[(step, kind)] += 1
+        count = self._counts[(step, kind)]
+        if count > MAX_REPEATS:
+            return
+        where = spec.step(step).where(*keys)
+        self.diagnostics.append(spec.marks.diagnostic(where, message, hint))
+
+    def summary(self, spec: Spec) -> None:
+        for (step, _kind), count in self._counts.items():
+            if count > MAX_REPEATS:
+                where = spec.step(step).where()
+                self.diagnostics.append(spec.marks.diagnostic(
+                    where, f"step '{step}': {count - MAX_REPEATS} more problems like the above"))
+
+
+def build_plan(spec: Spec, expansion: Expansion) -> tuple[Plan, list[Diagnostic]]:
+    checks = _Checks()
+    cwd = os.getcwd()
+    instances: dict[str, StepInstance] = {}
+    disabled: set[str] = set()
+    by_step: dict[str, list[str]] = {}
+    pending: dict[str, PendingStep] = {}
+    for name in expansion.order:
+        expanded = expansion.steps[name]
+        if expanded.pending_on:
+            node = f"{name}[*]" if expanded.fanned_out else name
+            pending[node] = PendingStep(node, name, expanded.pending_on)
+            by_step[name] = [node]
+            continue
+        ids = []
+        for instance in expanded.instances:
+            instances[instance.id] = instance
+            ids.append(instance.id)
+            if not expanded.enabled:
+                disabled.add(instance.id)
+        by_step[name] = ids
+
+    producers: dict[str, str] = {}
+    for instance in instances.values():
+        for path in instance.output_paths():
+            key = normalize(path, cwd)
+            other = producers.get(key)
+            if other is None:
+                producers[key] = instance.id
+                continue
+            other_step = instances[other].step
+            if other_step == instance.step:
+                hint = "make the output path depend on the fan-out item, e.g. {{ item }}"
+                message = f"instances '{other}' and '{instance.id}' both write '{path}'"
+            else:
+                hint = "give each step its own output path"
+                message = f"steps '{other_step}' and '{instance.step}' both write '{path}'"
+            checks.add(spec, instance.step, "dup-output", ("outputs",), message, hint)
+
+    edges: list[tuple[str, str, str]] = []
+    for instance in instances.values():
+        if instance.id in disabled:
+            continue
+        for path in instance.input_paths():
+            source = producers.get(normalize(path, cwd))
+            if source == instance.id:
+                checks.add(spec, instance.step, "self-input", ("inputs",),
+                           f"step '{instance.step}' reads its own output '{path}'")
+            elif source is None:
+                if not os.path.exists(path):
+                    _missing_input(spec, checks, instance, path, pending)
+            elif source in disabled:
+                if not os.path.exists(path):
+                    producer = instances[source].step
+                    checks.add(spec, instance.step, "disabled-input", ("inputs",),
+                               f"step '{instance.step}' needs '{path}' from step '{producer}', "
+                               f"which is disabled, and the file does not exist",
+                               f"enable it (--set steps.{producer}.enabled=true) or create the file")
+                edges.append((source, instance.id, "file"))
+            else:
+                edges.append((source, instance.id, "file"))
+
+    for name in expansion.order:
+        spec_step = spec.step(name)
+        upstream = (expansion.refs_outside_inputs.get(name, set()) | set(spec_step.after)
+                    | {r for r in expansion.refs.get(name, set()) if _is_pending(r, by_step, pending)}
+                    | {w for p in by_step.get(name, []) if p in pending for w in pending[p].waits_for})
+        for dep in sorted(upstream):
+            kind = "after" if dep in spec_step.after else "ref"
+            for src in by_step.get(dep, []):
+                for dst in by_step.get(name, []):
+                    edges.append((src, dst, kind))
+
+    checks.summary(spec)
+    graph = Dag()
+    graph.add_nodes((i, {"step": instances[i].step}) for i in instances)
+    graph.add_nodes((n, {"step": p.step, "pending": True}) for n, p in pending.items())
+    graph.add_edges(edges)
+    cycle = graph.find_cycle() if not checks.diagnostics else None
+    if cycle:
+        step = (instances[cycle[0]].step if cycle[0] in instances else pending[cycle[0]].step)
+        checks.diagnostics.append(spec.marks.diagnostic(
+            spec.step(step).where(), "steps depend on each other in a cycle (through files): "
+            + " -> ".join(cycle), "a step's output must not be an input of a step it feeds"))
+    order = [n for n in graph.topological_order() if n in instances] if not cycle else list(instances)
+    plan = Plan(
+        workflow=spec.name,
+        spec_path=spec.path,
+        instances={i: instances[i] for i in order},
+        disabled=frozenset(disabled),
+        disabled_reasons={n: s.disabled_reason for n, s in expansion.steps.items() if not s.enabled},
+        pending=pending,
+        graph=graph,
+        step_order=tuple(expansion.order),
+        fanned_out=frozenset(n for n, s in expansion.steps.items() if s.fanned_out),
+        descriptions={s.name: s.description for s in spec.steps if s.description},
+    )
+    return plan, checks.diagnostics
+
+
+def _is_pending(step: str, by_step: Mapping[str, list[str]], pending: Mapping[str, Any]) -> bool:
+    return any(node in pending for node in by_step.get(step, []))
+
+
+def _missing_input(spec: Spec, checks: _Checks, instance: StepInstance, path: str,
+                   pending: Mapping[str, PendingStep]) -> None:
+    hint = "check the path, or add the step that writes it"
+    if pending:
+        hint += ("; a file written by a pending fan-out must be referenced as "
+                 "steps.<step>.outputs.<name>")
+    checks.add(spec, instance.step, "missing-input", ("inputs",),
+               f"input '{path}' of '{instance.id}' is not written by any step and does not exist",
+               hint)
+
+
+def group_ids(ids: Iterable[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = defaultdict(list)
+    for node in ids:
+        grouped[node.split("[", 1)[0]].append(node)
+    return grouped

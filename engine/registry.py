@@ -1,0 +1,157 @@
+"""The step registry: ``@step`` and lazy discovery of step libraries.
+
+A step library is a module that registers functions with ``@step`` when imported. Names are
+namespaced (``rna.quant``); the namespace says where the library lives: an entry point named
+``rna`` in the group ``metainformant.steps`` or, failing that, the package ``stepslib.rna``.
+Libraries are imported only when one of their steps is named, so a dry-run of a core-only
+workflow never imports the RNA or GWAS code. Step modules keep heavy imports (pandas,
+matplotlib) inside the step functions: registration metadata must stay cheap.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from typing import Any
+
+from engine.errors import MiError
+
+ENTRY_POINT_GROUP = "metainformant.steps"
+
+StepFunction = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class StepInfo:
+    """What the engine knows about a registered step function."""
+
+    name: str
+    function: StepFunction = field(repr=False, compare=False)
+    params_schema: Mapping[str, Any]
+    description: str
+    version: str | None
+    module: str
+
+    @property
+    def namespace(self) -> str:
+        return self.name.split(".", 1)[0]
+
+    def code_hash(self) -> str:
+        """Identity of the step's code: its explicit version, else a hash of its source."""
+        if self.version is not None:
+            return f"v:{self.version}"
+        try:
+            source = inspect.getsource(self.function)
+        except (OSError, TypeError):
+            source = f"{self.module}.{getattr(self.function, '__qualname__', self.name)}"
+        return "src:" + hashlib.blake2b(source.encode(), digest_size=12).hexdigest()
+
+
+_REGISTRY: dict[str, StepInfo] = {}
+_IMPORTED_NAMESPACES: set[str] = set()
+
+
+class UnknownStepError(MiError):
+    def __init__(self, name: str, suggestions: list[str]):
+        self.name = name
+        self.suggestions = suggestions
+        message = f"unknown step function '{name}'"
+        super().__init__(message)
+
+
+def _close_params_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Normalise a params schema: an object whose unknown properties are errors by default."""
+    result: dict[str, Any] = dict(schema or {})
+    if "type" not in result and ("properties" in result or not result):
+        result["type"] = "object"
+    if result.get("type") == "object":
+        result.setdefault("properties", {})
+        result.setdefault("additionalProperties", False)
+    return result
+
+
+def step(
+    name: str,
+    *,
+    params: Mapping[str, Any] | None = None,
+    description: str | None = None,
+    version: str | None = None,
+) -> Callable[[StepFunction], StepFunction]:
+    """Register ``fn(config, *, inputs, outputs, context)`` as the step ``name``.
+
+    ``params`` is a JSON Schema (draft 2020-12) for the step's params; with only
+    ``properties`` given it becomes a closed object (unknown params are errors) unless it sets
+    ``additionalProperties`` itself. ``version`` pins the code identity used for reruns; without
+    it any change to the function's source reruns the step.
+    """
+    if "." not in name:
+        raise ValueError(f"step names are namespaced ('core.{name}'), got '{name}'")
+
+    def register(fn: StepFunction) -> StepFunction:
+        doc = description if description is not None else inspect.getdoc(fn) or ""
+        info = StepInfo(
+            name=name,
+            function=fn,
+            params_schema=_close_params_schema(params),
+            description=doc.strip(),
+            version=version,
+            module=fn.__module__,
+        )
+        _REGISTRY[name] = info
+        fn.__mi_step__ = info  # type: ignore[attr-defined]
+        return fn
+
+    return register
+
+
+def _import_namespace(namespace: str) -> None:
+    if namespace in _IMPORTED_NAMESPACES:
+        return
+    _IMPORTED_NAMESPACES.add(namespace)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if ep.name == namespace:
+            ep.load()
+            return
+    try:
+        importlib.import_module(f"stepslib.{namespace}")
+    except ModuleNotFoundError as exc:
+        if exc.name not in (f"stepslib.{namespace}", "stepslib"):
+            raise
+
+
+def get_step(name: str) -> StepInfo:
+    """The registered step ``name``, importing its library on first use."""
+    if name not in _REGISTRY:
+        _import_namespace(name.split(".", 1)[0])
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        known = all_step_names()
+        raise UnknownStepError(name, difflib.get_close_matches(name, known, n=3)) from None
+
+
+def all_step_names() -> list[str]:
+    load_all_libraries()
+    return sorted(_REGISTRY)
+
+
+def load_all_libraries() -> None:
+    """Import every step library (for listings and suggestions; never on the dry-run path)."""
+    import stepslib
+
+    for module in pkgutil.iter_modules(stepslib.__path__):
+        if module.ispkg:
+            _import_namespace(module.name)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        _import_namespace(ep.name)
+
+
+def registered_steps() -> dict[str, StepInfo]:
+    load_all_libraries()
+    return dict(sorted(_REGISTRY.items()))

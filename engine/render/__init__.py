@@ -1,0 +1,1 @@
+"""Stage 8, render: dry-run listings, graphs and reports (text, JSON, dot, mermaid, HTML)."""

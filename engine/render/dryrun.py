@@ -1,0 +1,111 @@
+"""Dry-run output: what will run and why, as text (grouped or per instance) or JSON rows."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from engine.model import Action, RerunReason, Reason
+
+if TYPE_CHECKING:
+    from engine.config import ResolvedConfig
+    from engine.decide import Decision
+    from engine.plan import Plan
+
+
+def decision_of(plan: Plan, node: str, decisions: Mapping[str, Decision] | None) -> tuple[Action, list[str]]:
+    if node in plan.pending:
+        return Action.PENDING, [plan.pending[node].reason]
+    instance = plan.instances[node]
+    if node in plan.disabled:
+        return Action.DISABLED, [plan.disabled_reasons.get(instance.step, "disabled")]
+    if decisions is not None and node in decisions:
+        decision = decisions[node]
+        return decision.action, [str(r) for r in decision.reasons]
+    return Action.RUN, [str(RerunReason(Reason.NEVER_RUN))]
+
+
+def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> list[dict[str, Any]]:
+    rows = []
+    preds = plan.graph.predecessor_map()
+    for node in [*plan.instances, *plan.pending]:
+        action, reasons = decision_of(plan, node, decisions)
+        instance = plan.instances.get(node)
+        rows.append({
+            "id": node,
+            "step": plan.step_of(node),
+            "action": action.value,
+            "reasons": reasons,
+            "inputs": _jsonable(instance.inputs) if instance else {},
+            "outputs": _jsonable(instance.outputs) if instance else {},
+            "depends_on": preds.get(node, []),
+        })
+    return rows
+
+
+def _jsonable(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, str) else list(v)) for k, v in mapping.items()}
+
+
+def summary_counts(plan: Plan, decisions: Mapping[str, Decision] | None) -> Counter[Action]:
+    counts: Counter[Action] = Counter()
+    for node in [*plan.instances, *plan.pending]:
+        counts[decision_of(plan, node, decisions)[0]] += 1
+    return counts
+
+
+def summary_line(counts: Counter[Action]) -> str:
+    return (f"{counts[Action.RUN]} to run, {counts[Action.SKIP]} up to date, "
+            f"{counts[Action.DISABLED]} disabled, {counts[Action.PENDING]} pending expansion")
+
+
+def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, verbose: bool = False,
+                config: ResolvedConfig | None = None) -> str:
+    lines = [f"workflow {plan.workflow} ({plan.spec_path})"]
+    by_step: dict[str, list[str]] = defaultdict(list)
+    for node in [*plan.instances, *plan.pending]:
+        by_step[plan.step_of(node)].append(node)
+    width = max((len(n) for n in by_step), default=4) + 8
+    for step in plan.step_order:
+        nodes = by_step.get(step, [])
+        if not nodes:
+            lines.append(f"  {step:<{width}} -          fan-out has no items")
+            continue
+        if verbose or len(nodes) == 1:
+            for node in nodes:
+                action, reasons = decision_of(plan, node, decisions)
+                lines.append(f"  {node:<{width}} {action.value:<10} {'; '.join(reasons)}")
+            continue
+        actions: Counter[str] = Counter()
+        reasons_count: Counter[str] = Counter()
+        for node in nodes:
+            action, reasons = decision_of(plan, node, decisions)
+            actions[action.value] += 1
+            for reason in reasons:
+                reasons_count[reason.split(":", 1)[0]] += 1
+        label = f"{step} ×{len(nodes)}"
+        action_text = ", ".join(f"{a} {c}" for a, c in actions.most_common())
+        reason_text = "; ".join(f"{r} ({c})" if c > 1 else r for r, c in reasons_count.most_common(4))
+        lines.append(f"  {label:<{width}} {action_text:<10} {reason_text}")
+    lines.append("summary: " + summary_line(summary_counts(plan, decisions)))
+    if verbose and config is not None:
+        lines.append("config (final value  <- where it was set):")
+        lines.extend(_config_lines(config))
+    return "\n".join(lines)
+
+
+def _config_lines(config: ResolvedConfig) -> list[str]:
+    lines = []
+
+    def walk(value: Any, where: tuple) -> None:
+        if isinstance(value, Mapping) and value:
+            for key, child in value.items():
+                walk(child, (*where, key))
+            return
+        origin = config.origin(where)
+        name = ".".join(map(str, where))
+        lines.append(f"  {name} = {value!r}  <- {origin if origin else 'default'}")
+
+    walk(config.values, ())
+    return lines

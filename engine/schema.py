@@ -1,0 +1,108 @@
+"""Stage 2a, validate against the JSON Schema (draft 2020-12), with friendly messages."""
+
+from __future__ import annotations
+
+import difflib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from engine.errors import Diagnostic
+from engine.yamlload import Marks
+
+
+def schema_path(name: str = "spec.schema.json") -> Path:
+    """The shipped schema: inside the installed package, else the checkout's ``schemas/``."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "schemas" / name, here.parent / "schemas" / name):
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"schema {name} not found next to the engine package")
+
+
+@lru_cache(maxsize=None)
+def load_schema(name: str = "spec.schema.json") -> dict[str, Any]:
+    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> Any:
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(load_schema(name))
+
+
+def _describe_place(path: tuple, data: Any) -> str:
+    if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
+        try:
+            step_name = data["steps"][path[1]].get("name")
+        except (AttributeError, IndexError, KeyError, TypeError):
+            step_name = None
+        rest = ".".join(str(p) for p in path[2:])
+        label = f"step '{step_name}'" if step_name else f"step #{path[1] + 1}"
+        return f"{label}" + (f", key '{rest}'" if rest else "")
+    return "'" + ".".join(str(p) for p in path) + "'" if path else "the spec"
+
+
+def schema_diagnostics(data: Any, marks: Marks, name: str = "spec.schema.json") -> list[Diagnostic]:
+    """Every schema violation as a Diagnostic at the offending line."""
+    validator = _validator(name)
+    schema = load_schema(name)
+    found: list[Diagnostic] = []
+    seen: set[tuple] = set()
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        where = tuple(error.absolute_path)
+        for diag in _explain(error, where, data, marks, schema):
+            key = (diag.line, diag.col, diag.message)
+            if key not in seen:
+                seen.add(key)
+                found.append(diag)
+    return found
+
+
+def _allowed_keys(error: Any, schema: dict[str, Any]) -> list[str]:
+    props = error.schema.get("properties", {})
+    return sorted(props)
+
+
+def _explain(error: Any, where: tuple, data: Any, marks: Marks, schema: dict) -> list[Diagnostic]:
+    place = _describe_place(where, data)
+    validator = error.validator
+    if validator == "additionalProperties":
+        allowed = _allowed_keys(error, schema)
+        extras = [k for k in error.instance if k not in allowed] if isinstance(error.instance, dict) else []
+        result = []
+        for extra in extras:
+            close = difflib.get_close_matches(str(extra), allowed, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"allowed keys: {', '.join(allowed)}"
+            result.append(marks.diagnostic((*where, extra), f"unknown key '{extra}' in {place}",
+                                           hint, key=True))
+        return result
+    if validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return [marks.diagnostic(where, f"{place} is missing the required key '{missing}'")]
+    if validator == "oneOf" and len(where) == 2 and where[0] == "steps":
+        inst = error.instance if isinstance(error.instance, dict) else {}
+        both = "run" in inst and "uses" in inst
+        message = (f"{place} has both 'run' and 'uses'" if both
+                   else f"{place} needs 'run' (a shell command) or 'uses' (a step function)")
+        return [marks.diagnostic(where, message, "give exactly one of 'run' or 'uses'")]
+    if validator == "oneOf" and error.context:
+        best = min(error.context, key=lambda e: len(e.message))
+        return [marks.diagnostic(where, f"{place}: {_plain(best)}")]
+    if validator == "minItems" and where == ("steps",):
+        return [marks.diagnostic(where, "the spec has no steps", "add at least one step")]
+    if validator == "pattern":
+        return [marks.diagnostic(where, f"{place}: {error.instance!r} is not a valid name",
+                                 "names use letters, digits, '_' and '-'"
+                                 if "uses" not in where else "step functions look like 'core.concat'")]
+    return [marks.diagnostic(where, f"{place}: {_plain(error)}")]
+
+
+def _plain(error: Any) -> str:
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return f"expected {expected}, got {type(error.instance).__name__} {error.instance!r}"
+    return str(error.message)

@@ -1,0 +1,220 @@
+"""Jinja2 templates: one sandboxed environment, compile once, fast path for plain lookups.
+
+Two rendering modes:
+- *value* templates (paths, foreach, params, enabled): a template that is exactly one
+  expression, ``"{{ steps.count.outputs.counts }}"``, yields the native value (a list stays a
+  list); anything else renders to a string.
+- *shell* templates (``run:``): every substituted value is shell-quoted (a list becomes
+  space-separated quoted words) unless marked with the ``unquoted`` filter.
+
+Most templates in real specs are literal text plus ``{{ name.attr }}`` lookups; those skip
+Jinja2 entirely (a split-and-lookup renderer), which keeps planning 100k instances cheap.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
+from pathlib import PurePath
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+_SIMPLE_EXPR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
+_WHOLE_EXPR = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
+
+
+class TemplateError(Exception):
+    """A template failed to compile or render; ``message`` is user-facing."""
+
+
+class Unquoted(str):
+    """A string the shell renderer inserts as is (a deliberate shell fragment)."""
+
+
+def _shell_quote(value: Any) -> str:
+    if isinstance(value, Unquoted):
+        return str(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return " ".join(_shell_quote(v) for v in value)
+    return shlex.quote(str(value))
+
+
+def _unquoted(value: Any) -> Unquoted:
+    if isinstance(value, list | tuple):
+        return Unquoted(" ".join(str(v) for v in value))
+    return Unquoted("" if value is None else str(value))
+
+
+def _basename(value: Any) -> str:
+    return PurePath(str(value)).name
+
+
+def _stem(value: Any) -> str:
+    return PurePath(str(value)).stem.split(".")[0]
+
+
+def _dirname(value: Any) -> str:
+    return str(PurePath(str(value)).parent)
+
+
+def _make_env(finalize: Callable[[Any], Any] | None) -> jinja2.Environment:
+    env = ImmutableSandboxedEnvironment(
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        keep_trailing_newline=True,
+        finalize=finalize,
+    )
+    env.filters.update(
+        unquoted=_unquoted, basename=_basename, dirname=_dirname, stem=_stem, quote=_shell_quote
+    )
+    return env
+
+
+_VALUE_ENV = _make_env(None)
+_SHELL_ENV = _make_env(_shell_quote)
+
+
+def _lookup(context: Mapping[str, Any], dotted: str) -> Any:
+    parts = dotted.split(".")
+    try:
+        value = context[parts[0]]
+    except KeyError:
+        raise TemplateError(f"'{parts[0]}' is undefined") from None
+    for part in parts[1:]:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif not isinstance(value, Mapping) and hasattr(value, part) and not part.startswith("_"):
+            value = getattr(value, part)
+        else:
+            kind = type(value).__name__
+            raise TemplateError(f"'{kind} object' has no attribute '{part}' (in '{dotted}')")
+    return value
+
+
+class Template:
+    """A compiled template. ``render(ctx)`` gives a string (or native value, see module doc)."""
+
+    __slots__ = ("_jinja", "_native", "_parts", "shell", "source")
+
+    def __init__(self, source: str, shell: bool = False):
+        self.source = source
+        self.shell = shell
+        self._parts: list[tuple[bool, str]] | None = None
+        self._jinja: jinja2.Template | None = None
+        self._native: Callable[..., Any] | None = None
+        if "{%" in source or "{#" in source:
+            self._compile_jinja()
+            return
+        pieces = _SIMPLE_EXPR.split(source)
+        leftover = "".join(pieces[0::2])
+        if "{{" in leftover:  # expressions beyond plain lookups: let Jinja2 handle them
+            self._compile_jinja()
+            whole = _WHOLE_EXPR.match(source)
+            if whole and not shell:
+                try:
+                    self._native = _VALUE_ENV.compile_expression(whole.group(1).strip())
+                except jinja2.TemplateSyntaxError as exc:
+                    raise TemplateError(f"template syntax error: {exc.message}") from None
+            return
+        self._parts = [(i % 2 == 1, piece) for i, piece in enumerate(pieces) if piece or i % 2]
+
+    def _compile_jinja(self) -> None:
+        env = _SHELL_ENV if self.shell else _VALUE_ENV
+        try:
+            self._jinja = env.from_string(self.source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"template syntax error: {exc.message}") from None
+
+    @property
+    def is_literal(self) -> bool:
+        return self._parts is not None and not any(is_expr for is_expr, _ in self._parts)
+
+    def render(self, context: Mapping[str, Any]) -> Any:
+        """Render; a value template that is one expression returns the native value."""
+        parts = self._parts
+        if parts is not None:
+            if len(parts) == 1 and parts[0][0] and not self.shell:
+                return _lookup(context, parts[0][1])
+            out = []
+            for is_expr, piece in parts:
+                if not is_expr:
+                    out.append(piece)
+                    continue
+                value = _lookup(context, piece)
+                out.append(_shell_quote(value) if self.shell else _to_text(value))
+            return "".join(out)
+        try:
+            if self._native is not None:
+                return self._native(**context)
+            assert self._jinja is not None
+            return self._jinja.render(context)
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(str(exc.message)) from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template error: {exc}") from None
+        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
+            raise TemplateError(f"template error: {type(exc).__name__}: {exc}") from None
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, list | tuple):
+        return " ".join(str(v) for v in value)
+    return str(value)
+
+
+@lru_cache(maxsize=4096)
+def compile_template(source: str, shell: bool = False) -> Template:
+    """Compile once: the cache makes repeated instances of a step reuse one compiled template."""
+    return Template(source, shell)
+
+
+def is_template(value: Any) -> bool:
+    return isinstance(value, str) and ("{{" in value or "{%" in value)
+
+
+def render_value(value: Any, context: Mapping[str, Any]) -> Any:
+    """Render every template string inside ``value`` (dicts and lists recursively)."""
+    if isinstance(value, str):
+        if "{{" not in value and "{%" not in value:
+            return value
+        return compile_template(value).render(context)
+    if isinstance(value, dict):
+        return {k: render_value(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [render_value(v, context) for v in value]
+    return value
+
+
+def referenced_names(source: str) -> set[str]:
+    """Top-level variable names a template reads (for config ordering and step references)."""
+    from jinja2 import meta
+
+    try:
+        ast = _VALUE_ENV.parse(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"template syntax error: {exc.message}") from None
+    return set(meta.find_undeclared_variables(ast))
+
+
+_STEP_REF = re.compile(r"""steps\s*(?:\.\s*([A-Za-z0-9_]+)|\[\s*['"]([A-Za-z0-9_-]+)['"]\s*\])""")
+
+
+def referenced_steps(sources: Iterable[str]) -> set[str]:
+    """Names X in ``steps.X`` / ``steps['X']`` anywhere in the given template sources."""
+    found: set[str] = set()
+    for source in sources:
+        if "steps" not in source:
+            continue
+        for match in _STEP_REF.finditer(source):
+            found.add(match.group(1) or match.group(2))
+    return found

@@ -1,0 +1,108 @@
+"""The pipeline of stages from a spec file to a Plan (the Python API's entry point).
+
+``load`` = load YAML -> validate (schema, step functions) -> Spec -> resolve config layers.
+``Workflow.plan`` = expand templates and fan-outs -> Plan. Each stage returns frozen values
+and reports every problem it finds as one :class:`SpecError`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.config import ResolvedConfig, resolve_config
+from engine.errors import Diagnostic, SpecError
+from engine.expand import StepSettings, expand
+from engine.params import fill_defaults, params_problems
+from engine.plan import Plan, build_plan
+from engine.registry import UnknownStepError, get_step
+from engine.schema import schema_diagnostics
+from engine.spec import Spec, StepSpec, build_spec
+from engine.yamlload import load_yaml_file
+
+
+@dataclass(frozen=True)
+class Workflow:
+    spec: Spec
+    config: ResolvedConfig
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    def plan(self, table_ready: Callable[[str], bool] | None = None) -> Plan:
+        """Expand and plan. ``table_ready(step)`` says whether a fan-out may read the tables
+        that ``step`` writes now (it ran, or is up to date); otherwise such fan-outs stay
+        pending."""
+        seen: set[tuple] = set()
+        problems: list[Diagnostic] = []
+
+        def check(step: StepSpec, settings: StepSettings, params: Mapping[str, Any]):
+            if step.uses is None:
+                return params
+            info = get_step(step.uses)
+            filled = fill_defaults(info.params_schema, params)
+            for where, message, hint in params_problems(info.params_schema, filled):
+                origin = settings.origins.get(f"params.{where[0]}") if where else None
+                text = f"step '{step.name}' ({step.uses}): {message}"
+                diag = (origin.diagnostic(text, hint) if origin is not None
+                        else self.spec.marks.diagnostic(step.where("params", *where), text, hint,
+                                                        key=message.startswith("unknown")))
+                key = (diag.path, diag.line, diag.message)
+                if key not in seen:
+                    seen.add(key)
+                    problems.append(diag)
+            return filled
+
+        expansion = expand(self.spec, self.config, table_ready, check)
+        problems = expansion.diagnostics + problems
+        if problems:
+            raise SpecError(problems)
+        plan, plan_problems = build_plan(self.spec, expansion)
+        if plan_problems:
+            raise SpecError(plan_problems)
+        return plan
+
+
+def load(
+    spec: str | os.PathLike[str],
+    config_files: Iterable[str | os.PathLike[str]] = (),
+    overrides: Mapping[str, Any] | Iterable[str] = (),
+    environ: Mapping[str, str] | None = None,
+) -> Workflow:
+    """Load, validate and configure a workflow. Raises :class:`SpecError` listing every problem."""
+    path = str(spec)
+    document = load_yaml_file(path)
+    data = document.data
+    if not isinstance(data, dict):
+        raise SpecError([document.marks.diagnostic((), "a workflow spec must be a YAML mapping "
+                                                   "with 'name' and 'steps'")])
+    problems = schema_diagnostics(data, document.marks)
+    if problems:
+        raise SpecError(problems)
+    spec_dir = str(Path(path).resolve().parent)
+    parsed = build_spec(data, document.marks, path, spec_dir)
+    problems = _check_step_functions(parsed)
+    config = resolve_config(parsed.config, document.marks, [str(f) for f in config_files],
+                            overrides, environ, {"spec_dir": spec_dir})
+    if problems:
+        raise SpecError(problems)
+    return Workflow(spec=parsed, config=config)
+
+
+def _check_step_functions(spec: Spec) -> list[Diagnostic]:
+    problems = []
+    for step in spec.steps:
+        if step.uses is None:
+            continue
+        try:
+            get_step(step.uses)
+        except UnknownStepError as exc:
+            hint = (f"did you mean '{exc.suggestions[0]}'?" if exc.suggestions
+                    else "list the registered steps with: mi-run steps")
+            problems.append(spec.marks.diagnostic(step.where("uses"),
+                                                  f"step '{step.name}' uses {exc}", hint))
+    return problems
