@@ -283,6 +283,12 @@ class _Expander:
         shared_params = None if params_templated else self._checked(step, settings, settings.params)
         command = compile_template(step.run, shell=True) if step.run is not None else None
         fan = step.foreach is not None
+        render_inputs = _path_renderer(step.inputs)
+        render_outputs = _path_renderer(step.outputs)
+        try:  # settings without templates are computed once, not once per instance
+            static = self._static_settings(step, settings)
+        except _Failed:
+            return result
         for index, (item, label) in enumerate(zip(items, labels)):
             ctx = dict(self.base)
             if fan:
@@ -296,16 +302,17 @@ class _Expander:
                     continue
                 seen_labels[label] = index
             try:
-                inputs = _paths(self._render(step, "inputs", step.inputs, ctx), step, "inputs")
-                outputs = _paths(self._render(step, "outputs", step.outputs, ctx), step, "outputs")
+                inputs = render_inputs(ctx)
+                outputs = render_outputs(ctx)
                 params = (shared_params if shared_params is not None else self._checked(
                     step, settings, self._render(step, "params", settings.params, ctx)))
-                threads = self._number(step, settings, "threads", ctx, int, minimum=1)
-                resources = {k: self._number(step, settings, "resources", ctx, int, value=v, minimum=0)
-                             for k, v in settings.resources.items()}
-                retries = self._number(step, settings, "retries", ctx, int, minimum=0)
-                timeout = (None if settings.timeout is None
-                           else self._number(step, settings, "timeout", ctx, float, minimum=0))
+                threads, resources, retries, timeout = static or self._dynamic_settings(
+                    step, settings, ctx)
+            except TemplateError as exc:
+                self.diag(step, ("inputs",), f"in a path: {exc}")
+                if not fan:
+                    break
+                continue
             except _TypeProblem as problem:
                 self.diag(step, (problem.which,), str(problem))
                 if not fan:
@@ -335,6 +342,20 @@ class _Expander:
                 work_dir=self.work_dir,
             ))
         return result
+
+    def _static_settings(self, step: StepSpec, settings: StepSettings):
+        if _has_template([settings.threads, settings.resources, settings.retries, settings.timeout]):
+            return None
+        return self._dynamic_settings(step, settings, self.base)
+
+    def _dynamic_settings(self, step: StepSpec, settings: StepSettings, ctx: Mapping[str, Any]):
+        threads = self._number(step, settings, "threads", ctx, int, minimum=1)
+        resources = {k: self._number(step, settings, "resources", ctx, int, value=v, minimum=0)
+                     for k, v in settings.resources.items()}
+        retries = self._number(step, settings, "retries", ctx, int, minimum=0)
+        timeout = (None if settings.timeout is None
+                   else self._number(step, settings, "timeout", ctx, float, minimum=0))
+        return threads, resources, retries, timeout
 
     def _checked(self, step: StepSpec, settings: StepSettings, params: Mapping[str, Any]):
         if self.check_params is None:
@@ -421,28 +442,46 @@ def _render_tree(value: Any, ctx: Mapping[str, Any]) -> Any:
     return value
 
 
-def _paths(rendered: Mapping[str, Any], step: StepSpec, which: str) -> dict[str, PathValue]:
-    result: dict[str, PathValue] = {}
-    for key, value in rendered.items():
-        if isinstance(value, str | PurePath):
-            result[key] = str(value)
-        elif isinstance(value, list | tuple):
-            flat: list[str] = []
-            for v in value:
-                if isinstance(v, list | tuple):
-                    flat.extend(str(x) for x in v)
-                else:
-                    flat.append(str(v))
-            result[key] = tuple(flat)
-        else:
-            raise _TypeProblem(step, which, key, value)
-    return result
+def _path_renderer(spec_paths: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], dict[str, PathValue]]:
+    """Compile a step's inputs/outputs once; the returned function renders one instance."""
+    plan: list[tuple[str, Any, Any]] = []  # (key, compiled template | None, raw value)
+    for key, value in spec_paths.items():
+        compiled = compile_template(value) if is_template(value) else None
+        plan.append((key, compiled, value))
+
+    def render(ctx: Mapping[str, Any]) -> dict[str, PathValue]:
+        result: dict[str, PathValue] = {}
+        for key, compiled, raw in plan:
+            value = compiled.render(ctx) if compiled is not None else _render_tree(raw, ctx)
+            if type(value) is str:
+                result[key] = value
+            else:
+                result[key] = _one_path(key, value)
+        return result
+
+    return render
+
+
+def _one_path(key: str, value: Any) -> PathValue:
+    if isinstance(value, str | PurePath):
+        return str(value)
+    if isinstance(value, list | tuple):
+        flat: list[str] = []
+        for v in value:
+            if isinstance(v, list | tuple):
+                flat.extend(str(x) for x in v)
+            elif isinstance(v, str | PurePath):
+                flat.append(str(v))
+            else:
+                raise _TypeProblem(key, v)
+        return tuple(flat)
+    raise _TypeProblem(key, value)
 
 
 class _TypeProblem(_Failed):
-    def __init__(self, step: StepSpec, which: str, key: str, value: Any):
+    def __init__(self, key: str, value: Any, which: str = "inputs"):
         self.which = which
-        super().__init__(f"{which}.{key} must be a path or a list of paths, got {value!r}")
+        super().__init__(f"'{key}' must be a path or a list of paths, got {value!r}")
 
 
 def _as_template_values(mapping: Mapping[str, PathValue]) -> dict[str, Any]:
@@ -462,6 +501,8 @@ def _short(value: Any) -> str:
 
 def normalize(path: str, cwd: str) -> str:
     """The key two paths are compared by: absolute, normalised, relative to ``cwd``."""
+    if path[:1] not in ("/", ".", "") and "/." not in path and "//" not in path:
+        return cwd + "/" + path  # already normal: skip normpath (hot at 100k instances)
     return os.path.normpath(os.path.join(cwd, path))
 
 

@@ -1,4 +1,8 @@
-"""The DAG of step instances. networkx lives here and nowhere else; node ids are strings.
+"""The DAG of step instances, with string node ids. networkx lives here and nowhere else.
+
+Adjacency is kept in plain dicts because the planner builds it for every dry-run and it must
+stay cheap at 100k instances (networkx's own node/edge bookkeeping costs ~10x more); the
+networkx view is built on demand for the analyses that need it (cycles, step ordering).
 
 Edges carry a ``kind``: ``file`` (an input is another instance's output), ``ref`` (a
 ``steps.X`` reference outside the inputs), ``after`` (explicit ordering).
@@ -9,104 +13,147 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-import networkx as nx
-
 
 class Dag:
-    """A thin, read-mostly wrapper: built once by the planner, then only queried."""
+    """Built once by the planner, then only queried."""
 
-    __slots__ = ("_g",)
+    __slots__ = ("_kinds", "_pred", "_succ")
 
     def __init__(self) -> None:
-        self._g = nx.DiGraph()
+        self._pred: dict[str, list[str]] = {}
+        self._succ: dict[str, list[str]] = {}
+        self._kinds: dict[tuple[str, str], str] = {}  # only edges whose kind is not "file"
 
     # construction -----------------------------------------------------------------------
-    def add_nodes(self, nodes: Iterable[tuple[str, Mapping[str, Any]]]) -> None:
-        self._g.add_nodes_from(nodes)
+    def add_nodes(self, nodes: Iterable[str]) -> None:
+        pred, succ = self._pred, self._succ
+        for node in nodes:
+            if node not in pred:
+                pred[node] = []
+                succ[node] = []
 
     def add_edges(self, edges: Iterable[tuple[str, str, str]]) -> None:
-        g = self._g
+        seen: set[tuple[str, str]] = set()
+        pred, succ, kinds = self._pred, self._succ, self._kinds
         for src, dst, kind in edges:
-            if not g.has_edge(src, dst):
-                g.add_edge(src, dst, kind=kind)
+            key = (src, dst)
+            if key in seen:
+                continue
+            seen.add(key)
+            succ[src].append(dst)
+            pred[dst].append(src)
+            if kind != "file":
+                kinds[key] = kind
 
     # queries ----------------------------------------------------------------------------
     def __contains__(self, node: str) -> bool:
-        return node in self._g
+        return node in self._pred
 
     def __len__(self) -> int:
-        return self._g.number_of_nodes()
+        return len(self._pred)
 
     def nodes(self) -> list[str]:
-        return list(self._g.nodes)
+        return list(self._pred)
 
-    def attrs(self, node: str) -> Mapping[str, Any]:
-        return self._g.nodes[node]
+    def kind(self, src: str, dst: str) -> str:
+        return self._kinds.get((src, dst), "file")
 
     def edges(self) -> list[tuple[str, str, str]]:
-        return [(u, v, d.get("kind", "file")) for u, v, d in self._g.edges(data=True)]
+        kinds = self._kinds
+        return [(u, v, kinds.get((u, v), "file")) for u, vs in self._succ.items() for v in vs]
 
     def predecessors(self, node: str) -> list[str]:
-        return list(self._g.predecessors(node))
+        return list(self._pred[node])
 
     def successors(self, node: str) -> list[str]:
-        return list(self._g.successors(node))
+        return list(self._succ[node])
 
-    def predecessor_map(self) -> dict[str, list[str]]:
-        return {n: list(p) for n, p in self._g.pred.items()}
+    def predecessor_map(self) -> Mapping[str, list[str]]:
+        return self._pred
 
-    def successor_map(self) -> dict[str, list[str]]:
-        return {n: list(s) for n, s in self._g.succ.items()}
+    def successor_map(self) -> Mapping[str, list[str]]:
+        return self._succ
+
+    def to_networkx(self) -> Any:
+        import networkx as nx
+
+        graph = nx.DiGraph()
+        graph.add_nodes_from(self._pred)
+        graph.add_edges_from((u, v, {"kind": k}) for u, v, k in self.edges())
+        return graph
 
     def find_cycle(self) -> list[str] | None:
         """One cycle as a node list with the first node repeated at the end, or None."""
+        import networkx as nx
+
         try:
-            edges = nx.find_cycle(self._g)
+            edges = nx.find_cycle(self.to_networkx())
         except nx.NetworkXNoCycle:
             return None
         return [edges[0][0], *[v for _, v, *_ in edges]]
 
-    def topological_order(self) -> list[str]:
-        return list(nx.lexicographical_topological_sort(self._g))
+    def topological_order(self) -> list[str] | None:
+        """Kahn's algorithm, ties broken by insertion order (deterministic); None on a cycle."""
+        succ = self._succ
+        waiting = {node: len(p) for node, p in self._pred.items()}
+        ready = [node for node, count in waiting.items() if count == 0]
+        position = 0
+        while position < len(ready):
+            node = ready[position]
+            position += 1
+            for child in succ[node]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+        return ready if len(ready) == len(waiting) else None
 
     def remaining_path_lengths(self, weight: Callable[[str], float] | None = None) -> dict[str, float]:
         """Longest path (sum of weights) from each node to any sink: the critical-path priority."""
-        weight = weight or (lambda _n: 1.0)
         result: dict[str, float] = {}
-        succ = self._g.succ
-        for node in reversed(list(nx.topological_sort(self._g))):
+        succ = self._succ
+        for node in reversed(self.topological_order() or []):
             best = 0.0
             for child in succ[node]:
-                best = max(best, result[child])
-            result[node] = best + weight(node)
+                if result[child] > best:
+                    best = result[child]
+            result[node] = best + (weight(node) if weight else 1.0)
         return result
 
     def collapse(self, group_of: Callable[[str], str]) -> tuple[dict[str, int], set[tuple[str, str, str]]]:
         """Quotient graph: group -> member count, and edges between distinct groups."""
         counts: dict[str, int] = {}
-        for node in self._g.nodes:
+        for node in self._pred:
             group = group_of(node)
             counts[group] = counts.get(group, 0) + 1
         edges: set[tuple[str, str, str]] = set()
-        for u, v, data in self._g.edges(data=True):
+        for u, v, kind in self.edges():
             gu, gv = group_of(u), group_of(v)
             if gu != gv:
-                edges.add((gu, gv, data.get("kind", "file")))
+                edges.add((gu, gv, kind))
         return counts, edges
 
 
 def order_groups(nodes: Iterable[str], needs: Mapping[str, Iterable[str]]) -> tuple[list[str], list[str] | None]:
     """Stable topological order of named groups (file order breaks ties), or a cycle."""
-    g = nx.DiGraph()
+    import heapq
+
     listed = list(nodes)
     position = {n: i for i, n in enumerate(listed)}
-    g.add_nodes_from(listed)
-    for node, deps in needs.items():
-        for dep in deps:
-            if dep in position:
-                g.add_edge(dep, node)
-    try:
-        return list(nx.lexicographical_topological_sort(g, key=lambda n: position[n])), None
-    except nx.NetworkXUnfeasible:
-        edges = nx.find_cycle(g)
-        return [], [edges[0][0], *[v for _, v, *_ in edges]]
+    dag = Dag()
+    dag.add_nodes(listed)
+    dag.add_edges((dep, node, "ref") for node, deps in needs.items() for dep in deps
+                  if dep in position and node in position)
+    waiting = {n: len(dag.predecessor_map()[n]) for n in listed}
+    heap = [position[n] for n in listed if waiting[n] == 0]
+    heapq.heapify(heap)
+    order: list[str] = []
+    while heap:
+        node = listed[heapq.heappop(heap)]
+        order.append(node)
+        for child in dag.successor_map()[node]:
+            waiting[child] -= 1
+            if waiting[child] == 0:
+                heapq.heappush(heap, position[child])
+    if len(order) == len(listed):
+        return order, None
+    return [], dag.find_cycle()

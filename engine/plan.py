@@ -163,16 +163,17 @@ def build_plan(spec: Spec, expansion: Expansion) -> tuple[Plan, list[Diagnostic]
 
     checks.summary(spec)
     graph = Dag()
-    graph.add_nodes((i, {"step": instances[i].step}) for i in instances)
-    graph.add_nodes((n, {"step": p.step, "pending": True}) for n, p in pending.items())
+    graph.add_nodes(instances)
+    graph.add_nodes(pending)
     graph.add_edges(edges)
-    cycle = graph.find_cycle() if not checks.diagnostics else None
+    topo = graph.topological_order()
+    cycle = graph.find_cycle() if topo is None else None
     if cycle:
         step = (instances[cycle[0]].step if cycle[0] in instances else pending[cycle[0]].step)
         checks.diagnostics.append(spec.marks.diagnostic(
             spec.step(step).where(), "steps depend on each other in a cycle (through files): "
             + " -> ".join(cycle), "a step's output must not be an input of a step it feeds"))
-    order = [n for n in graph.topological_order() if n in instances] if not cycle else list(instances)
+    order = [n for n in topo if n in instances] if topo is not None else list(instances)
     plan = Plan(
         workflow=spec.name,
         spec_path=spec.path,

@@ -29,23 +29,31 @@ def decision_of(plan: Plan, node: str, decisions: Mapping[str, Decision] | None)
 def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> list[dict[str, Any]]:
     rows = []
     preds = plan.graph.predecessor_map()
-    for node in [*plan.instances, *plan.pending]:
-        action, reasons = decision_of(plan, node, decisions)
-        instance = plan.instances.get(node)
+    never_run = [str(RerunReason(Reason.NEVER_RUN))]
+    for node, instance in plan.instances.items():
+        if decisions is None and node not in plan.disabled:  # fast path: no state yet
+            action, reasons = "run", never_run
+        else:
+            found, why = decision_of(plan, node, decisions)
+            action, reasons = found.value, why
         rows.append({
             "id": node,
-            "step": plan.step_of(node),
-            "action": action.value,
+            "step": instance.step,
+            "action": action,
             "reasons": reasons,
-            "inputs": _jsonable(instance.inputs) if instance else {},
-            "outputs": _jsonable(instance.outputs) if instance else {},
+            "inputs": _jsonable(instance.inputs),
+            "outputs": _jsonable(instance.outputs),
             "depends_on": preds.get(node, []),
         })
+    for node, pending in plan.pending.items():
+        rows.append({"id": node, "step": pending.step, "action": Action.PENDING.value,
+                     "reasons": [pending.reason], "inputs": {}, "outputs": {},
+                     "depends_on": preds.get(node, [])})
     return rows
 
 
-def _jsonable(mapping: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: (v if isinstance(v, str) else list(v)) for k, v in mapping.items()}
+def _jsonable(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
+    return mapping  # str or tuple values: json encodes tuples as lists already
 
 
 def summary_counts(plan: Plan, decisions: Mapping[str, Decision] | None) -> Counter[Action]:

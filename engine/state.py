@@ -1,0 +1,335 @@
+"""The run state: one embedded SQLite database ``<state_dir>/state.db`` (no per-output files).
+
+Tables: ``runs`` (one row per mi-run invocation) and ``instances`` (the last thing that happened
+to each step instance: status, signature, output fingerprints, timings). Instances are keyed by
+``(workflow, instance_id)`` so two workflows sharing a state directory cannot clash.
+
+Durability: WAL mode with ``synchronous=NORMAL`` -- a commit survives the engine being killed
+(``kill -9``; only an OS crash/power loss can drop the last commits). Writes from
+:meth:`StateStore.record` and :meth:`StateStore.mark_running` are batched and committed when
+:data:`BATCH_SIZE` rows are queued or :data:`BATCH_SECONDS` have passed since the last commit
+(checked on each call and by :meth:`flush_if_due`, which the scheduling loop calls after every
+``wait()``), and by :meth:`flush`. Losing the last batch is safe: the record a decision would
+read is then the previous one, whose signature/output fingerprints no longer match what is on
+disk (or whose status is ``running``), so the instance reruns -- never a wrong "up to date".
+
+``mark_running`` leaves ``status = 'running'`` until the outcome is recorded, so a run that was
+interrupted or killed shows up as ``Record.interrupted`` -> "incomplete (interrupted)".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import sqlite3
+import time
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from engine.errors import LockError
+from engine.executors.base import Outcome
+from engine.fingerprint import Fingerprint
+from engine.model import StepInstance
+
+RUNNING = "running"
+BATCH_SIZE = 1000
+BATCH_SECONDS = 0.2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id TEXT PRIMARY KEY, started REAL, ended REAL, status TEXT,
+    argv TEXT, spec_path TEXT, workflow TEXT
+);
+CREATE TABLE IF NOT EXISTS instances (
+    workflow TEXT NOT NULL, instance_id TEXT NOT NULL, step TEXT, run_id TEXT, status TEXT,
+    signature TEXT, outputs TEXT, started REAL, ended REAL, duration REAL, peak_mem_mb REAL,
+    log_path TEXT, attempts INTEGER, error TEXT,
+    PRIMARY KEY (workflow, instance_id)
+) WITHOUT ROWID;
+"""
+
+_RECORD_SQL = (
+    "INSERT OR REPLACE INTO instances (workflow, instance_id, step, run_id, status, signature,"
+    " outputs, started, ended, duration, peak_mem_mb, log_path, attempts, error)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+# Keep the previous signature/outputs: the decision layer needs them to explain what changed.
+_RUNNING_SQL = (
+    "INSERT INTO instances (workflow, instance_id, step, run_id, status, started, log_path,"
+    " attempts) VALUES (?, ?, ?, ?, 'running', ?, ?, ?)"
+    " ON CONFLICT (workflow, instance_id) DO UPDATE SET status = 'running',"
+    " run_id = excluded.run_id, started = excluded.started, log_path = excluded.log_path,"
+    " attempts = excluded.attempts"
+)
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the state store remembers about one instance (JSON columns parsed on access)."""
+
+    instance_id: str
+    workflow: str
+    step: str
+    run_id: str | None
+    status: str  # a Status value ("completed", "failed", ...) or "running"
+    signature_json: str | None
+    outputs_json: str | None
+    started: float | None
+    ended: float | None
+    duration: float | None
+    peak_mem_mb: float | None
+    log_path: str | None
+    attempts: int
+    error: str | None
+
+    @property
+    def interrupted(self) -> bool:
+        """The instance was started but its outcome was never recorded (run killed/interrupted)."""
+        return self.status == RUNNING
+
+    @cached_property
+    def signature(self) -> dict[str, Any]:
+        """``{uses|command, code, params, ...}`` as recorded, with ``inputs`` as Fingerprints."""
+        if not self.signature_json:
+            return {}
+        data: dict[str, Any] = json.loads(self.signature_json)
+        data["inputs"] = {p: Fingerprint.from_json(v) for p, v in data.get("inputs", {}).items()}
+        return data
+
+    @property
+    def input_fps(self) -> dict[str, Fingerprint]:
+        return dict(self.signature.get("inputs", {}))
+
+    @cached_property
+    def outputs(self) -> dict[str, Fingerprint]:
+        if not self.outputs_json:
+            return {}
+        return {p: Fingerprint.from_json(v) for p, v in json.loads(self.outputs_json).items()}
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: str
+    started: float
+    ended: float | None
+    status: str
+    argv: list[str]
+    spec_path: str | None
+    workflow: str | None
+
+
+class StateStore:
+    """The state database of one state directory; use from a single thread (the loop)."""
+
+    def __init__(self, state_dir: str | os.PathLike[str]):
+        self.state_dir = Path(state_dir)
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.state_dir / "state.db"
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._pending: list[tuple[str, tuple[Any, ...]]] = []
+        self._last_commit = time.monotonic()
+        self._lock_fd: int | None = None
+
+    # -- locking -------------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold ``<state_dir>/lock`` (flock, non-blocking) for the duration of a run."""
+        lock_path = self.state_dir / "lock"
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise LockError(
+                f"the state directory {self.state_dir} is locked by another mi-run (pid {holder})"
+                f"\n  hint: another mi-run is running there; wait for it to finish or stop it"
+                f" (kill {holder}), or use a different state directory"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._lock_fd = fd
+        try:
+            yield
+        finally:
+            self.flush()
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+            self._lock_fd = None
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def begin_run(
+        self,
+        *,
+        workflow: str,
+        argv: Sequence[str] = (),
+        spec_path: str | None = None,
+        run_id: str | None = None,
+    ) -> str:
+        """Insert a run row (status ``running``) and return its id."""
+        run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        self.flush()
+        self._db.execute(
+            "INSERT INTO runs (run_id, started, status, argv, spec_path, workflow)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (run_id, time.time(), RUNNING, json.dumps(list(argv)), spec_path, workflow),
+        )
+        return run_id
+
+    def end_run(self, run_id: str, status: str) -> None:
+        """Flush pending records and close the run row with ``status``."""
+        self.flush()
+        self._db.execute(
+            "UPDATE runs SET ended = ?, status = ? WHERE run_id = ?", (time.time(), status, run_id)
+        )
+
+    def runs(self, limit: int = 20) -> list[RunRow]:
+        """The most recent runs, newest first."""
+        self.flush()
+        rows = self._db.execute(
+            "SELECT run_id, started, ended, status, argv, spec_path, workflow FROM runs"
+            " ORDER BY started DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [RunRow(r[0], r[1], r[2], r[3], json.loads(r[4] or "[]"), r[5], r[6]) for r in rows]
+
+    # -- instances -----------------------------------------------------------------------------
+
+    def records(self, workflow: str) -> dict[str, Record]:
+        """Every recorded instance of ``workflow`` by instance id (pending writes included)."""
+        self.flush()
+        cursor = self._db.execute(
+            "SELECT instance_id, workflow, step, run_id, status, signature, outputs, started,"
+            " ended, duration, peak_mem_mb, log_path, attempts, error"
+            " FROM instances WHERE workflow = ?",
+            (workflow,),
+        )
+        return {row[0]: Record(*row) for row in cursor}
+
+    def mark_running(
+        self,
+        workflow: str,
+        instance: StepInstance,
+        *,
+        run_id: str | None,
+        attempt: int = 1,
+        log_path: str | None = None,
+        started: float | None = None,
+    ) -> None:
+        """Note that ``instance`` started (batched, like :meth:`record`)."""
+        params = (
+            workflow,
+            instance.id,
+            instance.step,
+            run_id,
+            time.time() if started is None else started,
+            log_path,
+            attempt,
+        )
+        self._queue(_RUNNING_SQL, params)
+
+    def record(
+        self,
+        workflow: str,
+        instance: StepInstance,
+        outcome: Outcome,
+        signature: Mapping[str, Any],
+        input_fps: Mapping[str, Fingerprint],
+        output_fps: Mapping[str, Fingerprint],
+        *,
+        run_id: str | None = None,
+    ) -> None:
+        """Store ``outcome`` with the signature it ran under (batched; see module docstring)."""
+        sig = dict(signature)
+        sig["inputs"] = {p: fp.to_json() for p, fp in input_fps.items()}
+        outputs = {p: fp.to_json() for p, fp in output_fps.items()}
+        params = (
+            workflow,
+            instance.id,
+            instance.step,
+            run_id,
+            outcome.status.value,
+            json.dumps(sig, separators=(",", ":"), sort_keys=True, default=str),
+            json.dumps(outputs, separators=(",", ":")),
+            outcome.started,
+            outcome.ended,
+            outcome.ended - outcome.started,
+            outcome.peak_mem_mb,
+            outcome.log_path,
+            outcome.attempt,
+            outcome.error,
+        )
+        self._queue(_RECORD_SQL, params)
+
+    def forget(self, workflow: str, instance_ids: Sequence[str] | None = None) -> int:
+        """Delete records (all of ``workflow`` when ``instance_ids`` is None); returns the count."""
+        self.flush()
+        if instance_ids is None:
+            cur = self._db.execute("DELETE FROM instances WHERE workflow = ?", (workflow,))
+            return cur.rowcount
+        self._db.execute("BEGIN")
+        count = 0
+        for iid in instance_ids:
+            cur = self._db.execute(
+                "DELETE FROM instances WHERE workflow = ? AND instance_id = ?", (workflow, iid)
+            )
+            count += cur.rowcount
+        self._db.execute("COMMIT")
+        return count
+
+    # -- batching ------------------------------------------------------------------------------
+
+    def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
+        self._pending.append((sql, params))
+        if len(self._pending) >= BATCH_SIZE:
+            self.flush()
+        else:
+            self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        """Commit queued writes if the last commit is older than :data:`BATCH_SECONDS`."""
+        if self._pending and time.monotonic() - self._last_commit >= BATCH_SECONDS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Commit every queued write now (in order, one transaction)."""
+        self._last_commit = time.monotonic()
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        self._db.execute("BEGIN")
+        try:
+            start = 0
+            while start < len(pending):  # group runs of the same statement for executemany
+                sql = pending[start][0]
+                end = start
+                while end < len(pending) and pending[end][0] is sql:
+                    end += 1
+                self._db.executemany(sql, [p for _, p in pending[start:end]])
+                start = end
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        self.flush()
+        self._db.close()
+
+    def __enter__(self) -> StateStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
