@@ -1,11 +1,30 @@
-"""Stage 6, decide: what is stale and why (filled in by the state store in part 2)."""
+"""Stage 6, decide: compare each instance with its record in the state store: stale, and why.
+
+An instance is up to date when its record matches: the run completed, the code (or rendered
+shell command) and params are the same, every recorded input and output is unchanged (size and
+mtime, or the content hash when those moved). Otherwise it runs, with named reasons. An
+instance whose only reason is an upstream that will run is decided again when that upstream
+has finished: if the upstream rewrote byte-identical files, it is still up to date.
+"""
 
 from __future__ import annotations
 
-import argparse
+import json
+import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
-from engine.model import Action, RerunReason
+from engine.fingerprint import unchanged
+from engine.model import Action, Reason, RerunReason, StepInstance
+
+if TYPE_CHECKING:
+    from engine.plan import Plan
+    from engine.state import Record
+    from engine.workflow import Workflow
+
+DEFAULT_STATE_DIR = ".mi"
 
 
 @dataclass(frozen=True)
@@ -13,7 +32,148 @@ class Decision:
     action: Action
     reasons: tuple[RerunReason, ...] = ()
 
+    @property
+    def upstream_only(self) -> bool:
+        return bool(self.reasons) and all(r.kind is Reason.UPSTREAM_RERAN for r in self.reasons)
 
-def plan_and_decide(workflow, args: argparse.Namespace):
-    plan = workflow.plan()
-    return plan, None
+
+UP_TO_DATE = Decision(Action.SKIP, (RerunReason(Reason.UP_TO_DATE),))
+
+
+@lru_cache(maxsize=1024)
+def _code_hash(uses: str) -> str:
+    from engine.registry import get_step
+
+    return get_step(uses).code_hash()
+
+
+def signature_of(instance: StepInstance) -> dict[str, Any]:
+    """What must stay the same for an output to stay valid (inputs' fingerprints aside)."""
+    if instance.uses is not None:
+        return {"uses": instance.uses, "code": _code_hash(instance.uses),
+                "params": _plain(instance.params)}
+    return {"command": instance.command, "params": _plain(instance.params)}
+
+
+def _plain(value: Any) -> Any:
+    # Through JSON and back, so a recorded value and a fresh one compare equal.
+    return json.loads(json.dumps(value, sort_keys=True, default=str))
+
+
+def own_reasons(instance: StepInstance, record: Record | None, forced: bool = False) -> list[RerunReason]:
+    """Why ``instance`` must run on its own account (empty: up to date)."""
+    if record is None:
+        return [RerunReason(Reason.NEVER_RUN)]
+    if record.interrupted:
+        return [RerunReason(Reason.INCOMPLETE)]
+    if record.status != "completed":
+        return [RerunReason(Reason.PREVIOUSLY_FAILED, record.error.splitlines()[0][:120]
+                            if record.error else "")]
+    reasons: list[RerunReason] = []
+    if forced:
+        reasons.append(RerunReason(Reason.FORCED))
+    old = record.signature
+    new = signature_of(instance)
+    if old.get("command") != new.get("command") or old.get("uses") != new.get("uses"):
+        reasons.append(RerunReason(Reason.CODE_CHANGED, "command changed" if new.get("command")
+                                   else f"now uses {new.get('uses')}"))
+    elif old.get("code") != new.get("code"):
+        reasons.append(RerunReason(Reason.CODE_CHANGED, f"{instance.uses} changed"))
+    if old.get("params") != new.get("params"):
+        reasons.append(RerunReason(Reason.PARAMS_CHANGED,
+                                   _params_diff(old.get("params") or {}, new.get("params") or {})))
+    outputs = record.outputs
+    for path in instance.output_paths():
+        fp = outputs.get(path)
+        if fp is None or not os.path.lexists(path):
+            reasons.append(RerunReason(Reason.OUTPUT_MISSING, path))
+        elif not unchanged(path, fp):
+            reasons.append(RerunReason(Reason.OUTPUT_CHANGED, path))
+    recorded_inputs = record.input_fps
+    paths = instance.input_paths()
+    if set(paths) != set(recorded_inputs):
+        added = sorted(set(paths) - set(recorded_inputs))
+        removed = sorted(set(recorded_inputs) - set(paths))
+        detail = (f"new input {added[0]}" if added else f"input dropped {removed[0]}")
+        more = len(added) + len(removed) - 1
+        reasons.append(RerunReason(Reason.INPUT_CHANGED, detail + (f" (+{more} more)" if more else "")))
+    else:
+        for path in paths:
+            if not unchanged(path, recorded_inputs[path]):
+                reasons.append(RerunReason(Reason.INPUT_CHANGED, path))
+                break
+    return reasons
+
+
+def _params_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    changes = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key, "<unset>") != new.get(key, "<unset>"):
+            changes.append(f"{key} {json.dumps(old.get(key, '<unset>'))} -> "
+                           f"{json.dumps(new.get(key, '<unset>'))}")
+    return "; ".join(changes[:3]) + (f" (+{len(changes) - 3} more)" if len(changes) > 3 else "")
+
+
+def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInstance], bool],
+           only: Iterable[str] | None = None) -> dict[str, Decision]:
+    """Decisions for every runnable instance, in topological order (so upstream is known)."""
+    decisions: dict[str, Decision] = {}
+    preds = plan.graph.predecessor_map()
+    for node, instance in plan.instances.items():
+        if node in plan.disabled:
+            continue
+        reasons = own_reasons(instance, records.get(node), forced(instance))
+        if not reasons:
+            rerun = next((p for p in preds.get(node, ()) if p in decisions
+                          and decisions[p].action is Action.RUN), None)
+            if rerun is not None:
+                reasons = [RerunReason(Reason.UPSTREAM_RERAN, rerun)]
+        decisions[node] = Decision(Action.RUN, tuple(reasons)) if reasons else UP_TO_DATE
+    return decisions
+
+
+def open_records(workflow: Workflow, state_dir: str | None) -> dict[str, Record]:
+    """Records of a previous run, read without creating anything on disk."""
+    folder = state_dir or os.environ.get("MI_STATE_DIR") or DEFAULT_STATE_DIR
+    if not os.path.exists(os.path.join(folder, "state.db")):
+        return {}
+    from engine.state import StateStore
+
+    with StateStore(folder) as store:
+        return store.records(workflow.name)
+
+
+def forced_predicate(plan_steps: Iterable[str], force: Iterable[str], force_all: bool):
+    from engine.errors import UsageError
+
+    wanted = set(force)
+    unknown = wanted - set(plan_steps)
+    if unknown:
+        import difflib
+
+        name = sorted(unknown)[0]
+        close = difflib.get_close_matches(name, list(plan_steps), n=1)
+        raise UsageError(f"--force names unknown step '{name}'",
+                         f"did you mean '{close[0]}'?" if close else None)
+    return lambda instance: force_all or instance.step in wanted or instance.id in wanted
+
+
+def plan_and_decide(workflow: Workflow, args: Any) -> tuple[Plan, dict[str, Decision]]:
+    """Plan, decide, and expand pending fan-outs whose tables are already up to date."""
+    records = open_records(workflow, getattr(args, "state_dir", None))
+    forced = forced_predicate(workflow.spec.step_names, getattr(args, "force", []) or [],
+                              getattr(args, "force_all", False))
+    ready_steps: set[str] = set()
+    while True:
+        plan = workflow.plan(table_ready=lambda step: step in ready_steps)
+        decisions = decide(plan, records, forced)
+        newly = {w for p in plan.pending.values() for w in p.waits_for
+                 if w not in ready_steps and _step_up_to_date(plan, decisions, w)}
+        if not newly:
+            return plan, decisions
+        ready_steps |= newly
+
+
+def _step_up_to_date(plan: Plan, decisions: Mapping[str, Decision], step: str) -> bool:
+    nodes = [n for n, i in plan.instances.items() if i.step == step]
+    return bool(nodes) and all(decisions.get(n, UP_TO_DATE).action is Action.SKIP for n in nodes)

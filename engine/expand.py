@@ -75,8 +75,10 @@ class _Expander:
         self.base["spec_dir"] = spec.spec_dir
         self.step_refs: dict[str, Any] = {}
         self.base["steps"] = self.step_refs
-        self.work_dir = str(config.values.get("work_dir", "."))
+        # Relative paths resolve against the directory mi-run started in; executors (possibly
+        # on other machines sharing the filesystem) get it as the instance's work_dir.
         self.cwd = os.getcwd()
+        self.work_dir = self.cwd
 
     # helpers ----------------------------------------------------------------------------
     def diag(self, step: StepSpec, keys: tuple, message: str, hint: str | None = None,

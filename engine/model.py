@@ -77,7 +77,7 @@ class StepInstance:
     timeout: float | None = None
     item: Any = None
     index: int | None = None
-    work_dir: str = "."
+    work_dir: str = "."  # absolute: where relative paths resolve and shell commands run
 
     @property
     def label(self) -> str | None:
