@@ -55,9 +55,20 @@ def signature_of(instance: StepInstance) -> dict[str, Any]:
     return {"command": instance.command, "params": _plain(instance.params)}
 
 
+_PLAIN_CACHE: dict[int, tuple[Any, Any]] = {}
+
+
 def _plain(value: Any) -> Any:
-    # Through JSON and back, so a recorded value and a fresh one compare equal.
-    return json.loads(json.dumps(value, sort_keys=True, default=str))
+    # Through JSON and back, so a recorded value and a fresh one compare equal. Instances of
+    # one step share their params object: convert it once (the cache keeps it alive).
+    cached = _PLAIN_CACHE.get(id(value))
+    if cached is not None and cached[0] is value:
+        return cached[1]
+    plain = json.loads(json.dumps(value, sort_keys=True, default=str))
+    if len(_PLAIN_CACHE) > 4096:
+        _PLAIN_CACHE.clear()
+    _PLAIN_CACHE[id(value)] = (value, plain)
+    return plain
 
 
 def own_reasons(instance: StepInstance, record: Record | None, forced: bool = False) -> list[RerunReason]:
@@ -85,9 +96,11 @@ def own_reasons(instance: StepInstance, record: Record | None, forced: bool = Fa
     outputs = record.outputs
     for path in instance.output_paths():
         fp = outputs.get(path)
+        if fp is not None and unchanged(path, fp):
+            continue
         if fp is None or not os.path.lexists(path):
             reasons.append(RerunReason(Reason.OUTPUT_MISSING, path))
-        elif not unchanged(path, fp):
+        else:
             reasons.append(RerunReason(Reason.OUTPUT_CHANGED, path))
     recorded_inputs = record.input_fps
     paths = instance.input_paths()

@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import importlib
 import inspect
+import os
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -125,8 +126,29 @@ def _import_namespace(namespace: str) -> None:
             raise
 
 
+_ENV_MODULES_VAR = "MI_STEP_MODULES"
+_env_modules_imported = False
+
+
+def _import_env_modules() -> None:
+    """Import the modules named in ``$MI_STEP_MODULES`` (comma-separated) once.
+
+    A hook for step libraries that are neither entry points nor ``stepslib`` packages (test
+    fixtures, a lab's private module on PYTHONPATH); worker processes inherit the variable.
+    """
+    global _env_modules_imported
+    if _env_modules_imported:
+        return
+    _env_modules_imported = True
+    for module in os.environ.get(_ENV_MODULES_VAR, "").split(","):
+        if module.strip():
+            importlib.import_module(module.strip())
+
+
 def get_step(name: str) -> StepInfo:
     """The registered step ``name``, importing its library on first use."""
+    if name not in _REGISTRY:
+        _import_env_modules()
     if name not in _REGISTRY:
         _import_namespace(name.split(".", 1)[0])
     try:

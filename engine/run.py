@@ -6,6 +6,7 @@ import argparse
 import os
 import signal
 import sys
+from pathlib import Path
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -110,6 +111,13 @@ def run_workflow(
                 break
             ready |= more
         selected = _selection(plan, until, only)
+        if not plan.pending and not any(
+                d.action is Action.RUN and (selected is None or n in selected)
+                for n, d in decisions.items()):
+            # Nothing to do: no executor, no worker processes, no run row.
+            statuses = {n: Status.UP_TO_DATE for n in decisions}
+            statuses.update({n: Status.SKIPPED for n in plan.disabled})
+            return RunResult("", workflow.name, statuses, (), 0.0)
         options = LoopOptions(jobs=jobs, keep_going=keep_going, keep_incomplete=keep_incomplete,
                               resources=limits, selected=selected,
                               log_dir=os.path.join(folder, "logs"), verbose=verbose)
@@ -155,6 +163,10 @@ def run_from_cli(workflow: Workflow, args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _clip(line: str, width: int = 240) -> str:
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
 def summary(result: RunResult, workflow: Workflow) -> str:
     completed = result.count(Status.COMPLETED)
     up_to_date = result.count(Status.UP_TO_DATE)
@@ -178,10 +190,10 @@ def summary(result: RunResult, workflow: Workflow) -> str:
             lines.append(f"  hint: {failed.hint}")
         if failed.log_path:
             lines.append(f"  log: {failed.log_path}")
-            tail = tail_of(__import__("pathlib").Path(failed.log_path), 8)
+            tail = tail_of(Path(failed.log_path), 8)
             if tail:
                 lines.append("  last lines of the log:")
-                lines.extend("    " + line for line in tail.splitlines())
+                lines.extend("    " + _clip(line) for line in tail.splitlines())
     if len(result.failed) > 10:
         lines.append(f"\n... and {len(result.failed) - 10} more failed instances")
     if result.failed or not_started:

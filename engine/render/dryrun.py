@@ -70,20 +70,20 @@ def summary_line(counts: Counter[Action]) -> str:
 
 def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, verbose: bool = False,
                 config: ResolvedConfig | None = None) -> str:
-    lines = [f"workflow {plan.workflow} ({plan.spec_path})"]
+    """One line per step (fan-outs grouped with counts), or per instance with ``verbose``."""
     by_step: dict[str, list[str]] = defaultdict(list)
     for node in [*plan.instances, *plan.pending]:
         by_step[plan.step_of(node)].append(node)
-    width = max((len(n) for n in by_step), default=4) + 8
+    rows: list[tuple[str, str, str]] = []
     for step in plan.step_order:
         nodes = by_step.get(step, [])
         if not nodes:
-            lines.append(f"  {step:<{width}} -          fan-out has no items")
+            rows.append((step, "-", "fan-out has no items"))
             continue
         if verbose or len(nodes) == 1:
             for node in nodes:
                 action, reasons = decision_of(plan, node, decisions)
-                lines.append(f"  {node:<{width}} {action.value:<10} {'; '.join(reasons)}")
+                rows.append((node, action.value, "; ".join(reasons)))
             continue
         actions: Counter[str] = Counter()
         reasons_count: Counter[str] = Counter()
@@ -92,10 +92,13 @@ def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, ver
             actions[action.value] += 1
             for reason in reasons:
                 reasons_count[reason.split(":", 1)[0]] += 1
-        label = f"{step} ×{len(nodes)}"
         action_text = ", ".join(f"{a} {c}" for a, c in actions.most_common())
-        reason_text = "; ".join(f"{r} ({c})" if c > 1 else r for r, c in reasons_count.most_common(4))
-        lines.append(f"  {label:<{width}} {action_text:<10} {reason_text}")
+        reason_text = "; ".join(f"{r} ({c})" for r, c in reasons_count.most_common(4))
+        rows.append((f"{step} ×{len(nodes)}", action_text, reason_text))
+    first = max((len(r[0]) for r in rows), default=4) + 2
+    second = max((len(r[1]) for r in rows), default=4) + 2
+    lines = [f"workflow {plan.workflow} ({plan.spec_path})"]
+    lines.extend(f"  {a:<{first}}{b:<{second}}{c}".rstrip() for a, b, c in rows)
     lines.append("summary: " + summary_line(summary_counts(plan, decisions)))
     if verbose and config is not None:
         lines.append("config (final value  <- where it was set):")

@@ -1,0 +1,39 @@
+"""Executor backends: where step instances run. See :mod:`engine.executors.base`.
+
+``processes`` (default) runs each attempt in a pool of worker processes (joblib's loky),
+``threads`` in a thread pool of the engine process, ``serial`` one at a time in the calling
+thread (for debugging: breakpoints and tracebacks work). Backends are imported lazily.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.executors.base import Executor, Outcome
+
+EXECUTORS = ("processes", "threads", "serial")
+
+__all__ = ["EXECUTORS", "Executor", "Outcome", "make_executor"]
+
+
+def make_executor(name: str, **options: Any) -> Executor:
+    """A new, not yet started executor ``name``.
+
+    ``options`` (all backends): ``tmp_root`` -- directory for per-attempt tmp dirs and markers
+    (default: the system temp dir), ``hash_limit`` -- see :mod:`engine.fingerprint`. The
+    processes backend also takes ``kill_grace`` (seconds past a Python step's timeout before its
+    worker is killed).
+    """
+    if name == "processes":
+        from engine.executors.processes import ProcessExecutor
+
+        return ProcessExecutor(**options)
+    if name == "threads":
+        from engine.executors.threads import ThreadExecutor
+
+        return ThreadExecutor(**options)
+    if name == "serial":
+        from engine.executors.serial import SerialExecutor
+
+        return SerialExecutor(**options)
+    raise ValueError(f"unknown executor '{name}' (choose from {', '.join(EXECUTORS)})")
