@@ -44,7 +44,7 @@ def load(spec: Any, config_files: Any = (), overrides: Any = None, **kwargs: Any
 
 
 def run(workflow_or_spec: Any, **options: Any) -> Any:
-    """Run a workflow (or a spec path); see :func:`engine.run.run_workflow`."""
-    from engine.run import run_workflow
+    """Run a workflow (or a spec path); see :func:`engine.orchestrate.run_workflow`."""
+    from engine.orchestrate import run_workflow
 
     return run_workflow(workflow_or_spec, **options)

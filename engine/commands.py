@@ -24,7 +24,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     workflow = _load(args)
     looking = args.dry_run or args.graph is not None
     if not looking:
-        from engine.run import run_from_cli
+        from engine.orchestrate import run_from_cli
 
         return run_from_cli(workflow, args)
     from engine.decide import plan_and_decide

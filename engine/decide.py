@@ -71,8 +71,12 @@ def _plain(value: Any) -> Any:
     return plain
 
 
-def own_reasons(instance: StepInstance, record: Record | None, forced: bool = False) -> list[RerunReason]:
-    """Why ``instance`` must run on its own account (empty: up to date)."""
+def own_reasons(instance: StepInstance, record: Record | None, forced: bool = False,
+                rewritten: frozenset[str] | set[str] = frozenset()) -> list[RerunReason]:
+    """Why ``instance`` must run on its own account (empty: up to date).
+
+    ``rewritten``: inputs an upstream instance will write first; they are judged after it ran.
+    """
     if record is None:
         return [RerunReason(Reason.NEVER_RUN)]
     if record.interrupted:
@@ -112,6 +116,8 @@ def own_reasons(instance: StepInstance, record: Record | None, forced: bool = Fa
         reasons.append(RerunReason(Reason.INPUT_CHANGED, detail + (f" (+{more} more)" if more else "")))
     else:
         for path in paths:
+            if path in rewritten:
+                continue
             if not unchanged(path, recorded_inputs[path]):
                 reasons.append(RerunReason(Reason.INPUT_CHANGED, path))
                 break
@@ -135,12 +141,12 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
     for node, instance in plan.instances.items():
         if node in plan.disabled:
             continue
-        reasons = own_reasons(instance, records.get(node), forced(instance))
-        if not reasons:
-            rerun = next((p for p in preds.get(node, ()) if p in decisions
-                          and decisions[p].action is Action.RUN), None)
-            if rerun is not None:
-                reasons = [RerunReason(Reason.UPSTREAM_RERAN, rerun)]
+        upstream = [p for p in preds.get(node, ()) if p in decisions
+                    and decisions[p].action is Action.RUN]
+        rewritten = {path for p in upstream for path in plan.instances[p].output_paths()}
+        reasons = own_reasons(instance, records.get(node), forced(instance), rewritten)
+        if not reasons and upstream:
+            reasons = [RerunReason(Reason.UPSTREAM_RERAN, upstream[0])]
         decisions[node] = Decision(Action.RUN, tuple(reasons)) if reasons else UP_TO_DATE
     return decisions
 

@@ -21,8 +21,9 @@ cost ~0.75 s per GB for every output of every run (tens of seconds for typical s
 which is why it is not the default; pass ``hash_limit=None`` to hash every file regardless.
 
 Directories (directory outputs) are fingerprinted as a whole: ``size`` is the total size of the
-regular files under it, ``mtime_ns`` the newest mtime, and ``digest`` a hash over the sorted
-relative paths with each file's own digest (``None`` when any file is over the limit).
+regular files under it, ``mtime_ns`` the newest mtime, ``listing`` a hash of every file's
+(relative path, size, mtime) -- the stat-level check -- and ``digest`` a hash over the sorted
+relative paths with each file's own content digest (``None`` when any file is over the limit).
 """
 
 from __future__ import annotations
@@ -43,16 +44,19 @@ class Fingerprint:
     mtime_ns: int
     digest: str | None = None
     is_dir: bool = False
+    listing: str | None = None  # directories: hash of (path, size, mtime) of every file
 
     def to_json(self) -> list[Any]:
-        """Compact JSON form ``[size, mtime_ns, digest]`` (``[..., digest, 1]`` for a directory)."""
+        """Compact JSON ``[size, mtime_ns, digest]`` (``[..., digest, 1, listing]`` for a dir)."""
         if self.is_dir:
-            return [self.size, self.mtime_ns, self.digest, 1]
+            return [self.size, self.mtime_ns, self.digest, 1, self.listing]
         return [self.size, self.mtime_ns, self.digest]
 
     @classmethod
     def from_json(cls, value: Any) -> Fingerprint:
-        return cls(int(value[0]), int(value[1]), value[2], len(value) > 3 and bool(value[3]))
+        if len(value) > 3:
+            return cls(int(value[0]), int(value[1]), value[2], bool(value[3]), value[4])
+        return cls(int(value[0]), int(value[1]), value[2])
 
 
 def hash_file(path: str | os.PathLike[str]) -> str:
@@ -88,7 +92,7 @@ def unchanged(path: str | os.PathLike[str], old: Fingerprint) -> bool:
         return False
     if is_dir:
         quick = _dir_fingerprint(os.fspath(path), None, with_digest=False)
-        if quick.size == old.size and quick.mtime_ns == old.mtime_ns:
+        if quick.listing == old.listing:
             return True
         if old.digest is None:
             return False
@@ -125,12 +129,16 @@ def _dir_fingerprint(root: str, hash_limit: int | None, *, with_digest: bool) ->
     files = _walk_files(root)
     total = sum(st.st_size for _, st in files)
     newest = max((st.st_mtime_ns for _, st in files), default=os.stat(root).st_mtime_ns)
+    listing = hashlib.new(HASH_NAME)
+    for rel, st in files:
+        listing.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    quick = Fingerprint(total, newest, None, is_dir=True, listing=listing.hexdigest())
     if not with_digest:
-        return Fingerprint(total, newest, None, is_dir=True)
+        return quick
     combined = hashlib.new(HASH_NAME)
     for rel, st in files:
         if not _should_hash(st.st_size, hash_limit):
-            return Fingerprint(total, newest, None, is_dir=True)
+            return quick
         combined.update(rel.encode("utf-8", "surrogateescape") + b"\0")
         combined.update(hash_file(os.path.join(root, rel)).encode() + b"\n")
-    return Fingerprint(total, newest, combined.hexdigest(), is_dir=True)
+    return Fingerprint(total, newest, combined.hexdigest(), is_dir=True, listing=quick.listing)

@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.executors.base import Executor, Outcome
 
-EXECUTORS = ("processes", "threads", "serial")
+EXECUTORS = ("processes", "threads", "serial", "dask")
 
 __all__ = ["EXECUTORS", "Executor", "Outcome", "make_executor"]
 
@@ -36,4 +36,8 @@ def make_executor(name: str, **options: Any) -> Executor:
         from engine.executors.serial import SerialExecutor
 
         return SerialExecutor(**options)
+    if name == "dask":
+        from engine.executors.dask import DaskExecutor
+
+        return DaskExecutor(**options)
     raise ValueError(f"unknown executor '{name}' (choose from {', '.join(EXECUTORS)})")

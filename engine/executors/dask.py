@@ -1,0 +1,599 @@
+"""The dask executor: attempts run on the workers of a Dask ``distributed`` cluster.
+
+Three ways to get workers (``mi-run SPEC --backend dask ...``):
+
+* nothing else given: a ``LocalCluster`` on this machine, ``-j`` worker processes of one thread
+  each, listening on 127.0.0.1 only;
+* ``--scheduler tcp://HOST:PORT`` (or ``$MI_DASK_SCHEDULER``): connect to a running scheduler
+  whose workers were started by hand (``dask worker ...``);
+* ``--cluster slurm|pbs|sge|lsf``: a ``dask_jobqueue`` cluster built from the spec's ``dask:``
+  config section, scaled adaptively between 0 and ``max_workers`` batch jobs.
+
+The scheduling loop still decides what runs (dependencies, ``-j`` slots, ``--resources``); Dask
+only places each submitted attempt on a worker. Each attempt is one Dask task calling
+:func:`engine.runner.execute` (through :func:`_work`) with ``retries=0``: retries belong to the
+loop (``retries:`` in the spec), so a step is never rerun behind its back.
+
+Cores. The loop charges a step ``threads`` slots of ``-j``. On one machine (LocalCluster) that
+is exact, so tasks carry no Dask resources. On real clusters a worker may have several cores:
+when workers advertise a ``slots`` resource (jobqueue workers always do: ``slots=cores``; start
+manual workers with ``--resources slots=N``), each task asks for ``slots=threads`` (capped at the
+largest worker, which it then has to itself), so Dask never packs more threads onto a node than
+it has. Other ``resources:`` of a step (``mem_mb``...) are requested too when workers advertise
+them; a step asking for more than any worker advertises fails at once instead of waiting forever.
+
+Worker deaths. The scheduler is told ``allowed_failures = 0`` (``dask: {allowed_failures: N}``
+changes it), so a task whose worker dies (OOM killer, segfault, node lost) errs with
+``KilledWorker`` at once instead of being silently rerun on other workers; it becomes a FAILED
+outcome "worker died ...", and the loop's retries decide. Shell steps run in their own process
+group, which survives the worker's death: every attempt writes a marker file in a node-local
+directory, and after a death every worker kills the groups whose worker process is gone.
+A lost scheduler connection fails every in-flight attempt ("lost the connection ...").
+
+Python-step timeouts cannot use SIGALRM in a worker thread, so a watchdog thread in the worker
+kills the whole worker process ``kill_grace`` seconds after the timeout (other steps running in
+the same worker process die with it and are reported as "worker died").
+
+Logs are written by the worker straight to the step's ``log_path``: the working directory and
+the state directory must be on a filesystem shared by the engine and all workers (as for
+Snakemake's and Nextflow's HPC executors). See docs/cluster.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import queue
+import shutil
+import signal
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import UsageError
+from engine.executors.base import Executor, Outcome, failed_outcome
+from engine.fingerprint import DEFAULT_HASH_LIMIT
+from engine.model import StepInstance
+from engine.runner import execute, read_marker
+
+CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
+
+# ``dask:`` keys handed to the dask_jobqueue cluster class unchanged.
+JOBQUEUE_KEYS = frozenset({
+    "cores", "memory", "queue", "account", "project", "walltime", "resource_spec",
+    "job_name", "job_extra_directives", "job_directives_skip", "job_script_prologue",
+    "worker_extra_args", "local_directory", "log_directory", "interface", "python",
+    "death_timeout", "shebang",
+})
+# ``dask:`` keys read by this executor.
+OWN_KEYS = frozenset({
+    "allowed_failures", "kill_grace", "max_workers", "min_workers", "memory_limit", "resources",
+    "tmp_dir", "wait_for_workers",
+})
+
+_TIMEOUT_NOTE = "[mi-run] watchdog: timeout exceeded; killing the Dask worker process"
+_INSTALL_HINT = {
+    "distributed": "install the Dask extra: pip install 'metainformant-flow[dask]'",
+    "dask_jobqueue": "install the HPC extra: pip install 'metainformant-flow[hpc]'",
+}
+
+
+@dataclass(eq=False)
+class _Task:
+    instance: StepInstance
+    attempt: int
+    log_path: str
+    key: str
+    submitted: float = field(default_factory=time.time)
+
+
+class DaskExecutor(Executor):
+    name = "dask"
+
+    def __init__(
+        self,
+        scheduler: str | None = None,
+        cluster: str | None = None,
+        config: Mapping[str, Any] | None = None,
+        tmp_root: str | None = None,
+        hash_limit: int | None = DEFAULT_HASH_LIMIT,
+        kill_grace: float | None = None,
+    ):
+        _require("distributed")
+        if cluster is not None and cluster not in CLUSTERS:
+            raise UsageError(f"unknown --cluster '{cluster}'", f"choose from {', '.join(CLUSTERS)}")
+        if cluster is not None and scheduler:
+            raise UsageError("--cluster starts its own scheduler: do not also give --scheduler")
+        if config is not None and not isinstance(config, Mapping):
+            raise UsageError("the 'dask:' config section must be a mapping of settings")
+        self._config: dict[str, Any] = dict(config or {})
+        unknown = sorted(set(self._config) - OWN_KEYS - (JOBQUEUE_KEYS if cluster else set()))
+        if unknown:
+            allowed = sorted(OWN_KEYS | (JOBQUEUE_KEYS if cluster else set()))
+            raise UsageError(f"unknown 'dask:' setting(s): {', '.join(unknown)}",
+                             f"allowed here: {', '.join(allowed)} (see docs/cluster.md)")
+        self._scheduler = scheduler
+        self._cluster_kind = cluster
+        self._tmp_root = self._config.get("tmp_dir", tmp_root)
+        self._hash_limit = hash_limit
+        self._kill_grace = float(self._config.get("kill_grace", kill_grace or 1.0))
+        self._allowed_failures = int(self._config.get("allowed_failures", 0))
+        self._token = uuid.uuid4().hex[:12]
+        self._cluster: Any = None
+        self._client: Any = None
+        self._address = ""
+        self._limits: dict[str, float] = {}  # resource name -> largest amount a worker offers
+        self._inflight: dict[str, tuple[Any, _Task]] = {}  # dask key -> (future, task)
+        self._done: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._ready: list[Outcome] = []
+        self._modules: dict[str, str | None] = {}
+        self._seq = 0
+
+    # -- start -------------------------------------------------------------------------------
+
+    def start(self, slots: int) -> None:
+        import dask
+        from distributed import Client
+
+        slots = max(1, slots)
+        settings = {"distributed.scheduler.allowed-failures": self._allowed_failures}
+        try:
+            with dask.config.set(settings):  # read by schedulers created in this process
+                if self._cluster_kind is not None:
+                    self._cluster = self._jobqueue_cluster(slots)
+                elif not self._scheduler:
+                    self._cluster = self._local_cluster(slots)
+                if self._cluster is not None:
+                    self._client = Client(self._cluster)
+                    self._address = self._cluster.scheduler_address
+                else:
+                    self._address = str(self._scheduler)
+                    self._client = _connect(self._address)
+                    self._client.run_on_scheduler(_set_allowed_failures,
+                                                  allowed=self._allowed_failures)
+            if self._cluster_kind is None:  # jobqueue clusters start with no workers
+                self._wait_for_workers()
+                self._check_workers()
+                self._limits = _advertised(self._client)
+        except BaseException:
+            self.shutdown()
+            raise
+
+    def _local_cluster(self, slots: int) -> Any:
+        from distributed import LocalCluster
+
+        # memory_limit=0: the nanny must not kill a worker over the *worker's* RSS (steps'
+        # tools run as children anyway); memory is managed with --resources mem_mb=...
+        return LocalCluster(
+            n_workers=slots, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=None, memory_limit=self._config.get("memory_limit", 0),
+            silence_logs=logging.CRITICAL,  # deaths are reported per step, not as log noise
+        )  # fmt: skip
+
+    def _jobqueue_cluster(self, slots: int) -> Any:
+        cluster = make_jobqueue_cluster(self._cluster_kind or "slurm", self._config)
+        cores = int(self._config.get("cores", 1))
+        maximum = int(self._config.get("max_workers", max(1, math.ceil(slots / cores))))
+        cluster.adapt(minimum=int(self._config.get("min_workers", 0)), maximum=maximum)
+        self._limits = {"slots": float(cores), **_float_values(self._config.get("resources"))}
+        return cluster
+
+    def _wait_for_workers(self) -> None:
+        patience = float(self._config.get("wait_for_workers", 60))
+        if self._client.scheduler_info().get("workers"):
+            return
+        try:
+            self._client.wait_for_workers(1, timeout=patience)
+        except TimeoutError:
+            raise UsageError(
+                f"no Dask workers connected to {self._address} within {patience:g} s",
+                f"start workers: dask worker {self._address} --nthreads 1 (with PYTHONPATH set "
+                "so they can import the project); see docs/cluster.md",
+            ) from None
+
+    def _check_workers(self) -> None:
+        """Every worker must import this engine version and the step modules in use."""
+        import engine
+        from engine import registry
+
+        modules = sorted({i.module for i in registry._REGISTRY.values() if i.module != "__main__"})
+        answers = self._client.run(_probe, modules, on_error="return")
+        problems = []
+        for worker, answer in sorted(answers.items()):
+            if isinstance(answer, BaseException):
+                problems.append(f"{worker}: cannot run the check ({type(answer).__name__}: "
+                                f"{answer}) -- is the project on the worker's PYTHONPATH?")
+                continue
+            if answer["engine"] != engine.__version__:
+                problems.append(f"{worker}: engine {answer['engine']} at {answer['path']}, "
+                                f"here {engine.__version__}")
+            for module, error in answer["missing"].items():
+                problems.append(f"{worker}: cannot import {module}: {error}")
+        if problems:
+            namespaces = sorted({m.split(".")[-1] for m in modules})
+            raise UsageError(
+                "Dask workers cannot run this workflow (step libraries in use: "
+                f"{', '.join(namespaces) or 'none'}):\n  " + "\n  ".join(problems),
+                "start the workers from the same environment and checkout as mi-run "
+                "(same venv, PYTHONPATH and MI_STEP_MODULES); see docs/cluster.md",
+            )
+
+    # -- submit / wait -------------------------------------------------------------------------
+
+    def submit(self, instance: StepInstance, attempt: int, log_path: str) -> None:
+        self._seq += 1
+        task = _Task(instance, attempt, log_path, f"mi-{self._token}-{self._seq}-{instance.id}")
+        resources, refusal = self._resources_for(instance)
+        if refusal is not None:
+            self._ready.append(self._fail(task, refusal[0], refusal[1]))
+            return
+        if self._client is None or self._client.status != "running":
+            self._ready.append(self._fail(task, self._lost_text(), self._lost_hint()))
+            return
+        future = self._client.submit(
+            _work, instance, attempt, log_path, self._token, self._tmp_root, self._seq,
+            self._module_of(instance), self._hash_limit, self._kill_grace, _engine_version(),
+            key=task.key, pure=False, retries=0, resources=resources or None,
+        )  # fmt: skip
+        self._inflight[task.key] = (future, task)
+        future.add_done_callback(lambda f: self._done.put(f.key))  # runs in a client thread
+
+    def wait(self, timeout: float | None) -> list[Outcome]:
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self._ready and self._inflight:
+            left = None if end is None else max(0.0, end - time.monotonic())
+            try:
+                keys = [self._done.get(timeout=left)]
+            except queue.Empty:
+                break
+            while True:  # everything else that finished meanwhile: one gather for the batch
+                try:
+                    keys.append(self._done.get_nowait())
+                except queue.Empty:
+                    break
+            self._collect(keys)
+        ready, self._ready = self._ready, []
+        return ready
+
+    def running(self) -> int:
+        return len(self._inflight) + len(self._ready)
+
+    def _collect(self, keys: list[str]) -> None:
+        finished: list[tuple[Any, _Task]] = []
+        for key in keys:
+            entry = self._inflight.pop(key, None)
+            if entry is None:
+                continue  # cancelled by cancel_all, or a duplicate callback
+            future, task = entry
+            if future.status == "finished":
+                finished.append(entry)
+            else:
+                self._ready.append(self._failure(future, task))
+        if not finished:
+            return
+        try:
+            results = self._client.gather([f for f, _ in finished], errors="raise")
+            self._ready.extend(results)
+        except Exception:  # one by one, so each attempt still gets exactly one outcome
+            for future, task in finished:
+                try:
+                    self._ready.append(future.result(timeout=30))
+                except Exception as exc:
+                    self._ready.append(self._fail(task, f"could not fetch the result: {exc!r}"))
+        for future, _ in finished:
+            future.release()
+
+    def _failure(self, future: Any, task: _Task) -> Outcome:
+        """The FAILED outcome of an errored or cancelled future (never a step failure)."""
+        from distributed import KilledWorker
+
+        if future.status == "cancelled" or self._client.status != "running":
+            return self._fail(task, self._lost_text(), self._lost_hint())
+        try:
+            exc = future.exception(timeout=5)
+        except Exception as err:  # cancelled between the callback and now
+            exc = err
+        if isinstance(exc, KilledWorker):
+            worker = getattr(exc.last_worker, "address", "?")
+            self._reap()
+            if task.instance.timeout and _log_has(task.log_path, _TIMEOUT_NOTE):
+                return self._fail(
+                    task, f"timed out after {task.instance.timeout:g} s (Python steps cannot be "
+                    f"interrupted in a Dask worker thread: its worker {worker} was killed)",
+                    f"raise 'timeout:' for step '{task.instance.step}' if it needs longer",
+                )  # fmt: skip
+            return self._fail(
+                task, f"worker died: the Dask worker {worker} running this step was lost "
+                "(killed, out of memory, crashed, or its node went away)",
+                "the kernel's OOM killer or the batch system may have killed it (check the "
+                f"worker's log and 'dmesg'); 'retries:' reruns such steps; log: {task.log_path}",
+            )  # fmt: skip
+        if isinstance(exc, (ImportError, AttributeError)):
+            return self._fail(task, f"a Dask worker could not load the engine: {exc!r}",
+                              "workers need the project on PYTHONPATH; see docs/cluster.md")
+        return self._fail(task, f"executor error: {exc!r}")
+
+    # -- cancel / shutdown -----------------------------------------------------------------------
+
+    def cancel_all(self) -> None:
+        entries = list(self._inflight.values())
+        self._inflight.clear()
+        self._ready.clear()
+        client = self._client
+        if not entries or client is None or client.status != "running":
+            return
+        with contextlib.suppress(Exception):  # shell steps: kill their process groups
+            client.run(_kill_groups, self._token, self._tmp_root, True, on_error="ignore",
+                       callback_timeout=10)
+        with contextlib.suppress(Exception):
+            client.cancel([f for f, _ in entries], force=True)
+        python_running = any(t.instance.command is None for _, t in entries)
+        if python_running and self._cluster is not None:
+            # A worker thread cannot be interrupted: restart our own workers (a shared
+            # scheduler's workers are left alone; their Python steps run to the end).
+            with contextlib.suppress(Exception):
+                client.restart(timeout=30, wait_for_workers=False)
+
+    def shutdown(self) -> None:
+        client, self._client = self._client, None
+        cluster, self._cluster = self._cluster, None
+        self._inflight.clear()
+        if client is not None:
+            if client.status == "running":
+                with contextlib.suppress(Exception):  # remove this run's node-local tmp dirs
+                    client.run(_kill_groups, self._token, self._tmp_root, False,
+                               on_error="ignore", callback_timeout=10)
+            with contextlib.suppress(Exception):
+                client.close(timeout=10)
+        if cluster is not None:
+            with contextlib.suppress(Exception):
+                cluster.close(timeout=10)
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _resources_for(
+        self, instance: StepInstance
+    ) -> tuple[dict[str, float], tuple[str, str] | None]:
+        wanted: dict[str, float] = {}
+        if "slots" in self._limits:
+            wanted["slots"] = min(float(max(instance.threads, 1)), self._limits["slots"])
+        for name, amount in instance.resources.items():
+            if name == "slots" or name not in self._limits:
+                continue
+            if amount > self._limits[name]:
+                return {}, (f"needs {name}={amount} but the largest Dask worker offers "
+                            f"{self._limits[name]:g}",
+                            f"start workers with more {name} (--resources {name}=N) or lower "
+                            "the step's resources")
+            wanted[name] = float(amount)
+        return wanted, None
+
+    def _module_of(self, instance: StepInstance) -> str | None:
+        if instance.uses is None:
+            return None
+        if instance.uses not in self._modules:
+            from engine import registry
+
+            info = registry._REGISTRY.get(instance.uses)
+            module = info.module if info is not None else None
+            self._modules[instance.uses] = None if module == "__main__" else module
+        return self._modules[instance.uses]
+
+    def _reap(self) -> None:
+        """After a worker death: kill process groups whose worker process is gone."""
+        with contextlib.suppress(Exception):
+            self._client.run(_reap_orphans, self._token, self._tmp_root, on_error="ignore",
+                             callback_timeout=10)
+
+    def _lost_text(self) -> str:
+        return f"lost the connection to the Dask scheduler at {self._address or '?'}"
+
+    def _lost_hint(self) -> str:
+        return ("the scheduler process stopped or the network failed; the step may still have "
+                "run: run the same command again to resume")
+
+    def _fail(self, task: _Task, error: str, hint: str | None = None) -> Outcome:
+        return failed_outcome(task.instance, task.attempt, task.log_path, error,
+                              started=task.submitted, ended=time.time(), hint=hint)
+
+
+# -- cluster construction --------------------------------------------------------------------
+
+
+def make_jobqueue_cluster(kind: str, config: Mapping[str, Any]) -> Any:
+    """A dask_jobqueue cluster of ``kind`` (slurm|pbs|sge|lsf) from the ``dask:`` settings.
+
+    One worker process per batch job with ``cores`` threads, advertising ``slots=cores`` (and the
+    ``resources:`` mapping) as Dask worker resources. No job is submitted until it is scaled.
+    """
+    module = _require("dask_jobqueue")
+    options = {k: v for k, v in config.items() if k in JOBQUEUE_KEYS}
+    if "memory" not in options:
+        raise UsageError(f"--cluster {kind} needs 'dask: {{memory: ...}}' (memory per job)",
+                         "for example: dask: {cores: 8, memory: 32GB, walltime: '04:00:00'}")
+    cores = int(options.setdefault("cores", 1))
+    offered = {"slots": cores, **_float_values(config.get("resources"))}
+    spec = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in offered.items())
+    options["worker_extra_args"] = [*options.get("worker_extra_args", ()), "--resources", spec]
+    options.setdefault("job_name", "mi-run")
+    options["processes"] = 1  # one worker per job: ``cores`` threads share its slots
+    return getattr(module, CLUSTERS[kind])(**options)
+
+
+def _connect(address: str) -> Any:
+    from distributed import Client
+
+    try:
+        return Client(address, timeout=float(os.environ.get("MI_DASK_CONNECT_TIMEOUT", 20)))
+    except (OSError, TimeoutError) as exc:
+        raise UsageError(f"cannot connect to the Dask scheduler at {address}: {exc}",
+                         "start one with: dask scheduler --host HOST --port PORT") from None
+
+
+def _advertised(client: Any) -> dict[str, float]:
+    """Largest amount of each resource that every connected worker advertises."""
+    workers = client.scheduler_info().get("workers", {}).values()
+    offers = [w.get("resources") or {} for w in workers]
+    if not offers:
+        return {}
+    common = set.intersection(*(set(o) for o in offers))
+    return {name: max(float(o[name]) for o in offers) for name in common}
+
+
+def _float_values(mapping: Any) -> dict[str, float]:
+    if not mapping:
+        return {}
+    if not isinstance(mapping, Mapping):
+        raise UsageError("'dask: {resources: ...}' must map resource names to numbers")
+    return {str(k): float(v) for k, v in mapping.items()}
+
+
+def _require(module: str) -> Any:
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise UsageError(f"--backend dask needs the Python package '{module}'",
+                         _INSTALL_HINT[module]) from None
+
+
+def _engine_version() -> str:
+    import engine
+
+    return engine.__version__
+
+
+def _log_has(path: str, text: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return text in handle.read()[-4096:]
+    except OSError:
+        return False
+
+
+# -- functions that run on the workers (imported there by name) ---------------------------------
+
+
+def _node_dir(token: str, tmp_root: str | None) -> str:
+    return os.path.join(tmp_root or tempfile.gettempdir(), f"mi-run-dask-{token}")
+
+
+def _work(
+    instance: StepInstance,
+    attempt: int,
+    log_path: str,
+    token: str,
+    tmp_root: str | None,
+    seq: int,
+    step_module: str | None,
+    hash_limit: int | None,
+    kill_grace: float,
+    version: str,
+) -> Outcome:
+    """One attempt on a worker: node-local tmp dir and marker, Python-step watchdog."""
+    if _engine_version() != version:
+        now = time.time()
+        return failed_outcome(
+            instance, attempt, log_path,
+            f"the Dask worker runs engine {_engine_version()}, mi-run runs {version}",
+            started=now, ended=now, hint="start the workers from the same checkout/venv",
+        )  # fmt: skip
+    state_tmp = _node_dir(token, tmp_root)
+    os.makedirs(state_tmp, exist_ok=True)
+    finished = threading.Event()
+    if instance.timeout and instance.command is None:
+        limit = instance.timeout + kill_grace
+        threading.Thread(target=_watchdog, args=(finished, limit, log_path), daemon=True).start()
+    try:
+        return execute(instance, attempt, log_path, state_tmp,
+                       marker=os.path.join(state_tmp, f"{seq}.run"), step_module=step_module,
+                       hash_limit=hash_limit)
+    finally:
+        finished.set()
+
+
+def _watchdog(finished: threading.Event, limit: float, log_path: str) -> None:
+    if finished.wait(limit):
+        return
+    with contextlib.suppress(OSError), open(log_path, "a", encoding="utf-8") as log:
+        log.write(f"{_TIMEOUT_NOTE} ({limit:g} s)\n")
+    os._exit(70)  # the scheduler reports KilledWorker for every task of this worker
+
+
+def _probe(modules: list[str]) -> dict[str, Any]:
+    import importlib
+
+    import engine
+
+    missing = {}
+    for module in modules:
+        try:
+            importlib.import_module(module)
+        except Exception as exc:
+            missing[module] = f"{type(exc).__name__}: {exc}"
+    return {"engine": engine.__version__, "path": os.path.dirname(engine.__file__ or ""),
+            "python": "%d.%d" % sys.version_info[:2], "missing": missing}
+
+
+def _set_allowed_failures(allowed: int, dask_scheduler: Any = None) -> None:
+    dask_scheduler.allowed_failures = allowed
+
+
+def _kill_groups(token: str, tmp_root: str | None, kill: bool) -> None:
+    """Kill (if ``kill``) this run's running shell process groups on this node; remove the dir."""
+    folder = _node_dir(token, tmp_root)
+    if kill:
+        for name in _markers(folder):
+            info = read_marker(os.path.join(folder, name))
+            if info is not None and info.pgid is not None:
+                _killpg(info.pgid)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _reap_orphans(token: str, tmp_root: str | None) -> None:
+    """Kill the process groups of attempts whose worker process died on this node."""
+    folder = _node_dir(token, tmp_root)
+    for name in _markers(folder):
+        path = os.path.join(folder, name)
+        info = read_marker(path)
+        if info is None or _alive(info.pid):
+            continue
+        if info.pgid is not None:
+            _killpg(info.pgid)
+        shutil.rmtree(info.tmp_dir, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _markers(folder: str) -> list[str]:
+    try:
+        return [n for n in os.listdir(folder) if n.endswith(".run")]
+    except OSError:
+        return []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a dead worker not yet reaped by its nanny is a zombie: dead for our purpose
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _killpg(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pgid, signal.SIGKILL)

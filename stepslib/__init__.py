@@ -1,0 +1,1 @@
+"""Step libraries of metainformant-flow: one package per namespace (``core``, ``rna``, ...)."""
