@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,7 +88,7 @@ def cmd_steps(args: argparse.Namespace) -> int:
     return 0
 
 
-def _params_table(schema: dict[str, Any]) -> str:
+def _params_table(schema: Mapping[str, Any]) -> str:
     props = schema.get("properties") or {}
     if not props:
         return "params: none"

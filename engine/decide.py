@@ -184,7 +184,7 @@ def plan_and_decide(workflow: Workflow, args: Any) -> tuple[Plan, dict[str, Deci
                               getattr(args, "force_all", False))
     ready_steps: set[str] = set()
     while True:
-        plan = workflow.plan(table_ready=lambda step: step in ready_steps)
+        plan = workflow.plan(table_ready=ready_steps.__contains__)
         decisions = decide(plan, records, forced)
         newly = {w for p in plan.pending.values() for w in p.waits_for
                  if w not in ready_steps and _step_up_to_date(plan, decisions, w)}

@@ -456,7 +456,10 @@ def _path_renderer(spec_paths: Mapping[str, Any]) -> Callable[[Mapping[str, Any]
         for key, compiled, raw in plan:
             value = compiled.render(ctx) if compiled is not None else _render_tree(raw, ctx)
             if type(value) is str:
-                result[key] = value
+                if value:  # an empty path means "not given" (optional inputs)
+                    result[key] = value
+            elif value is None:
+                continue
             else:
                 result[key] = _one_path(key, value)
         return result

@@ -65,7 +65,9 @@ def hash_file(path: str | os.PathLike[str]) -> str:
         return hashlib.file_digest(handle, HASH_NAME).hexdigest()
 
 
-def fingerprint(path: str | os.PathLike[str], hash_limit: int | None = DEFAULT_HASH_LIMIT) -> Fingerprint:
+def fingerprint(
+    path: str | os.PathLike[str], hash_limit: int | None = DEFAULT_HASH_LIMIT
+) -> Fingerprint:
     """Fingerprint a file or directory; raises :class:`FileNotFoundError` when it is missing.
 
     ``hash_limit``: hash files up to this many bytes; ``None`` hashes every file, ``0`` none.
@@ -109,7 +111,7 @@ def _should_hash(size: int, hash_limit: int | None) -> bool:
 
 
 def _walk_files(root: str) -> list[tuple[str, os.stat_result]]:
-    """Regular files under ``root`` as (relative path, stat), sorted, following no symlinked dirs."""
+    """Regular files under ``root`` as (relative path, stat), sorted by path."""
     found: list[tuple[str, os.stat_result]] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
@@ -131,7 +133,9 @@ def _dir_fingerprint(root: str, hash_limit: int | None, *, with_digest: bool) ->
     newest = max((st.st_mtime_ns for _, st in files), default=os.stat(root).st_mtime_ns)
     listing = hashlib.new(HASH_NAME)
     for rel, st in files:
-        listing.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        listing.update(
+            f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape")
+        )
     quick = Fingerprint(total, newest, None, is_dir=True, listing=listing.hexdigest())
     if not with_digest:
         return quick

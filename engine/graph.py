@@ -133,7 +133,9 @@ class Dag:
         return counts, edges
 
 
-def order_groups(nodes: Iterable[str], needs: Mapping[str, Iterable[str]]) -> tuple[list[str], list[str] | None]:
+def order_groups(
+    nodes: Iterable[str], needs: Mapping[str, Iterable[str]]
+) -> tuple[list[str], list[str] | None]:
     """Stable topological order of named groups (file order breaks ties), or a cycle."""
     import heapq
 

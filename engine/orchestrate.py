@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
-from pathlib import Path
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from engine.context import tail_of
@@ -197,7 +198,8 @@ def summary(result: RunResult, workflow: Workflow) -> str:
     if len(result.failed) > 10:
         lines.append(f"\n... and {len(result.failed) - 10} more failed instances")
     if result.failed or not_started:
-        command = " ".join(sys.argv[1:]) if sys.argv and sys.argv[0].endswith("mi-run") else workflow.spec.path
+        given = sys.argv[1:]
+        command = shlex.join(given) if workflow.spec.path in given else workflow.spec.path
         lines.append(f"\nfix the problem, then resume with: mi-run {command}"
                      "\n(steps that completed will not run again)")
     outputs = workflow.config.values.get("work_dir")

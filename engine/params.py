@@ -40,7 +40,9 @@ def _validator_for(schema_key: str) -> Any:
     return jsonschema.Draft202012Validator(json.loads(schema_key))
 
 
-def params_problems(schema: Mapping[str, Any], params: Mapping[str, Any]) -> list[tuple[tuple, str, str | None]]:
+def params_problems(
+    schema: Mapping[str, Any], params: Mapping[str, Any]
+) -> list[tuple[tuple, str, str | None]]:
     """(path inside params, message, hint) for every violation."""
     import json
 
@@ -49,7 +51,7 @@ def params_problems(schema: Mapping[str, Any], params: Mapping[str, Any]) -> lis
     for error in validator.iter_errors(params):
         where = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-            allowed = sorted((error.schema.get("properties") or {}))
+            allowed = sorted(error.schema.get("properties") or {})
             for extra in error.instance:
                 if extra in allowed:
                     continue
@@ -65,7 +67,8 @@ def params_problems(schema: Mapping[str, Any], params: Mapping[str, Any]) -> lis
         elif error.validator == "enum":
             name = ".".join(map(str, where)) or "params"
             choices = ", ".join(map(repr, error.validator_value))
-            close = difflib.get_close_matches(str(error.instance), [str(c) for c in error.validator_value], n=1)
+            names = [str(c) for c in error.validator_value]
+            close = difflib.get_close_matches(str(error.instance), names, n=1)
             problems.append((where, f"param '{name}' is {error.instance!r}, not one of {choices}",
                              f"did you mean '{close[0]}'?" if close else None))
         else:

@@ -254,8 +254,11 @@ class Scheduler:
         self.state[node] = DONE
         self.ran_steps.add(instance.step)
         self.known_fps.update(outcome.output_fps)
-        inputs = {p: self._input_fp(p) for p in instance.input_paths()}
-        inputs = {p: fp for p, fp in inputs.items() if fp is not None}
+        inputs: dict[str, Fingerprint] = {}
+        for path in instance.input_paths():
+            fp = self._input_fp(path)
+            if fp is not None:
+                inputs[path] = fp
         self.store.record(self.plan.workflow, instance, outcome, signature_of(instance), inputs,
                           outcome.output_fps, run_id=self.run_id)
         self._say(f"done        {node} ({outcome.duration:.1f} s)")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +21,12 @@ def schema_path(name: str = "spec.schema.json") -> Path:
     raise FileNotFoundError(f"schema {name} not found next to the engine package")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_schema(name: str = "spec.schema.json") -> dict[str, Any]:
     return json.loads(schema_path(name).read_text(encoding="utf-8"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Any:
     import jsonschema
 

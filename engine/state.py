@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +123,27 @@ class RunRow:
     argv: list[str]
     spec_path: str | None
     workflow: str | None
+
+
+def _dumps(value: Any) -> str:
+    """JSON text; json's cached default encoder is ~3x faster than one built per call."""
+    try:
+        return json.dumps(value)
+    except TypeError:  # e.g. a Path or a set in params: store its text form
+        return json.dumps(value, default=str)
+
+
+def _fps_json(fps: Mapping[str, Fingerprint]) -> str:
+    """``{path: Fingerprint.to_json()}`` as JSON text, built directly (the hot path of record)."""
+    parts = []
+    for path, fp in fps.items():
+        digest = "null" if fp.digest is None else _quote(fp.digest)
+        if fp.is_dir:
+            listing = "null" if fp.listing is None else _quote(fp.listing)
+            parts.append(f"{_quote(path)}:[{fp.size},{fp.mtime_ns},{digest},1,{listing}]")
+        else:
+            parts.append(f"{_quote(path)}:[{fp.size},{fp.mtime_ns},{digest}]")
+    return "{" + ",".join(parts) + "}"
 
 
 class StateStore:
@@ -246,23 +268,26 @@ class StateStore:
         instance: StepInstance,
         outcome: Outcome,
         signature: Mapping[str, Any],
-        input_fps: Mapping[str, Fingerprint],
+        input_fps: Mapping[str, Fingerprint | None],
         output_fps: Mapping[str, Fingerprint],
         *,
         run_id: str | None = None,
     ) -> None:
-        """Store ``outcome`` with the signature it ran under (batched; see module docstring)."""
-        sig = dict(signature)
-        sig["inputs"] = {p: fp.to_json() for p, fp in input_fps.items()}
-        outputs = {p: fp.to_json() for p, fp in output_fps.items()}
+        """Store ``outcome`` with the signature it ran under (batched; see module docstring).
+
+        ``input_fps`` entries that are None (input missing) are left out of the signature.
+        """
+        sig = _dumps({k: v for k, v in signature.items() if k != "inputs"})
+        inputs = _fps_json({p: fp for p, fp in input_fps.items() if fp is not None})
+        sig = f'{sig[:-1]}{", " if len(sig) > 2 else ""}"inputs": {inputs}}}'
         params = (
             workflow,
             instance.id,
             instance.step,
             run_id,
             outcome.status.value,
-            json.dumps(sig, separators=(",", ":"), sort_keys=True, default=str),
-            json.dumps(outputs, separators=(",", ":")),
+            sig,
+            _fps_json(output_fps),
             outcome.started,
             outcome.ended,
             outcome.ended - outcome.started,

@@ -92,6 +92,8 @@ class _Task:
     log_path: str
     key: str
     submitted: float = field(default_factory=time.time)
+    log_offset: int = 0  # size of the (appended-to) log at submission
+    requeued: int = 0  # times resubmitted because its worker died before it started
 
 
 class DaskExecutor(Executor):
@@ -134,6 +136,7 @@ class DaskExecutor(Executor):
         self._done: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._ready: list[Outcome] = []
         self._modules: dict[str, str | None] = {}
+        self._reap_hosts: set[str] = set()  # nodes where a worker died (see _reap)
         self._seq = 0
 
     # -- start -------------------------------------------------------------------------------
@@ -143,7 +146,10 @@ class DaskExecutor(Executor):
         from distributed import Client
 
         slots = max(1, slots)
-        settings = {"distributed.scheduler.allowed-failures": self._allowed_failures}
+        # worker-saturation 1.0: a worker is handed no more tasks than it has threads, so a
+        # worker death takes down only the attempts that were really running on it.
+        settings = {"distributed.scheduler.allowed-failures": self._allowed_failures,
+                    "distributed.scheduler.worker-saturation": 1.0}
         try:
             with dask.config.set(settings):  # read by schedulers created in this process
                 if self._cluster_kind is not None:
@@ -156,7 +162,7 @@ class DaskExecutor(Executor):
                 else:
                     self._address = str(self._scheduler)
                     self._client = _connect(self._address)
-                    self._client.run_on_scheduler(_set_allowed_failures,
+                    self._client.run_on_scheduler(_tune_scheduler,
                                                   allowed=self._allowed_failures)
             if self._cluster_kind is None:  # jobqueue clusters start with no workers
                 self._wait_for_workers()
@@ -230,6 +236,12 @@ class DaskExecutor(Executor):
     def submit(self, instance: StepInstance, attempt: int, log_path: str) -> None:
         self._seq += 1
         task = _Task(instance, attempt, log_path, f"mi-{self._token}-{self._seq}-{instance.id}")
+        with contextlib.suppress(OSError):
+            task.log_offset = os.path.getsize(log_path)
+        self._launch(task)
+
+    def _launch(self, task: _Task) -> None:
+        instance, attempt, log_path = task.instance, task.attempt, task.log_path
         resources, refusal = self._resources_for(instance)
         if refusal is not None:
             self._ready.append(self._fail(task, refusal[0], refusal[1]))
@@ -238,7 +250,7 @@ class DaskExecutor(Executor):
             self._ready.append(self._fail(task, self._lost_text(), self._lost_hint()))
             return
         future = self._client.submit(
-            _work, instance, attempt, log_path, self._token, self._tmp_root, self._seq,
+            _work, instance, attempt, log_path, self._token, self._tmp_root, task.key,
             self._module_of(instance), self._hash_limit, self._kill_grace, _engine_version(),
             key=task.key, pure=False, retries=0, resources=resources or None,
         )  # fmt: skip
@@ -247,11 +259,17 @@ class DaskExecutor(Executor):
 
     def wait(self, timeout: float | None) -> list[Outcome]:
         end = None if timeout is None else time.monotonic() + timeout
+        self._reap()
         while not self._ready and self._inflight:
             left = None if end is None else max(0.0, end - time.monotonic())
+            if self._reap_hosts:
+                left = 0.5 if left is None else min(left, 0.5)
             try:
                 keys = [self._done.get(timeout=left)]
             except queue.Empty:
+                self._reap()
+                if end is None or time.monotonic() < end:
+                    continue
                 break
             while True:  # everything else that finished meanwhile: one gather for the batch
                 try:
@@ -275,7 +293,9 @@ class DaskExecutor(Executor):
             if future.status == "finished":
                 finished.append(entry)
             else:
-                self._ready.append(self._failure(future, task))
+                outcome = self._failure(future, task)
+                if outcome is not None:
+                    self._ready.append(outcome)
         if not finished:
             return
         try:
@@ -290,8 +310,9 @@ class DaskExecutor(Executor):
         for future, _ in finished:
             future.release()
 
-    def _failure(self, future: Any, task: _Task) -> Outcome:
-        """The FAILED outcome of an errored or cancelled future (never a step failure)."""
+    def _failure(self, future: Any, task: _Task) -> Outcome | None:
+        """The FAILED outcome of an errored or cancelled future (never a step failure), or None
+        when the attempt was resubmitted because its worker died before starting it."""
         from distributed import KilledWorker
 
         if future.status == "cancelled" or self._client.status != "running":
@@ -302,8 +323,17 @@ class DaskExecutor(Executor):
             exc = err
         if isinstance(exc, KilledWorker):
             worker = getattr(exc.last_worker, "address", "?")
+            self._reap_hosts.add(_host(worker))
             self._reap()
-            if task.instance.timeout and _log_has(task.log_path, _TIMEOUT_NOTE):
+            if task.requeued < 3 and not _log_has(task.log_path, _start_line(task),
+                                                  task.log_offset):
+                task.requeued += 1  # it never started (nothing ran): not the step's fault
+                self._seq += 1
+                task.key = f"mi-{self._token}-{self._seq}-{task.instance.id}"
+                self._launch(task)
+                return None
+            if task.instance.timeout and _log_has(task.log_path, _TIMEOUT_NOTE,
+                                                  task.log_offset):
                 return self._fail(
                     task, f"timed out after {task.instance.timeout:g} s (Python steps cannot be "
                     f"interrupted in a Dask worker thread: its worker {worker} was killed)",
@@ -347,8 +377,10 @@ class DaskExecutor(Executor):
         self._inflight.clear()
         if client is not None:
             if client.status == "running":
-                with contextlib.suppress(Exception):  # remove this run's node-local tmp dirs
-                    client.run(_kill_groups, self._token, self._tmp_root, False,
+                # Every attempt has ended, so a marker left is an orphan of a dead worker: kill
+                # its group; remove this run's node-local directories.
+                with contextlib.suppress(Exception):
+                    client.run(_kill_groups, self._token, self._tmp_root, True,
                                on_error="ignore", callback_timeout=10)
             with contextlib.suppress(Exception):
                 client.close(timeout=10)
@@ -387,10 +419,23 @@ class DaskExecutor(Executor):
         return self._modules[instance.uses]
 
     def _reap(self) -> None:
-        """After a worker death: kill process groups whose worker process is gone."""
-        with contextlib.suppress(Exception):
-            self._client.run(_reap_orphans, self._token, self._tmp_root, on_error="ignore",
-                             callback_timeout=10)
+        """After a worker death: kill the process groups whose worker process is gone, on every
+        node that lost a worker, as soon as a worker runs there again (the dead one's nanny
+        restarts it): a shell step outlives its worker otherwise."""
+        if not self._reap_hosts or self._client is None or self._client.status != "running":
+            return
+        try:
+            workers = self._client.scheduler_info().get("workers", {})
+            targets = [w for w in workers if _host(w) in self._reap_hosts]
+            if targets:
+                answers = self._client.run(_reap_orphans, self._token, self._tmp_root,
+                                           workers=targets, on_error="return",
+                                           callback_timeout=10)
+                for worker, answer in answers.items():
+                    if not isinstance(answer, BaseException):
+                        self._reap_hosts.discard(_host(worker))
+        except Exception:
+            pass  # tried again on the next wait()
 
     def _lost_text(self) -> str:
         return f"lost the connection to the Dask scheduler at {self._address or '?'}"
@@ -447,6 +492,11 @@ def _advertised(client: Any) -> dict[str, float]:
     return {name: max(float(o[name]) for o in offers) for name in common}
 
 
+def _host(address: str) -> str:
+    """``tcp://10.0.0.5:4001`` -> ``10.0.0.5``."""
+    return address.split("://", 1)[-1].rsplit(":", 1)[0]
+
+
 def _float_values(mapping: Any) -> dict[str, float]:
     if not mapping:
         return {}
@@ -471,12 +521,19 @@ def _engine_version() -> str:
     return engine.__version__
 
 
-def _log_has(path: str, text: str) -> bool:
+def _log_has(path: str, text: str, offset: int = 0) -> bool:
+    """Whether ``text`` was written to the log ``path`` past byte ``offset``."""
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            return text in handle.read()[-4096:]
+        with open(path, "rb") as handle:
+            handle.seek(offset)
+            return text.encode() in handle.read()
     except OSError:
         return False
+
+
+def _start_line(task: _Task) -> str:
+    """What the runner writes first into the log when it starts an attempt."""
+    return f"[mi-run] {task.instance.id} attempt {task.attempt}:"
 
 
 # -- functions that run on the workers (imported there by name) ---------------------------------
@@ -492,7 +549,7 @@ def _work(
     log_path: str,
     token: str,
     tmp_root: str | None,
-    seq: int,
+    key: str,
     step_module: str | None,
     hash_limit: int | None,
     kill_grace: float,
@@ -514,10 +571,14 @@ def _work(
         threading.Thread(target=_watchdog, args=(finished, limit, log_path), daemon=True).start()
     try:
         return execute(instance, attempt, log_path, state_tmp,
-                       marker=os.path.join(state_tmp, f"{seq}.run"), step_module=step_module,
+                       marker=os.path.join(state_tmp, _marker_name(key)), step_module=step_module,
                        hash_limit=hash_limit)
     finally:
         finished.set()
+
+
+def _marker_name(key: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_~" else "_" for c in key)[:200] + ".run"
 
 
 def _watchdog(finished: threading.Event, limit: float, log_path: str) -> None:
@@ -543,8 +604,10 @@ def _probe(modules: list[str]) -> dict[str, Any]:
             "python": "%d.%d" % sys.version_info[:2], "missing": missing}
 
 
-def _set_allowed_failures(allowed: int, dask_scheduler: Any = None) -> None:
+def _tune_scheduler(allowed: int, dask_scheduler: Any = None) -> None:
+    """Fail fast on worker deaths, and hand out no more tasks than threads (see start)."""
     dask_scheduler.allowed_failures = allowed
+    dask_scheduler.WORKER_SATURATION = 1.0
 
 
 def _kill_groups(token: str, tmp_root: str | None, kill: bool) -> None:
@@ -558,9 +621,10 @@ def _kill_groups(token: str, tmp_root: str | None, kill: bool) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _reap_orphans(token: str, tmp_root: str | None) -> None:
+def _reap_orphans(token: str, tmp_root: str | None) -> list[int]:
     """Kill the process groups of attempts whose worker process died on this node."""
     folder = _node_dir(token, tmp_root)
+    killed = []
     for name in _markers(folder):
         path = os.path.join(folder, name)
         info = read_marker(path)
@@ -568,9 +632,11 @@ def _reap_orphans(token: str, tmp_root: str | None) -> None:
             continue
         if info.pgid is not None:
             _killpg(info.pgid)
+            killed.append(info.pgid)
         shutil.rmtree(info.tmp_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
             os.unlink(path)
+    return killed
 
 
 def _markers(folder: str) -> list[str]:

@@ -66,9 +66,13 @@ class ThreadExecutor(Executor):
                 now = time.time()
                 outcomes.append(
                     failed_outcome(
-                        instance, attempt, log_path, f"executor error: {exc!r}",
-                        started=now, ended=now,
-                    )  # fmt: skip
+                        instance,
+                        attempt,
+                        log_path,
+                        f"executor error: {exc!r}",
+                        started=now,
+                        ended=now,
+                    )
                 )
         return outcomes
 

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.model import Action, RerunReason, Reason
+from engine.model import Action, Reason, RerunReason
 
 if TYPE_CHECKING:
     from engine.config import ResolvedConfig

@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine.errors import ToolMissingError, UsageError
 from engine.model import Action
@@ -85,7 +85,7 @@ def to_text(nodes: list[Node], edges: list[tuple[str, str, str]]) -> str:
     lines = []
     for node in sorted(nodes, key=lambda n: depth[n.id]):
         mark = {"run": "*", "skip": "=", "disabled": "-", "pending expansion": "?"}[node.action.value]
-        detail = ", ".join(f"{a} {c}" for a, c in node.actions.items()) if node.count > 1 else node.action.value
+        detail = _actions_text(node) if node.count > 1 else node.action.value
         after = ("  <- " + ", ".join(preds[node.id])) if node.id in preds else ""
         lines.append(f"{'  ' * (depth[node.id] - 1)}{mark} {node.label:<{width}} [{detail}]{after}")
     lines.append("legend: * will run  = up to date  - disabled  ? pending expansion")
@@ -154,9 +154,8 @@ def to_html(nodes: list[Node], edges: list[tuple[str, str, str]], name: str) -> 
     legend = "".join(
         f'<span class="key" style="background:{fill};border-style:{border}">{html.escape(text)}</span>'
         for fill, border, text in STYLE.values())
-    rows = "".join(
-        f"<tr><td>{html.escape(n.label)}</td><td>{html.escape(', '.join(f'{a} {c}' for a, c in n.actions.items()))}</td></tr>"
-        for n in nodes)
+    rows = "".join(f"<tr><td>{html.escape(n.label)}</td><td>{html.escape(_actions_text(n))}</td></tr>"
+                   for n in nodes)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(name)} — mi-run plan</title>
 <style>body{{font-family:Helvetica,Arial,sans-serif;margin:2em}}.key{{display:inline-block;
@@ -167,12 +166,27 @@ td{{border:1px solid #ccc;padding:2px 8px}}svg{{max-width:100%;height:auto}}</st
 """
 
 
-def write_graph(plan: Plan, decisions: Mapping[str, Decision] | None, target: str, jobs: bool = False) -> None:
+def _actions_text(node: Node) -> str:
+    return ", ".join(f"{a} {c}" for a, c in node.actions.items())
+
+
+def _render_text_format(kind: str, nodes: list[Node], edges: list[tuple[str, str, str]], name: str) -> str:
+    if kind == "text":
+        return to_text(nodes, edges)
+    if kind == "dot":
+        return to_dot(nodes, edges, name)
+    if kind == "mermaid":
+        return to_mermaid(nodes, edges)
+    return to_json(nodes, edges)
+
+
+def write_graph(
+    plan: Plan, decisions: Mapping[str, Decision] | None, target: str, jobs: bool = False
+) -> None:
+    """Print the graph in a format (text, dot, mermaid, json) or write it to a file."""
     nodes, edges = graph_model(plan, decisions, jobs)
     if target in FORMATS:
-        text = {"text": lambda: to_text(nodes, edges), "dot": lambda: to_dot(nodes, edges, plan.workflow),
-                "mermaid": lambda: to_mermaid(nodes, edges), "json": lambda: to_json(nodes, edges)}[target]()
-        sys.stdout.write(text + "\n")
+        sys.stdout.write(_render_text_format(target, nodes, edges, plan.workflow) + "\n")
         return
     path = Path(target)
     kind = EXTENSIONS.get(path.suffix.lower())
@@ -180,15 +194,13 @@ def write_graph(plan: Plan, decisions: Mapping[str, Decision] | None, target: st
         raise UsageError(f"--graph: unknown format or file extension '{target}'",
                          "use text, dot, mermaid, json, or a file ending in "
                          + ", ".join(sorted(EXTENSIONS)))
-    data: Any
+    data: bytes
     if kind in ("svg", "png"):
         data = render_dot(to_dot(nodes, edges, plan.workflow), kind)
     elif kind == "html":
         data = to_html(nodes, edges, plan.workflow).encode()
     else:
-        data = {"text": lambda: to_text(nodes, edges), "dot": lambda: to_dot(nodes, edges, plan.workflow),
-                "mermaid": lambda: to_mermaid(nodes, edges), "json": lambda: to_json(nodes, edges)}[kind]().encode()
-    if path.parent and not path.parent.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        data = _render_text_format(kind, nodes, edges, plan.workflow).encode()
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     print(f"graph written to {path}", file=sys.stderr)
