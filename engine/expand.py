@@ -185,6 +185,9 @@ class _Expander:
 
     def disabled_reason(self, step: StepSpec, settings: StepSettings) -> str:
         origin = settings.origins.get("enabled")
+        if is_template(settings.enabled):
+            where = f" ({origin})" if origin else ""
+            return f"enabled: '{settings.enabled}' is false{where}"
         return f"enabled: false ({origin})" if origin else "enabled: false in the spec"
 
     def render_bool(self, step: StepSpec, settings: StepSettings) -> bool:

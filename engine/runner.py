@@ -35,6 +35,7 @@ Peak memory (``peak_mem_mb``, also in ``metadata``):
 
 from __future__ import annotations
 
+import copy
 import importlib
 import logging
 import os
@@ -294,16 +295,20 @@ def _call_step(
     memory = _PeakMemory()
     clock = time.perf_counter()
     returned: Any = None
+    cwd = os.getcwd()  # a step that chdir()s must not move the next step of this worker
     try:
         previous = signal.signal(signal.SIGALRM, _raise_timeout) if use_alarm else None
         try:
             if use_alarm:
                 signal.setitimer(signal.ITIMER_REAL, float(timeout or 0))
-            returned = function(dict(instance.params), inputs=inputs, outputs=outputs, context=ctx)
+            config = copy.deepcopy(dict(instance.params))  # threads/serial share the plan
+            returned = function(config, inputs=inputs, outputs=outputs, context=ctx)
         finally:
             if use_alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
                 signal.signal(signal.SIGALRM, previous)
+            if os.getcwd() != cwd:
+                os.chdir(cwd)
     except _StepTimeout:
         result.fail(f"timed out after {timeout:g} s", _timeout_hint(instance, log_path))
         return

@@ -91,7 +91,7 @@ def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, ver
             action, reasons = decision_of(plan, node, decisions)
             actions[action.value] += 1
             for reason in reasons:
-                reasons_count[reason.split(":", 1)[0]] += 1
+                reasons_count[_reason_kind(reason)] += 1
         action_text = ", ".join(f"{a} {c}" for a, c in actions.most_common())
         reason_text = "; ".join(f"{r} ({c})" for r, c in reasons_count.most_common(4))
         rows.append((f"{step} ×{len(nodes)}", action_text, reason_text))
@@ -104,6 +104,15 @@ def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, ver
         lines.append("config (final value  <- where it was set):")
         lines.extend(_config_lines(config))
     return "\n".join(lines)
+
+
+_KINDS = {r.value for r in Reason}
+
+
+def _reason_kind(reason: str) -> str:
+    """'output missing: a/b.txt' -> 'output missing' (to count per kind); others as they are."""
+    head = reason.split(":", 1)[0]
+    return head if head in _KINDS else reason
 
 
 def _config_lines(config: ResolvedConfig) -> list[str]:

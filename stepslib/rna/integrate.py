@@ -1,0 +1,183 @@
+"""rna.integrate: local (private) FASTQ files -> amalgkit metadata rows.
+
+Like ``amalgkit integrate``: every ``*.fq``/``*.fastq`` (optionally gzipped) in ``fastq_dir`` is a
+run; ``X_1``/``X_2`` are the mates of run ``X`` (the sample id is the file name up to the last
+underscore), any other name is a single-end run. Read counts and base counts are exact (amalgkit
+uses ``seqkit stats``; here the files are streamed in C-level line iteration, no per-record
+Python). An optional sample sheet (TSV keyed by ``run``) adds scientific_name, sample_group,
+bioproject and any other columns. Rows are appended to an optional input metadata table.
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from array import array
+from itertools import islice
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from engine import StepContext, StepError, step
+from stepslib.rna.tables import optional, single_path
+
+_FASTQ = re.compile(r"^(?P<stem>.+?)\.(?:fq|fastq)(?:\.gz)?$", re.IGNORECASE)
+_MATE = re.compile(r"^(?P<run>.+)_(?P<mate>[12])$")
+
+
+def _open(path: Path) -> BinaryIO:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
+def fastq_stats(path: Path) -> tuple[int, int]:
+    """(reads, bases) of a FASTQ file, exactly, in one streaming pass.
+
+    Sequence lines are every 4th line from line 2; ``islice``/``map`` keep the loop in C.
+    """
+    with _open(path) as handle:
+        try:
+            first = handle.readline()
+            if first and not first.startswith(b"@"):
+                raise StepError(f"'{path}' is not a FASTQ file (first line does not start "
+                                "with '@')")
+            lengths = array("q", map(len, map(bytes.rstrip, islice(handle, 0, None, 4))))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise StepError(f"cannot read FASTQ '{path}': {exc}") from None
+    return len(lengths), sum(lengths)
+
+
+def discover(fastq_dir: Path) -> dict[str, list[Path]]:
+    """run id -> its FASTQ files ([single] or [mate1, mate2]), sorted by run id."""
+    if not fastq_dir.is_dir():
+        raise StepError(f"fastq_dir '{fastq_dir}' is not a directory")
+    runs: dict[str, dict[str, Path]] = {}
+    for path in sorted(fastq_dir.iterdir()):
+        match = _FASTQ.match(path.name)
+        if not match or not path.is_file():
+            continue
+        stem = match.group("stem")
+        mate = _MATE.match(stem)
+        run, which = (mate.group("run"), mate.group("mate")) if mate else (stem, "0")
+        files = runs.setdefault(run, {})
+        if which in files:
+            raise StepError(f"run '{run}' has two files for the same read: "
+                            f"{files[which].name} and {path.name}")
+        files[which] = path
+    result: dict[str, list[Path]] = {}
+    for run, files in sorted(runs.items()):
+        if set(files) == {"1", "2"}:
+            result[run] = [files["1"], files["2"]]
+        elif set(files) in ({"0"}, {"1"}, {"2"}):
+            result[run] = list(files.values())
+        else:
+            names = ", ".join(sorted(p.name for p in files.values()))
+            raise StepError(f"run '{run}' has an inconsistent set of FASTQ files: {names}",
+                            hint="paired runs need exactly X_1 and X_2; single-end runs one file")
+    if not result:
+        raise StepError(f"no FASTQ files (*.fastq, *.fq, optionally .gz) in '{fastq_dir}'")
+    return result
+
+
+def private_rows(fastq_dir: Path, context: StepContext) -> list[dict[str, Any]]:
+    rows = []
+    for run, files in discover(fastq_dir).items():
+        spots = bases = 0
+        counts = [fastq_stats(p) for p in files]
+        if len(files) == 2 and counts[0][0] != counts[1][0]:
+            raise StepError(f"run '{run}': {files[0].name} has {counts[0][0]} reads but "
+                            f"{files[1].name} has {counts[1][0]}", hint="mates must pair up")
+        spots = counts[0][0]
+        bases = sum(c[1] for c in counts)
+        context.log.info("%s: %d spots, %d bases in %d file(s)", run, spots, bases, len(files))
+        rows.append({
+            "run": run,
+            "read1_path": str(files[0].resolve()),
+            "read2_path": str(files[1].resolve()) if len(files) == 2 else "",
+            "lib_layout": "paired" if len(files) == 2 else "single",
+            "total_spots": str(spots),
+            "total_bases": str(bases),
+            "spot_length": str(round(bases / spots)) if spots else "0",
+            "size": str(sum(p.stat().st_size for p in files)),
+            "private_file": "yes",
+            "is_sampled": "yes",
+            "is_qualified": "yes",
+            "exclusion": "no",
+        })
+    return rows
+
+
+@step(
+    "rna.integrate",
+    version="1",
+    params={
+        "properties": {
+            "fastq_dir": {
+                "type": ["string", "null"],
+                "description": "Directory of private FASTQ files (*.fq/*.fastq[.gz]); paired "
+                               "runs are X_1/X_2.",
+            },
+            "missing_sheet_rows": {
+                "type": "string", "enum": ["error", "warn"], "default": "error",
+                "description": "What to do when a FASTQ run has no row in the sample sheet.",
+            },
+        },
+        "required": ["fastq_dir"],
+    },
+)
+def integrate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
+              context: StepContext) -> dict[str, Any]:
+    """Describe local FASTQ files as amalgkit metadata rows (output 'metadata': input metadata
+    plus these rows; optional output 'private': the new rows only). Optional inputs:
+    'metadata' (existing table), 'sample_sheet' (TSV with a run column)."""
+    from stepslib.rna.tables import (
+        concat_metadata,
+        duplicated_runs,
+        read_metadata,
+        write_metadata,
+    )
+
+    target = single_path(outputs.get("metadata"), "metadata", "rna.integrate")
+    if not config["fastq_dir"]:
+        raise StepError("rna.integrate needs param 'fastq_dir' (a directory of FASTQ files)")
+    rows = private_rows(Path(config["fastq_dir"]), context)
+    import pandas as pd
+
+    private = pd.DataFrame(rows)
+    warnings: list[str] = []
+    sheet_path = optional(inputs, "sample_sheet")
+    if sheet_path is not None:
+        sheet = read_metadata(sheet_path)
+        if sheet["run"].duplicated().any():
+            raise StepError(f"sample sheet '{sheet_path}' lists runs twice: "
+                            f"{', '.join(duplicated_runs(sheet))}")
+        missing = sorted(set(private["run"]) - set(sheet["run"]))
+        if missing:
+            message = (f"{len(missing)} FASTQ run(s) have no row in the sample sheet "
+                       f"'{sheet_path}': {', '.join(missing[:10])}")
+            if config["missing_sheet_rows"] == "error":
+                raise StepError(message, hint="add them to the sheet, or set "
+                                              "missing_sheet_rows: warn")
+            warnings.append(message)
+        computed = [c for c in sheet.columns if c in private.columns and c != "run"]
+        extra = sheet.drop(columns=computed)  # measured values win over the sheet
+        private = private.merge(extra, on="run", how="left")
+    frames = [private]
+    metadata_path = optional(inputs, "metadata")
+    if metadata_path is not None:
+        existing = read_metadata(metadata_path)
+        clash = sorted(set(existing["run"]) & set(private["run"]))
+        if clash:
+            raise StepError(f"runs in both the metadata table and fastq_dir: {', '.join(clash)}")
+        frames.insert(0, existing)
+    merged = concat_metadata(frames)
+    merged["private_file"] = merged["private_file"].replace("", "no")
+    write_metadata(merged, target)
+    private_out = optional(outputs, "private")
+    if private_out is not None:
+        write_metadata(concat_metadata([private]), private_out)
+    for message in warnings:
+        context.log.warning(message)
+    return {"status": "completed", "warnings": warnings,
+            "metadata": {"private_runs": len(private), "rows": len(merged)}}
