@@ -65,6 +65,15 @@ def _dirname(value: Any) -> str:
     return str(PurePath(str(value)).parent)
 
 
+def _expand(pattern: str, **values: Any) -> list[str]:
+    """Snakemake-style ``expand('{sp}/x_{n}.tsv', sp=[...], n=[...])``: every combination."""
+    import itertools
+
+    keys = list(values)
+    lists = [v if isinstance(v, list | tuple) else [v] for v in values.values()]
+    return [str(pattern).format(**dict(zip(keys, combo))) for combo in itertools.product(*lists)]
+
+
 def _make_env(finalize: Callable[[Any], Any] | None) -> jinja2.Environment:
     env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
@@ -75,6 +84,7 @@ def _make_env(finalize: Callable[[Any], Any] | None) -> jinja2.Environment:
     env.filters.update(
         unquoted=_unquoted, basename=_basename, dirname=_dirname, stem=_stem, quote=_shell_quote
     )
+    env.globals["expand"] = _expand
     return env
 
 

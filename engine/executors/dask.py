@@ -42,6 +42,7 @@ Snakemake's and Nextflow's HPC executors). See docs/cluster.md.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import math
 import os
@@ -90,7 +91,7 @@ class _Task:
     instance: StepInstance
     attempt: int
     log_path: str
-    key: str
+    key: str  # the Dask task key
     submitted: float = field(default_factory=time.time)
     log_offset: int = 0  # size of the (appended-to) log at submission
     requeued: int = 0  # times resubmitted because its worker died before it started
@@ -250,7 +251,7 @@ class DaskExecutor(Executor):
             self._ready.append(self._fail(task, self._lost_text(), self._lost_hint()))
             return
         future = self._client.submit(
-            _work, instance, attempt, log_path, self._token, self._tmp_root, task.key,
+            _work, instance, attempt, os.path.abspath(log_path), self._token, self._tmp_root, task.key,
             self._module_of(instance), self._hash_limit, self._kill_grace, _engine_version(),
             key=task.key, pure=False, retries=0, resources=resources or None,
         )  # fmt: skip
@@ -300,11 +301,11 @@ class DaskExecutor(Executor):
             return
         try:
             results = self._client.gather([f for f, _ in finished], errors="raise")
-            self._ready.extend(results)
+            self._ready.extend(_as_given(o, t) for o, (_, t) in zip(results, finished))
         except Exception:  # one by one, so each attempt still gets exactly one outcome
             for future, task in finished:
                 try:
-                    self._ready.append(future.result(timeout=30))
+                    self._ready.append(_as_given(future.result(timeout=30), task))
                 except Exception as exc:
                     self._ready.append(self._fail(task, f"could not fetch the result: {exc!r}"))
         for future, _ in finished:
@@ -490,6 +491,13 @@ def _advertised(client: Any) -> dict[str, float]:
         return {}
     common = set.intersection(*(set(o) for o in offers))
     return {name: max(float(o[name]) for o in offers) for name in common}
+
+
+def _as_given(outcome: Outcome, task: _Task) -> Outcome:
+    """The worker got an absolute log path (its cwd differs); report the one the loop gave."""
+    if outcome.log_path == task.log_path:
+        return outcome
+    return dataclasses.replace(outcome, log_path=task.log_path)
 
 
 def _host(address: str) -> str:

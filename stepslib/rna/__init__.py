@@ -13,3 +13,7 @@ import pkgutil
 for _module in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
     if not _module.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_module.name}")
+
+from stepslib.rna._entry import execute_amalgkit_workflow  # noqa: E402
+
+__all__ = ["execute_amalgkit_workflow"]
