@@ -31,7 +31,7 @@ def _optional() -> dict[str, Callable[[str], str]]:
 
         def xx(path: str) -> str:
             with open(path, "rb") as handle:
-                return hashlib.file_digest(handle, xxhash.xxh3_128).hexdigest()  # type: ignore[arg-type]
+                return hashlib.file_digest(handle, xxhash.xxh3_128).hexdigest()
 
         found["xxh3_128"] = xx
     except ImportError:
@@ -41,7 +41,7 @@ def _optional() -> dict[str, Callable[[str], str]]:
 
         def b3(path: str) -> str:
             with open(path, "rb") as handle:
-                return hashlib.file_digest(handle, blake3.blake3).hexdigest()  # type: ignore[arg-type]
+                return hashlib.file_digest(handle, blake3.blake3).hexdigest()
 
         found["blake3"] = b3
     except ImportError:

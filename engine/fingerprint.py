@@ -65,9 +65,7 @@ def hash_file(path: str | os.PathLike[str]) -> str:
         return hashlib.file_digest(handle, HASH_NAME).hexdigest()
 
 
-def fingerprint(
-    path: str | os.PathLike[str], hash_limit: int | None = DEFAULT_HASH_LIMIT
-) -> Fingerprint:
+def fingerprint(path: str | os.PathLike[str], hash_limit: int | None = DEFAULT_HASH_LIMIT) -> Fingerprint:
     """Fingerprint a file or directory; raises :class:`FileNotFoundError` when it is missing.
 
     ``hash_limit``: hash files up to this many bytes; ``None`` hashes every file, ``0`` none.
@@ -133,9 +131,7 @@ def _dir_fingerprint(root: str, hash_limit: int | None, *, with_digest: bool) ->
     newest = max((st.st_mtime_ns for _, st in files), default=os.stat(root).st_mtime_ns)
     listing = hashlib.new(HASH_NAME)
     for rel, st in files:
-        listing.update(
-            f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape")
-        )
+        listing.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
     quick = Fingerprint(total, newest, None, is_dir=True, listing=listing.hexdigest())
     if not with_digest:
         return quick

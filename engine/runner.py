@@ -218,9 +218,7 @@ def _run_shell(
         result.fail(f"command failed ({what})\n{tail}".rstrip(), f"see the full log: {log_path}")
 
 
-def _kill_group_after(
-    pgid: int, timeout: float, exited: threading.Event, timed_out: threading.Event
-) -> None:
+def _kill_group_after(pgid: int, timeout: float, exited: threading.Event, timed_out: threading.Event) -> None:
     if exited.wait(timeout):
         return
     timed_out.set()

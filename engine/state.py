@@ -204,8 +204,7 @@ class StateStore:
         run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
         self.flush()
         self._db.execute(
-            "INSERT INTO runs (run_id, started, status, argv, spec_path, workflow)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs (run_id, started, status, argv, spec_path, workflow) VALUES (?, ?, ?, ?, ?, ?)",
             (run_id, time.time(), RUNNING, json.dumps(list(argv)), spec_path, workflow),
         )
         return run_id

@@ -251,8 +251,8 @@ class DaskExecutor(Executor):
             self._ready.append(self._fail(task, self._lost_text(), self._lost_hint()))
             return
         future = self._client.submit(
-            _work, instance, attempt, os.path.abspath(log_path), self._token, self._tmp_root, task.key,
-            self._module_of(instance), self._hash_limit, self._kill_grace, _engine_version(),
+            _work, instance, attempt, os.path.abspath(log_path), self._token, self._tmp_root,
+            task.key, self._module_of(instance), self._hash_limit, self._kill_grace, _engine_version(),
             key=task.key, pure=False, retries=0, resources=resources or None,
         )  # fmt: skip
         self._inflight[task.key] = (future, task)
@@ -466,7 +466,7 @@ def make_jobqueue_cluster(kind: str, config: Mapping[str, Any]) -> Any:
                          "for example: dask: {cores: 8, memory: 32GB, walltime: '04:00:00'}")
     cores = int(options.setdefault("cores", 1))
     offered = {"slots": cores, **_float_values(config.get("resources"))}
-    spec = ",".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in offered.items())
+    spec = ",".join(f"{k}={v:g}" for k, v in offered.items())
     options["worker_extra_args"] = [*options.get("worker_extra_args", ()), "--resources", spec]
     options.setdefault("job_name", "mi-run")
     options["processes"] = 1  # one worker per job: ``cores`` threads share its slots
@@ -609,7 +609,7 @@ def _probe(modules: list[str]) -> dict[str, Any]:
         except Exception as exc:
             missing[module] = f"{type(exc).__name__}: {exc}"
     return {"engine": engine.__version__, "path": os.path.dirname(engine.__file__ or ""),
-            "python": "%d.%d" % sys.version_info[:2], "missing": missing}
+            "python": "{}.{}".format(*sys.version_info[:2]), "missing": missing}
 
 
 def _tune_scheduler(allowed: int, dask_scheduler: Any = None) -> None:
