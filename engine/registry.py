@@ -18,7 +18,6 @@ import os
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any
 
 from engine.errors import MiError
@@ -111,19 +110,28 @@ def step(
     return register
 
 
+def _entry_points() -> list:
+    # importlib.metadata costs ~100 ms to import: only pay it when a library is looked up.
+    from importlib.metadata import entry_points
+
+    return list(entry_points(group=ENTRY_POINT_GROUP))
+
+
 def _import_namespace(namespace: str) -> None:
     if namespace in _IMPORTED_NAMESPACES:
         return
     _IMPORTED_NAMESPACES.add(namespace)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        if ep.name == namespace:
-            ep.load()
-            return
+    # The bundled libraries first (cheap), then third-party packages' entry points.
     try:
         importlib.import_module(f"stepslib.{namespace}")
+        return
     except ModuleNotFoundError as exc:
         if exc.name not in (f"stepslib.{namespace}", "stepslib"):
             raise
+    for ep in _entry_points():
+        if ep.name == namespace:
+            ep.load()
+            return
 
 
 _ENV_MODULES_VAR = "MI_STEP_MODULES"
@@ -170,7 +178,7 @@ def load_all_libraries() -> None:
     for module in pkgutil.iter_modules(stepslib.__path__):
         if module.ispkg:
             _import_namespace(module.name)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in _entry_points():
         _import_namespace(ep.name)
 
 

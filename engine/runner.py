@@ -162,6 +162,9 @@ def execute(
 # -- shell steps -------------------------------------------------------------------------------
 
 
+_MAX_ARG = 100_000  # below MAX_ARG_STRLEN (131072 bytes), leaving room for multi-byte text
+
+
 def _run_shell(
     instance: StepInstance,
     attempt: int,
@@ -174,10 +177,17 @@ def _run_shell(
     command = instance.command or ""
     env = _shell_env(tmp_dir)
     with open(log_path, "ab", buffering=0) as log:
-        log.write(f"[mi-run] {instance.id} attempt {attempt}: $ {command}\n".encode())
+        shown = command if len(command) <= 2000 else command[:2000] + f" ... ({len(command)} chars)"
+        log.write(f"[mi-run] {instance.id} attempt {attempt}: $ {shown}\n".encode())
         _reset_hwm()  # bash inherits this process's high-water mark at exec (see module doc)
+        argv = ["bash", "-euo", "pipefail", "-c", command]
+        if len(command) > _MAX_ARG:  # Linux caps one argv string at 128 KiB: use a script
+            script = os.path.join(tmp_dir, "command.sh")
+            with open(script, "w", encoding="utf-8") as handle:
+                handle.write(command + "\n")
+            argv = ["bash", "-euo", "pipefail", script]
         proc = subprocess.Popen(
-            ["bash", "-euo", "pipefail", "-c", command],
+            argv,
             cwd=instance.work_dir,
             env=env,
             stdin=subprocess.DEVNULL,
