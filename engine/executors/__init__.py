@@ -11,7 +11,7 @@ from typing import Any
 
 from engine.executors.base import Executor, Outcome
 
-EXECUTORS = ("processes", "threads", "serial", "dask")
+EXECUTORS = ("processes", "loky", "threads", "serial", "dask")
 
 __all__ = ["EXECUTORS", "Executor", "Outcome", "make_executor"]
 
@@ -24,7 +24,11 @@ def make_executor(name: str, **options: Any) -> Executor:
     processes backend also takes ``kill_grace`` (seconds past a Python step's timeout before its
     worker is killed).
     """
-    if name == "processes":
+    if name == "processes":  # shell steps from the engine, Python steps in loky workers
+        from engine.executors.local import LocalExecutor
+
+        return LocalExecutor(**options)
+    if name == "loky":  # every step in a loky worker (the contract tests cover it directly)
         from engine.executors.processes import ProcessExecutor
 
         return ProcessExecutor(**options)

@@ -79,6 +79,7 @@ OWN_KEYS = frozenset({
     "tmp_dir", "wait_for_workers",
 })
 
+_REAP_WINDOW = 10.0  # seconds during which a node that lost a worker is checked for orphans
 _TIMEOUT_NOTE = "[mi-run] watchdog: timeout exceeded; killing the Dask worker process"
 _INSTALL_HINT = {
     "distributed": "install the Dask extra: pip install 'metainformant-flow[dask]'",
@@ -137,7 +138,7 @@ class DaskExecutor(Executor):
         self._done: queue.SimpleQueue[str] = queue.SimpleQueue()
         self._ready: list[Outcome] = []
         self._modules: dict[str, str | None] = {}
-        self._reap_hosts: set[str] = set()  # nodes where a worker died (see _reap)
+        self._reap_hosts: dict[str, float] = {}  # node where a worker died -> reap until
         self._seq = 0
 
     # -- start -------------------------------------------------------------------------------
@@ -324,7 +325,7 @@ class DaskExecutor(Executor):
             exc = err
         if isinstance(exc, KilledWorker):
             worker = getattr(exc.last_worker, "address", "?")
-            self._reap_hosts.add(_host(worker))
+            self._reap_hosts[_host(worker)] = time.monotonic() + _REAP_WINDOW
             self._reap()
             if task.requeued < 3 and not _log_has(task.log_path, _start_line(task),
                                                   task.log_offset):
@@ -432,9 +433,14 @@ class DaskExecutor(Executor):
                 answers = self._client.run(_reap_orphans, self._token, self._tmp_root,
                                            workers=targets, on_error="return",
                                            callback_timeout=10)
+                now = time.monotonic()
                 for worker, answer in answers.items():
-                    if not isinstance(answer, BaseException):
-                        self._reap_hosts.discard(_host(worker))
+                    host = _host(worker)
+                    # Found the orphan (or gave it time to turn into a zombie): done there.
+                    if not isinstance(answer, BaseException) and (
+                        answer or now > self._reap_hosts.get(host, 0.0)
+                    ):
+                        self._reap_hosts.pop(host, None)
         except Exception:
             pass  # tried again on the next wait()
 

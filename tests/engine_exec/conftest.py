@@ -20,7 +20,7 @@ from engine.model import StepInstance
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-BACKENDS = ("processes", "threads", "serial")
+BACKENDS = ("processes", "loky", "threads", "serial")
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -49,7 +49,7 @@ def make_instance(work_dir: Path, iid: str, **fields: Any) -> StepInstance:
 
 def started_executor(name: str, tmp_path: Path, slots: int = 2) -> Executor:
     options: dict[str, Any] = {"tmp_root": str(tmp_path)}
-    if name == "processes":
+    if name in ("processes", "loky"):
         options["kill_grace"] = 0.5
     executor = make_executor(name, **options)
     executor.start(slots)
