@@ -9,6 +9,7 @@ cycle among them is an error.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,7 +104,7 @@ def _deepcopy(value: Any) -> Any:
 
 def _file_origin(layer: str, marks: Marks, prefix: PathKey) -> Any:
     def make(where: PathKey) -> Origin:
-        line, col = marks.at((*prefix, *where))
+        line, col = marks.at((*prefix, *where), key=True)
         return Origin(layer, marks.path, line, col)
 
     return make
@@ -215,6 +216,7 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
     # config keys but nothing reads `steps` (templates see step references there instead).
     templates = {key: _templates_in(values[key], (key,)) for key in values}
     needs: dict[str, set[str]] = {}
+    broken: set[PathKey] = set()
     for key, found in templates.items():
         names: set[str] = set()
         for where, source in found:
@@ -222,8 +224,10 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
                 names |= referenced_names(source)
             except TemplateError as exc:
                 problems.append(_config_diag(config, where, str(exc)))
-        if "config" in names:
-            names |= set(values)
+                broken.add(where)
+                continue
+            if "config" in names:
+                names |= _config_attributes(source, set(values) - {key})
         needs[key] = {n for n in names if n in values and n != "steps"}
     order, cycle = _order(needs)
     if cycle:
@@ -237,6 +241,8 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
         context = {**base, **{k: v for k, v in values.items() if k != "steps"}}
         context["config"] = values
         for where, source in templates.get(key, []):
+            if where in broken:
+                continue
             try:
                 rendered = compile_template(source).render(context)
             except TemplateError as exc:
@@ -246,6 +252,19 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
     if problems:
         raise SpecError(problems)
     return ResolvedConfig(values=values, origins=config.origins)
+
+
+_CONFIG_ATTR = re.compile(r"""config\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])""")
+
+
+def _config_attributes(source: str, others: set[str]) -> set[str]:
+    """Keys a template reads through ``config.X`` / ``config['X']``; any other use of
+    ``config`` (``config | length``) may read every other key."""
+    found = {m.group(1) or m.group(2) for m in _CONFIG_ATTR.finditer(source)}
+    bare = re.sub(_CONFIG_ATTR, "", source)
+    if re.search(r"\bconfig\b", bare):
+        return others
+    return found
 
 
 def _assign(values: dict[str, Any], where: PathKey, value: Any) -> None:

@@ -91,9 +91,11 @@ class _Expander:
                                                          f"step '{step.name}': {message}", hint))
 
     def settings_for(self, step: StepSpec) -> StepSettings:
-        override = self.config.step_overrides.get(step.name) or {}
-        if not isinstance(override, Mapping):
-            override = {"enabled": override} if isinstance(override, bool) else {}
+        override = self.config.step_overrides.get(step.name)
+        if override is None:
+            override = {}
+        elif not isinstance(override, Mapping):  # `steps.quant: false` is short for enabled
+            override = {"enabled": override}
         params = dict(step.params)
         origins: dict[str, Any] = {}
         values = {k: getattr(step, k) for k in STEP_SETTINGS if k != "params"}
@@ -258,9 +260,17 @@ class _Expander:
         except (OSError, UnicodeDecodeError) as exc:
             self.diag(step, ("foreach", "table"), f"cannot read foreach table '{table}': {exc}")
             return [], [], ()
-        rows = select_rows(rows, spec_foreach.get("where"))
-        key, column = spec_foreach.get("key"), spec_foreach.get("column")
         header = set(rows[0]) if rows else set()
+        where = spec_foreach.get("where") or {}
+        for col in where:
+            if rows and col not in header:
+                close = difflib.get_close_matches(str(col), sorted(header), n=1)
+                self.diag(step, ("foreach", "where", col), f"table '{table}' has no column '{col}'",
+                          f"did you mean '{close[0]}'?" if close else
+                          f"columns: {', '.join(sorted(header))}")
+                return [], [], ()
+        rows = select_rows(rows, where)
+        key, column = spec_foreach.get("key"), spec_foreach.get("column")
         for what, col in (("key", key), ("column", column)):
             if col is not None and rows and col not in header:
                 close = difflib.get_close_matches(col, sorted(header), n=1)
@@ -286,10 +296,19 @@ class _Expander:
         seen_labels: dict[str, int] = {}
         params_templated = _has_template(settings.params)
         shared_params = None if params_templated else self._checked(step, settings, settings.params)
-        command = compile_template(step.run, shell=True) if step.run is not None else None
         fan = step.foreach is not None
-        render_inputs = _path_renderer(step.inputs)
-        render_outputs = _path_renderer(step.outputs)
+        try:
+            command = compile_template(step.run, shell=True) if step.run is not None else None
+        except TemplateError as exc:
+            self.diag(step, ("run",), f"in 'run': {exc}")
+            return result
+        try:
+            render_inputs = _path_renderer(step.inputs, "inputs")
+            render_outputs = _path_renderer(step.outputs, "outputs")
+        except _CompileProblem as problem:
+            self.diag(step, (problem.which, problem.key), f"in '{problem.which}.{problem.key}': "
+                      f"{problem.error}")
+            return result
         try:  # settings without templates are computed once, not once per instance
             static = self._static_settings(step, settings)
         except _Failed:
@@ -447,11 +466,26 @@ def _render_tree(value: Any, ctx: Mapping[str, Any]) -> Any:
     return value
 
 
-def _path_renderer(spec_paths: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], dict[str, PathValue]]:
+class _CompileProblem(Exception):
+    def __init__(self, which: str, key: str, error: Exception):
+        super().__init__(str(error))
+        self.which, self.key, self.error = which, key, error
+
+
+PathRenderer = Callable[[Mapping[str, Any]], dict[str, PathValue]]
+
+
+def _path_renderer(spec_paths: Mapping[str, Any], which: str) -> PathRenderer:
     """Compile a step's inputs/outputs once; the returned function renders one instance."""
     plan: list[tuple[str, Any, Any]] = []  # (key, compiled template | None, raw value)
     for key, value in spec_paths.items():
-        compiled = compile_template(value) if is_template(value) else None
+        try:
+            compiled = compile_template(value) if is_template(value) else None
+            for part in value if isinstance(value, list) else []:
+                if is_template(part):
+                    compile_template(part)
+        except TemplateError as exc:
+            raise _CompileProblem(which, key, exc) from None
         plan.append((key, compiled, value))
 
     def render(ctx: Mapping[str, Any]) -> dict[str, PathValue]:

@@ -64,6 +64,11 @@ class UnknownStepError(MiError):
         message = f"unknown step function '{name}'"
         super().__init__(message)
 
+    def render(self) -> str:
+        hint = (f"did you mean '{self.suggestions[0]}'?" if self.suggestions
+                else "list the registered steps with: mi-run steps")
+        return f"error: {self}\n  hint: {hint}"
+
 
 def _close_params_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     """Normalise a params schema: an object whose unknown properties are errors by default."""

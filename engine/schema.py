@@ -89,8 +89,21 @@ def _explain(error: Any, where: tuple, data: Any, marks: Marks, schema: dict) ->
                    else f"{place} needs 'run' (a shell command) or 'uses' (a step function)")
         return [marks.diagnostic(where, message, "give exactly one of 'run' or 'uses'")]
     if validator == "oneOf" and error.context:
-        best = min(error.context, key=lambda e: len(e.message))
-        return [marks.diagnostic(where, f"{place}: {_plain(best)}")]
+        # A branch whose type matched but a constraint failed says the most ("0 is less than
+        # the minimum of 1"); if only types failed, name every type that would do.
+        specific = [e for e in error.context if e.validator not in ("type", "oneOf", "not", "required")]
+        if specific:
+            return [marks.diagnostic(where, f"{place}: {_plain(specific[0])}")]
+        types: list[str] = []
+        for sub_error in error.context:
+            if sub_error.validator == "type" and not sub_error.relative_path:
+                value = sub_error.validator_value
+                types.extend(value if isinstance(value, list) else [value])
+        wanted = " or ".join(dict.fromkeys(types)) or "another form"
+        got = f"{type(error.instance).__name__} {error.instance!r}"
+        paths_hint = "a path is a string; several paths are a list of strings"
+        return [marks.diagnostic(where, f"{place}: expected {wanted}, got {got}",
+                                 paths_hint if "array" in types else None)]
     if validator == "minItems" and where == ("steps",):
         return [marks.diagnostic(where, "the spec has no steps", "add at least one step")]
     if validator == "pattern":

@@ -129,7 +129,7 @@ class Template:
         if "{{" in leftover:  # expressions beyond plain lookups: let Jinja2 handle them
             self._compile_jinja()
             whole = _WHOLE_EXPR.match(source)
-            if whole and not shell:
+            if whole and not shell and source.count("{{") == 1:
                 try:
                     self._native = _VALUE_ENV.compile_expression(whole.group(1).strip())
                 except jinja2.TemplateSyntaxError as exc:

@@ -93,14 +93,23 @@ def load_yaml_text(text: str, path: str = "<string>") -> Document:
 def _construct(loader: Any, node: Any, where: PathKey, marks: Marks, problems: list) -> Any:
     marks.values[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
+        # Keys written in this mapping (not merged in with `<<: *anchor`): only a repeat among
+        # these is a mistake; overriding a merged key is what merge keys are for.
+        explicit = {id(k) for k, _ in node.value if k.tag != "tag:yaml.org,2002:merge"}
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
+        written: set[Any] = set()
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, str | int | float | bool) and key is not None:
                 key = str(key)
             child = (*where, key)
-            if key in result:
+            if id(key_node) in explicit:
+                repeated = key in written
+                written.add(key)
+            else:
+                repeated = False
+            if repeated:
                 line, col = key_node.start_mark.line + 1, key_node.start_mark.column + 1
                 problems.append(
                     Diagnostic(

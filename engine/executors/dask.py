@@ -326,6 +326,7 @@ class DaskExecutor(Executor):
         if isinstance(exc, KilledWorker):
             worker = getattr(exc.last_worker, "address", "?")
             self._reap_hosts[_host(worker)] = time.monotonic() + _REAP_WINDOW
+            print("DBG killed", task.instance.id, worker, repr(open(task.log_path).read() if os.path.exists(task.log_path) else None), task.log_offset, file=sys.stderr)
             self._reap()
             if task.requeued < 3 and not _log_has(task.log_path, _start_line(task),
                                                   task.log_offset):

@@ -1,0 +1,195 @@
+"""--graph: text, dot, mermaid and JSON on stdout; .dot/.mmd/.svg/.png/.html/.json files;
+fan-outs collapsed per step (``count ×3``) unless --graph-jobs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+SPEC = """\
+name: g
+steps:
+  - name: count
+    foreach: [a, b, c]
+    run: echo {{ item }} > {{ outputs.n }}
+    outputs: {n: "{{ item }}.n"}
+  - name: join
+    run: cat {{ inputs.parts }} > {{ outputs.all }}
+    inputs: {parts: "{{ steps.count.outputs.n }}"}
+    outputs: {all: all.n}
+  - name: late
+    run: echo late
+    after: [join]
+  - name: idle
+    enabled: false
+    run: echo idle
+"""
+
+PENDING = """\
+name: p
+steps:
+  - name: list
+    run: printf 'id\\nA\\n' > {{ outputs.t }}
+    outputs: {t: t.tsv}
+  - name: quant
+    foreach: {table: "{{ steps.list.outputs.t }}", column: id}
+    run: echo {{ item }}
+"""
+
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz 'dot' not installed")
+
+
+@pytest.fixture
+def graph(cli, spec_file):
+    """graph(*args, text=SPEC) -> (exit code, stdout, stderr) of 'SPEC --graph ...'."""
+
+    def call(*args: str, text: str = SPEC) -> tuple[int, str, str]:
+        return cli(str(spec_file(text)), "--graph", *args)
+
+    return call
+
+
+def test_text_graph_collapses_fan_outs(graph) -> None:
+    code, out, err = graph()
+    assert code == 0 and err == ""
+    lines = out.splitlines()
+    assert lines[0].split() == ["*", "count", "×3", "[run", "3]"]
+    join = next(line for line in lines if " join " in line)
+    assert join.startswith("  * join") and join.endswith("<- count")
+    late = next(line for line in lines if " late " in line)
+    assert late.startswith("    * late") and late.endswith("<- join (after)")
+    assert any(line.startswith("- idle") and "[disabled]" in line for line in lines)
+    assert lines[-1].startswith("legend:")
+
+
+def test_graph_jobs_draws_every_instance(graph) -> None:
+    code, out, _ = graph("--graph-jobs")
+    assert code == 0
+    assert {"count[a]", "count[b]", "count[c]"} <= set(out.split())
+    assert "<- count[a], count[b], count[c]" in out
+    assert "×3" not in out
+
+
+def test_graph_alone_runs_nothing_and_dry_run_adds_the_plan(graph, workdir: Path) -> None:
+    code, out, _ = graph("text", "--dry-run")
+    assert code == 0
+    assert "count ×3" in out and "summary: 5 to run, 0 up to date, 1 disabled" in out
+    assert sorted(p.name for p in workdir.iterdir()) == ["workflow.yaml"]
+
+
+def test_json_graph(graph) -> None:
+    code, out, _ = graph("json")
+    assert code == 0
+    doc = json.loads(out)
+    nodes = {n["id"]: n for n in doc["nodes"]}
+    assert nodes["count"] == {"id": "count", "label": "count ×3", "action": "run", "count": 3,
+                              "actions": {"run": 3}}
+    assert nodes["idle"]["action"] == "disabled"
+    assert sorted((e["from"], e["to"], e["kind"]) for e in doc["edges"]) == [
+        ("count", "join", "file"), ("join", "late", "after")]
+    jobs = json.loads(graph("json", "--graph-jobs")[1])
+    assert len(jobs["nodes"]) == 6 and len(jobs["edges"]) == 4
+
+
+def test_dot_graph(graph) -> None:
+    code, out, _ = graph("dot")
+    assert code == 0
+    assert out.startswith('digraph "g" {') and out.rstrip().endswith("}")
+    assert '"count" [label="count ×3"' in out
+    assert '"count" -> "join";' in out
+    assert '"join" -> "late" [style=dashed, label="after"];' in out
+    assert 'style="rounded,filled,dashed"' in out  # the disabled step
+
+
+@needs_dot
+@pytest.mark.parametrize("jobs", [[], ["--graph-jobs"]])
+def test_dot_output_is_accepted_by_graphviz(graph, jobs: list[str]) -> None:
+    for text in (SPEC, PENDING):
+        out = graph("dot", *jobs, text=text)[1]
+        proc = subprocess.run(["dot", "-Tplain"], input=out, capture_output=True, text=True,
+                              check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("graph ")
+
+
+def test_mermaid_graph(graph) -> None:
+    code, out, _ = graph("mermaid")
+    lines = out.splitlines()
+    assert code == 0 and lines[0] == "flowchart TD"
+    assert '  n0["count ×3"]:::run' in lines
+    assert "  n0 --> n1" in lines and "  n1 -.-> n2" in lines
+    assert '  n3["idle"]:::disabled' in lines
+    assert sum(line.startswith("  classDef ") for line in lines) == 4
+
+
+def test_pending_steps_in_graphs(graph) -> None:
+    out = graph("text", text=PENDING)[1]
+    assert "? quant" in out and "[pending expansion]" in out and "×" not in out
+    nodes = {n["id"]: n for n in json.loads(graph("json", text=PENDING)[1])["nodes"]}
+    assert nodes["quant"]["action"] == "pending expansion"
+    jobs = {n["id"] for n in json.loads(graph("json", "--graph-jobs", text=PENDING)[1])["nodes"]}
+    assert jobs == {"list", "quant[*]"}
+
+
+@pytest.mark.parametrize(("name", "check"), [
+    ("g.dot", lambda data: data.startswith(b'digraph "g"')),
+    ("g.gv", lambda data: data.startswith(b'digraph "g"')),
+    ("g.mmd", lambda data: data.startswith(b"flowchart TD")),
+    ("g.json", lambda data: "nodes" in json.loads(data)),
+    ("g.txt", lambda data: data.startswith("* count ×3".encode())),
+    pytest.param("g.svg", lambda data: ET.fromstring(data).tag.endswith("svg"), marks=needs_dot),
+    pytest.param("g.png", lambda data: data.startswith(b"\x89PNG\r\n\x1a\n"), marks=needs_dot),
+    pytest.param("g.html", lambda data: data.startswith(b"<!DOCTYPE html>") and b"<svg" in data
+                 and "count ×3".encode() in data, marks=needs_dot),
+])
+def test_graph_files(graph, workdir: Path, name: str, check) -> None:
+    code, out, err = graph(f"sub/dir/{name}")
+    assert code == 0 and out == ""
+    target = workdir / "sub" / "dir" / name
+    assert err.strip() == f"graph written to sub/dir/{name}"
+    assert check(target.read_bytes())
+
+
+def test_unknown_graph_format(graph, workdir: Path) -> None:
+    code, _, err = graph("graph.bmp")
+    assert code == 2
+    assert "--graph: unknown format or file extension 'graph.bmp'" in err
+    assert not (workdir / "graph.bmp").exists()
+
+
+def test_missing_dot_is_a_clear_error(graph, monkeypatch: pytest.MonkeyPatch, workdir) -> None:
+    monkeypatch.setattr(shutil, "which", lambda _name: None)
+    code, _, err = graph("g.svg")
+    assert code == 1  # ToolMissingError is a StepError
+    assert "required tool 'dot' is not on PATH" in err and "apt-get install -y graphviz" in err
+    assert not (workdir / "g.svg").exists()
+
+
+def test_ten_thousand_instances_render_per_step(cli, spec_file) -> None:
+    spec = spec_file("""\
+    name: big
+    steps:
+      - name: make
+        foreach: "{{ range(10000) | list }}"
+        run: echo {{ item }} > {{ outputs.x }}
+        outputs: {x: "parts/{{ item }}.txt"}
+      - name: join
+        uses: core.concat
+        inputs: {parts: "{{ steps.make.outputs.x }}"}
+        outputs: {all: all.txt}
+    """)
+    code, out, _ = cli(str(spec), "--graph")
+    assert code == 0
+    assert out.splitlines()[0].split()[:3] == ["*", "make", "×10000"]
+    assert len(out) < 500
+    code, out, _ = cli(str(spec), "--graph", "json")
+    doc = json.loads(out)
+    assert [n["count"] for n in doc["nodes"]] == [10000, 1]
+    assert doc["edges"] == [{"from": "make", "to": "join", "kind": "file"}]
+    code, out, _ = cli(str(spec), "--dry-run")
+    assert code == 0 and len(out.splitlines()) == 4 and "make ×10000" in out
