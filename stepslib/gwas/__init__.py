@@ -1,0 +1,9 @@
+"""GWAS step library (``gwas.*``): genotypes -> QC -> LD pruning -> PCA -> association.
+
+Importing this package registers the steps; heavy libraries (numpy, pandas, scipy,
+matplotlib, bed-reader, cyvcf2) are imported inside the step functions only.
+"""
+
+from stepslib.gwas import associate, correct, ld, load, plots, qc, structure
+
+__all__ = ["associate", "correct", "ld", "load", "plots", "qc", "structure"]
