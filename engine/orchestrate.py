@@ -92,7 +92,7 @@ def run_workflow(
     if jobs < 1:
         raise UsageError(f"-j must be at least 1, got {jobs}")
     limits = parse_resources(resources)
-    folder = state_dir or os.environ.get("MI_STATE_DIR") or DEFAULT_STATE_DIR
+    folder = os.path.abspath(state_dir or os.environ.get("MI_STATE_DIR") or DEFAULT_STATE_DIR)
     forced = forced_predicate(workflow.spec.step_names, force, force_all)
     store = StateStore(folder)
     with store, store.lock():
@@ -125,7 +125,15 @@ def run_workflow(
         run_id = store.begin_run(workflow=workflow.name, argv=list(argv), spec_path=workflow.spec.path)
         from engine.executors import make_executor
 
-        executor = make_executor(backend, **dict(backend_options or {}))
+        backend_kw = dict(backend_options or {})
+        orphans = os.path.join(folder, "running")
+        from engine.executors.spawn import reap_orphans
+
+        for stopped in reap_orphans(orphans):  # left running by an engine that was killed
+            print(f"stopped {stopped}, still running from an interrupted run", file=sys.stderr)
+        if backend == "processes":
+            backend_kw.setdefault("orphan_dir", orphans)
+        executor = make_executor(backend, **backend_kw)
         executor.start(jobs)
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         status = "failed"

@@ -135,7 +135,7 @@ class DaskExecutor(Executor):
         self._address = ""
         self._limits: dict[str, float] = {}  # resource name -> largest amount a worker offers
         self._inflight: dict[str, tuple[Any, _Task]] = {}  # dask key -> (future, task)
-        self._done: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._completed: Any = None  # distributed.as_completed, made in start()
         self._ready: list[Outcome] = []
         self._modules: dict[str, str | None] = {}
         self._reap_hosts: dict[str, float] = {}  # node where a worker died -> reap until
@@ -145,11 +145,12 @@ class DaskExecutor(Executor):
 
     def start(self, slots: int) -> None:
         import dask
-        from distributed import Client
+        from distributed import Client, as_completed
 
         slots = max(1, slots)
-        # worker-saturation 1.0: a worker is handed no more tasks than it has threads, so a
-        # worker death takes down only the attempts that were really running on it.
+        # worker-saturation 1.0: when Dask queues tasks on the scheduler, a worker is handed no
+        # more than it has threads, so its death takes down only what really ran on it (tasks
+        # merely queued on a dying worker are resubmitted anyway: see _failure).
         settings = {"distributed.scheduler.allowed-failures": self._allowed_failures,
                     "distributed.scheduler.worker-saturation": 1.0}
         try:
@@ -166,6 +167,9 @@ class DaskExecutor(Executor):
                     self._client = _connect(self._address)
                     self._client.run_on_scheduler(_tune_scheduler,
                                                   allowed=self._allowed_failures)
+            _shorten_batching(self._client)
+            self._completed = as_completed([], loop=self._client.loop, with_results=True,
+                                           raise_errors=False)
             if self._cluster_kind is None:  # jobqueue clusters start with no workers
                 self._wait_for_workers()
                 self._check_workers()
@@ -257,7 +261,7 @@ class DaskExecutor(Executor):
             key=task.key, pure=False, retries=0, resources=resources or None,
         )  # fmt: skip
         self._inflight[task.key] = (future, task)
-        future.add_done_callback(lambda f: self._done.put(f.key))  # runs in a client thread
+        self._completed.add(future)
 
     def wait(self, timeout: float | None) -> list[Outcome]:
         end = None if timeout is None else time.monotonic() + timeout
@@ -267,49 +271,38 @@ class DaskExecutor(Executor):
             if self._reap_hosts:
                 left = 0.5 if left is None else min(left, 0.5)
             try:
-                keys = [self._done.get(timeout=left)]
+                done = [self._completed.queue.get(timeout=left)]
             except queue.Empty:
                 self._reap()
                 if end is None or time.monotonic() < end:
                     continue
                 break
-            while True:  # everything else that finished meanwhile: one gather for the batch
+            while True:  # everything else that finished meanwhile
                 try:
-                    keys.append(self._done.get_nowait())
+                    done.append(self._completed.queue.get_nowait())
                 except queue.Empty:
                     break
-            self._collect(keys)
+            self._collect(done)
         ready, self._ready = self._ready, []
         return ready
 
     def running(self) -> int:
         return len(self._inflight) + len(self._ready)
 
-    def _collect(self, keys: list[str]) -> None:
-        finished: list[tuple[Any, _Task]] = []
-        for key in keys:
-            entry = self._inflight.pop(key, None)
+    def _collect(self, done: list[tuple[Any, Any]]) -> None:
+        """``(future, result)`` pairs from the as_completed queue: the result was fetched in
+        the client's event loop already (a synchronous gather per step costs ~5 ms more)."""
+        for future, result in done:
+            entry = self._inflight.pop(future.key, None)
             if entry is None:
-                continue  # cancelled by cancel_all, or a duplicate callback
-            future, task = entry
-            if future.status == "finished":
-                finished.append(entry)
+                continue  # cancelled by cancel_all
+            task = entry[1]
+            if isinstance(result, Outcome):
+                self._ready.append(_as_given(result, task))
             else:
                 outcome = self._failure(future, task)
                 if outcome is not None:
                     self._ready.append(outcome)
-        if not finished:
-            return
-        try:
-            results = self._client.gather([f for f, _ in finished], errors="raise")
-            self._ready.extend(_as_given(o, t) for o, (_, t) in zip(results, finished))
-        except Exception:  # one by one, so each attempt still gets exactly one outcome
-            for future, task in finished:
-                try:
-                    self._ready.append(_as_given(future.result(timeout=30), task))
-                except Exception as exc:
-                    self._ready.append(self._fail(task, f"could not fetch the result: {exc!r}"))
-        for future, _ in finished:
             future.release()
 
     def _failure(self, future: Any, task: _Task) -> Outcome | None:
@@ -326,7 +319,6 @@ class DaskExecutor(Executor):
         if isinstance(exc, KilledWorker):
             worker = getattr(exc.last_worker, "address", "?")
             self._reap_hosts[_host(worker)] = time.monotonic() + _REAP_WINDOW
-            print("DBG killed", task.instance.id, worker, repr(open(task.log_path).read() if os.path.exists(task.log_path) else None), task.log_offset, file=sys.stderr)
             self._reap()
             if task.requeued < 3 and not _log_has(task.log_path, _start_line(task),
                                                   task.log_offset):
@@ -478,6 +470,19 @@ def make_jobqueue_cluster(kind: str, config: Mapping[str, Any]) -> Any:
     options.setdefault("job_name", "mi-run")
     options["processes"] = 1  # one worker per job: ``cores`` threads share its slots
     return getattr(module, CLUSTERS[kind])(**options)
+
+
+def _shorten_batching(client: Any) -> None:
+    """Send submissions to the scheduler within 2 ms instead of Dask's 10 ms batching window.
+
+    Dask batches client messages for throughput with thousands of queued tasks; the loop here
+    keeps at most ``-j`` attempts in flight, so every step waits out that window (measured:
+    10.7 ms -> 6.1 ms median submit-to-result round trip on a LocalCluster). ``interval`` is
+    an attribute of distributed's ``BatchedSend``; without it nothing changes.
+    """
+    comm = getattr(client, "scheduler_comm", None)
+    if comm is not None and isinstance(getattr(comm, "interval", None), float):
+        comm.interval = 0.002
 
 
 def _connect(address: str) -> Any:

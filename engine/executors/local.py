@@ -2,10 +2,11 @@
 
 A ``run:`` step is already its own process (``bash`` in its own process group, killed with its
 children on timeout or interrupt), so routing it through a Python worker only adds a pickle
-round trip and a second process hop per step. Shell steps therefore run from a thread pool in
-the engine process (threads only wait on ``bash``), at the process-spawn cost that ``make``
-pays; registered Python steps run in joblib's loky worker processes, so a step that crashes its
-worker, leaks memory or hangs cannot take the engine down and can be killed.
+round trip and a second process hop per step. Shell steps are therefore spawned directly by
+the engine (:mod:`engine.executors.spawn`), at the process-spawn cost that ``make`` pays;
+registered Python steps run in joblib's loky worker processes (imported only when a Python
+step is submitted), so a step that crashes its worker, leaks memory or hangs cannot take the
+engine down and can be killed.
 """
 
 from __future__ import annotations
@@ -13,8 +14,7 @@ from __future__ import annotations
 import time
 
 from engine.executors.base import Executor, Outcome
-from engine.executors.processes import ProcessExecutor
-from engine.executors.threads import ThreadExecutor
+from engine.executors.spawn import ShellSpawner
 from engine.model import StepInstance
 
 _SLICE = 0.02  # seconds: how long to wait on one pool while the other also has work
@@ -24,9 +24,11 @@ class LocalExecutor(Executor):
     name = "processes"
 
     def __init__(self, **options: object):
-        thread_options = {k: v for k, v in options.items() if k in ("tmp_root", "hash_limit")}
-        self._shells = ThreadExecutor(**thread_options)  # type: ignore[arg-type]
-        self._python = ProcessExecutor(**options)  # type: ignore[arg-type]
+        shell_options = {k: v for k, v in options.items()
+                         if k in ("tmp_root", "hash_limit", "orphan_dir")}
+        self._shells = ShellSpawner(**shell_options)  # type: ignore[arg-type]
+        self._python_options = {k: v for k, v in options.items() if k != "orphan_dir"}
+        self._python: Executor = _Idle()
         self._slots = 1
         self._python_started = False
 
@@ -38,7 +40,10 @@ class LocalExecutor(Executor):
         if instance.command is not None:
             self._shells.submit(instance, attempt, log_path)
             return
-        if not self._python_started:  # spawn workers only for workflows with Python steps
+        if not self._python_started:  # joblib + workers only for workflows with Python steps
+            from engine.executors.processes import ProcessExecutor
+
+            self._python = ProcessExecutor(**self._python_options)  # type: ignore[arg-type]
             self._python.start(self._slots)
             self._python_started = True
         self._python.submit(instance, attempt, log_path)
@@ -70,3 +75,25 @@ class LocalExecutor(Executor):
         self._shells.shutdown()
         if self._python_started:
             self._python.shutdown()
+
+
+class _Idle(Executor):
+    """Stands in for the Python-step pool until the first Python step arrives."""
+
+    def start(self, slots: int) -> None:
+        pass
+
+    def submit(self, instance: StepInstance, attempt: int, log_path: str) -> None:
+        raise AssertionError("not started")
+
+    def wait(self, timeout: float | None) -> list[Outcome]:
+        return []
+
+    def running(self) -> int:
+        return 0
+
+    def cancel_all(self) -> None:
+        pass
+
+    def shutdown(self) -> None:
+        pass

@@ -1,0 +1,86 @@
+"""Helpers for the run tests: write a spec into tmp_path, run it in-process or as a process.
+
+Every test works in its own ``tmp_path`` as the current directory (relative paths in specs and
+the default state dir ``.mi/`` resolve against it). In-process runs use the ``threads``
+backend (no worker start-up cost); what only a real process can show (exit codes, signals,
+the lock, the printed summary) runs ``python -m engine.cli`` as a subprocess.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+from engine.model import Status
+from engine.orchestrate import run_workflow
+from engine.scheduler import RunResult
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_spec(folder: Path, text: str, name: str = "wf.yaml") -> Path:
+    path = folder / name
+    path.write_text(textwrap.dedent(text).lstrip())
+    return path
+
+
+def run(spec: str | Path = "wf.yaml", **options: Any) -> RunResult:
+    """Run in this process (threads backend, -j 2 unless given)."""
+    options.setdefault("backend", "threads")
+    options.setdefault("jobs", 2)
+    return run_workflow(str(spec), **options)
+
+
+def completed(result: RunResult) -> set[str]:
+    return {n for n, s in result.statuses.items() if s is Status.COMPLETED}
+
+
+def up_to_date(result: RunResult) -> set[str]:
+    return {n for n, s in result.statuses.items() if s is Status.UP_TO_DATE}
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    """``mi-run ARGS`` in this process: (exit code, stdout, stderr)."""
+    from engine.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(args))
+    return code, out.getvalue(), err.getvalue()
+
+
+def dry(spec: str | Path = "wf.yaml", *args: str) -> dict[str, tuple[str, list[str]]]:
+    """``--dry-run --json``: instance id -> (action, reasons)."""
+    code, out, err = cli(str(spec), "--dry-run", "--json", *args)
+    assert code == 0, err
+    return {row["id"]: (row["action"], row["reasons"]) for row in json.loads(out)["steps"]}
+
+
+def to_run(plan: dict[str, tuple[str, list[str]]]) -> set[str]:
+    return {n for n, (action, _) in plan.items() if action == "run"}
+
+
+def env() -> dict[str, str]:
+    variables = dict(os.environ)
+    variables["PYTHONPATH"] = str(ROOT) + os.pathsep + variables.get("PYTHONPATH", "")
+    variables.pop("MI_STATE_DIR", None)
+    variables.pop("MI_JOBS", None)
+    return variables
+
+
+def mi(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``mi-run ARGS`` as a separate process in ``cwd``."""
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def mi_popen(cwd: Path, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

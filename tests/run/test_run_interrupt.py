@@ -1,0 +1,167 @@
+"""Interrupting the engine (SIGINT, kill -9), resuming, and the state-dir lock. These run
+``python -m engine.cli`` as a real process with the default (processes) backend."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+from run_helpers import dry, mi, mi_popen, write_spec
+
+from engine.state import StateStore
+
+SPEC = """
+name: sig
+steps:
+  - name: quick
+    run: "echo q > {{ outputs.o }}"
+    outputs: {o: out/quick.txt}
+  - name: slow
+    run: |
+      echo started > slow.started; if [ ! -f fast.flag ]; then sleep TAG; fi
+      cat {{ inputs.q }} > {{ outputs.o }}; echo done >> {{ outputs.o }}
+    inputs: {q: "{{ steps.quick.outputs.o }}"}
+    outputs: {o: out/slow.txt}
+  - name: last
+    run: "cat {{ inputs.s }} > {{ outputs.o }}"
+    inputs: {s: "{{ steps.slow.outputs.o }}"}
+    outputs: {o: out/last.txt}
+"""
+
+
+def sleepers(tag: str) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info.get("cmdline") or []
+        if cmdline[:1] == ["sleep"] and tag in cmdline:
+            found.append(proc)
+    return found
+
+
+def _running(proc: psutil.Process) -> bool:
+    try:
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def wait_for(path: Path, engine: subprocess.Popen[str], seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while not path.exists():
+        if engine.poll() is not None:
+            raise AssertionError(f"engine exited early ({engine.returncode}): "
+                                 f"{engine.communicate()[1]}")
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def flow(work: Path):
+    tag = f"900.{uuid.uuid4().int % 10**6}"
+    write_spec(work, SPEC.replace("TAG", tag))
+    yield work, tag
+    for proc in sleepers(tag):  # whatever a failed test left behind
+        proc.kill()
+
+
+def resume_and_check(folder: Path) -> None:
+    (folder / "fast.flag").write_text("")
+    plan = dry()
+    assert plan["quick"] == ("skip", ["up to date"])
+    assert plan["slow"] == ("run", ["incomplete (interrupted)"])
+    proc = mi(folder, "wf.yaml", "-j", "2")
+    assert proc.returncode == 0, proc.stderr
+    assert (folder / "out/last.txt").read_text() == "q\ndone\n"
+    assert mi(folder, "wf.yaml").returncode == 0
+    assert dry() == {n: ("skip", ["up to date"]) for n in ("quick", "slow", "last")}
+
+
+@pytest.mark.slow
+def test_sigint_stops_cleanly_and_resume_completes(flow: tuple[Path, str]) -> None:
+    folder, tag = flow
+    engine = mi_popen(folder, "wf.yaml", "-j", "2")
+    try:
+        wait_for(folder / "slow.started", engine)
+        time.sleep(0.3)
+        # a second run on the same state dir is refused while this one holds the lock
+        second = mi(folder, "wf.yaml")
+        assert second.returncode == 2
+        assert "locked" in second.stderr and f"pid {engine.pid}" in second.stderr
+        engine.send_signal(signal.SIGINT)
+        _, err = engine.communicate(timeout=60)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+    assert engine.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    time.sleep(0.2)
+    assert sleepers(tag) == []
+    assert not (folder / "out/slow.txt").exists()
+    resume_and_check(folder)
+
+
+def kill_9(folder: Path) -> list[psutil.Process]:
+    """Start a run, SIGKILL the engine while 'slow' runs; returns the engine's children."""
+    engine = mi_popen(folder, "wf.yaml", "-j", "2")
+    wait_for(folder / "slow.started", engine)
+    time.sleep(1.0)  # let the loop commit the 'running' mark (batched every 0.2 s)
+    children = psutil.Process(engine.pid).children(recursive=True)
+    engine.kill()
+    engine.wait(timeout=30)
+    engine.stdout.close()  # type: ignore[union-attr]
+    engine.stderr.close()  # type: ignore[union-attr]
+    return children
+
+
+def stop(processes: list[psutil.Process]) -> None:
+    for proc in processes:
+        try:
+            if proc.status() != psutil.STATUS_ZOMBIE:
+                proc.kill()
+        except psutil.NoSuchProcess:
+            pass
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume_reruns_the_interrupted_instance(flow: tuple[Path, str]) -> None:
+    folder, tag = flow
+    orphans = kill_9(folder)
+    # a SIGKILLed engine cleans up nothing: its loky workers and the step's process group
+    # (own session) live on; stop them so the resume is checked on its own
+    stop(orphans + sleepers(tag))
+    assert not (folder / "out/last.txt").exists()
+    resume_and_check(folder)
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="engine bug: after kill -9 of the engine the interrupted "
+                   "step's process group keeps running (and may later write its outputs); the "
+                   "resume reruns the instance without stopping it")
+def test_resume_after_kill_9_stops_the_orphaned_step(flow: tuple[Path, str]) -> None:
+    folder, tag = flow
+    orphans = kill_9(folder)
+    try:
+        assert sleepers(tag) != []  # the orphan is there before the resume
+        (folder / "fast.flag").write_text("")
+        assert mi(folder, "wf.yaml", "-j", "2").returncode == 0
+        assert sleepers(tag) == []
+    finally:
+        stop(orphans)
+
+
+def test_lock_refuses_a_second_run_and_names_the_holder(work: Path) -> None:
+    write_spec(work, SPEC.replace("TAG", "1"))
+    with StateStore(".mi") as store, store.lock():
+        proc = mi(work, "wf.yaml")
+    assert proc.returncode == 2
+    assert "locked by another mi-run" in proc.stderr and f"pid {os.getpid()}" in proc.stderr
+    assert not (work / "out").exists()
+    assert mi(work, "wf.yaml", "--state-dir", "other").returncode == 0  # another dir is free
+    assert (work / "other/state.db").is_file()
