@@ -9,6 +9,7 @@ has finished: if the upstream rewrote byte-identical files, it is still up to da
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from engine.errors import UsageError
 from engine.fingerprint import unchanged
 from engine.model import Action, Reason, RerunReason, StepInstance
 
@@ -151,6 +153,28 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
     return decisions
 
 
+def selection(plan: Plan, until: Iterable[str], only: Iterable[str]) -> set[str] | None:
+    """Instance ids that --until/--only keep (None: no selection, everything counts)."""
+    until, only = list(until), list(only)
+    if not until and not only:
+        return None
+    steps = set(plan.step_order)
+    for name in [*until, *only]:
+        if name not in steps:
+            close = difflib.get_close_matches(name, sorted(steps), n=1)
+            raise UsageError(f"unknown step '{name}'", f"did you mean '{close[0]}'?" if close else None)
+    selected = {n for n, i in plan.instances.items() if i.step in set(only) | set(until)}
+    preds = plan.graph.predecessor_map()
+    work = [n for n, i in plan.instances.items() if i.step in set(until)]
+    while work:
+        node = work.pop()
+        for parent in preds.get(node, ()):
+            if parent not in selected:
+                selected.add(parent)
+                work.append(parent)
+    return selected
+
+
 def open_records(workflow: Workflow, state_dir: str | None) -> dict[str, Record]:
     """Records of a previous run, read without creating anything on disk."""
     folder = state_dir or os.environ.get("MI_STATE_DIR") or DEFAULT_STATE_DIR
@@ -163,13 +187,9 @@ def open_records(workflow: Workflow, state_dir: str | None) -> dict[str, Record]
 
 
 def forced_predicate(plan_steps: Iterable[str], force: Iterable[str], force_all: bool):
-    from engine.errors import UsageError
-
     wanted = set(force)
     unknown = wanted - set(plan_steps)
     if unknown:
-        import difflib
-
         name = sorted(unknown)[0]
         close = difflib.get_close_matches(name, list(plan_steps), n=1)
         raise UsageError(f"--force names unknown step '{name}'",
@@ -189,6 +209,10 @@ def plan_and_decide(workflow: Workflow, args: Any) -> tuple[Plan, dict[str, Deci
         newly = {w for p in plan.pending.values() for w in p.waits_for
                  if w not in ready_steps and _step_up_to_date(plan, decisions, w)}
         if not newly:
+            chosen = selection(plan, getattr(args, "until", []) or [], getattr(args, "only", []) or [])
+            if chosen is not None:
+                left_out = Decision(Action.SKIP, (RerunReason(Reason.NOT_SELECTED),))
+                decisions = {n: (d if n in chosen else left_out) for n, d in decisions.items()}
             return plan, decisions
         ready_steps |= newly
 

@@ -32,6 +32,7 @@ class Status(Enum):
     SKIPPED = "skipped"
     UP_TO_DATE = "up to date"
     NOT_STARTED = "not started"
+    NOT_SELECTED = "not selected"
     INTERRUPTED = "interrupted"
 
 
@@ -49,6 +50,7 @@ class Reason(Enum):
     DISABLED = "disabled"
     EXPANDS_AFTER = "expands after"
     UP_TO_DATE = "up to date"
+    NOT_SELECTED = "not selected"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.context import tail_of
-from engine.decide import DEFAULT_STATE_DIR, Decision, decide, forced_predicate
+from engine.decide import DEFAULT_STATE_DIR, Decision, decide, forced_predicate, selection
 from engine.errors import Interrupted, UsageError
 from engine.model import Action, Status
 from engine.plan import Plan
@@ -40,29 +40,6 @@ def parse_resources(items: Iterable[str] | Mapping[str, int] | None) -> dict[str
                              "for example: --resources mem_mb=16000")
         limits[name.strip()] = int(value)
     return limits
-
-
-def _selection(plan: Plan, until: Iterable[str], only: Iterable[str]) -> set[str] | None:
-    until, only = list(until), list(only)
-    if not until and not only:
-        return None
-    steps = set(plan.step_order)
-    for name in [*until, *only]:
-        if name not in steps:
-            import difflib
-
-            close = difflib.get_close_matches(name, sorted(steps), n=1)
-            raise UsageError(f"unknown step '{name}'", f"did you mean '{close[0]}'?" if close else None)
-    selected = {n for n, i in plan.instances.items() if i.step in set(only) | set(until)}
-    preds = plan.graph.predecessor_map()
-    work = [n for n, i in plan.instances.items() if i.step in set(until)]
-    while work:
-        node = work.pop()
-        for parent in preds.get(node, ()):
-            if parent not in selected:
-                selected.add(parent)
-                work.append(parent)
-    return selected
 
 
 def run_workflow(
@@ -111,12 +88,13 @@ def run_workflow(
             if not more:
                 break
             ready |= more
-        selected = _selection(plan, until, only)
+        selected = selection(plan, until, only)
         if not plan.pending and not any(
                 d.action is Action.RUN and (selected is None or n in selected)
                 for n, d in decisions.items()):
             # Nothing to do: no executor, no worker processes, no run row.
-            statuses = {n: Status.UP_TO_DATE for n in decisions}
+            statuses = {n: Status.UP_TO_DATE if selected is None or n in selected
+                        else Status.NOT_SELECTED for n in decisions}
             statuses.update({n: Status.SKIPPED for n in plan.disabled})
             return RunResult("", workflow.name, statuses, (), 0.0)
         options = LoopOptions(jobs=jobs, keep_going=keep_going, keep_incomplete=keep_incomplete,
@@ -172,6 +150,12 @@ def run_from_cli(workflow: Workflow, args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _shown(path: str) -> str:
+    """A path as the user would type it: relative when it lies below the current directory."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
+
+
 def _clip(line: str, width: int = 240) -> str:
     return line if len(line) <= width else line[: width - 3] + "..."
 
@@ -185,6 +169,8 @@ def summary(result: RunResult, workflow: Workflow) -> str:
         parts.append(f"{len(result.failed)} failed")
     if not_started:
         parts.append(f"{not_started} not started")
+    if result.count(Status.NOT_SELECTED):
+        parts.append(f"{result.count(Status.NOT_SELECTED)} not selected")
     if result.count(Status.SKIPPED):
         parts.append(f"{result.count(Status.SKIPPED)} disabled")
     lines = []
@@ -198,7 +184,7 @@ def summary(result: RunResult, workflow: Workflow) -> str:
         if failed.hint:
             lines.append(f"  hint: {failed.hint}")
         if failed.log_path:
-            lines.append(f"  log: {failed.log_path}")
+            lines.append(f"  log: {_shown(failed.log_path)}")
             tail = tail_of(Path(failed.log_path), 8)
             if tail:
                 lines.append("  last lines of the log:")

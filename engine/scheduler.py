@@ -101,16 +101,21 @@ class Scheduler:
         self.started_at = time.time()
         self.last_progress = 0.0
         self._order: dict[str, int] = {}
+        self.unselected: set[str] = set()
         self._priority: dict[str, float] = {}
         self._absorb(plan, decisions)
 
     # bookkeeping ------------------------------------------------------------------------
     def _absorb(self, plan: Plan, decisions: Mapping[str, Decision]) -> None:
         """(Re)build the loop's view from a plan, keeping what already happened."""
+        expanded = set(self.plan.pending) - set(plan.pending) if plan is not self.plan else set()
         self.plan = plan
         for node in list(self.state):
-            if node not in plan.instances and node not in plan.pending:
-                del self.state[node]  # a pending placeholder that has been expanded
+            # a pending placeholder that has been expanded (its id may now name the instance)
+            if node in expanded or (node not in plan.instances and node not in plan.pending):
+                del self.state[node]
+                self.decisions.pop(node, None)
+                self.waiting_on.pop(node, None)
         weights = {n: (r.duration or 0.0) + 0.01 for n, r in self.records.items() if r.duration}
         self._priority = plan.graph.remaining_path_lengths(lambda n: weights.get(n, 1.0))
         self._order = {n: i for i, n in enumerate([*plan.instances, *plan.pending])}
@@ -119,9 +124,12 @@ class Scheduler:
         for node in self._order:
             if node in self.state:
                 continue
-            if node in plan.disabled or (selected is not None and node not in selected
-                                         and node not in plan.pending):
+            if node in plan.disabled:
                 self.state[node] = SKIPPED
+                continue
+            if selected is not None and node not in selected and node not in plan.pending:
+                self.state[node] = SKIPPED
+                self.unselected.add(node)
                 continue
             decision = decisions.get(node) if node in plan.instances else None
             self.decisions[node] = decision or Decision(Action.RUN, (RerunReason(Reason.NEVER_RUN),))
@@ -335,6 +343,8 @@ class Scheduler:
             }.get(state, Status.NOT_STARTED)
         for node in self.plan.disabled:
             statuses[node] = Status.SKIPPED
+        for node in self.unselected:
+            statuses[node] = Status.NOT_SELECTED
         return RunResult(self.run_id, self.plan.workflow, statuses, tuple(self.failed),
                          time.time() - self.started_at, dict(self.outcomes))
 

@@ -7,14 +7,13 @@ import time
 from typing import Any
 
 from engine.cli import print_json
-from engine.decide import decide, forced_predicate, open_records
+from engine.decide import open_records, plan_and_decide
 from engine.model import Action
 
 
 def status_rows(workflow: Any, state_dir: str | None) -> list[dict[str, Any]]:
     records = open_records(workflow, state_dir)
-    plan = workflow.plan()
-    decisions = decide(plan, records, forced_predicate(workflow.spec.step_names, [], False))
+    plan, decisions = plan_and_decide(workflow, argparse.Namespace(state_dir=state_dir))
     rows = []
     for node, instance in plan.instances.items():
         record = records.get(node)

@@ -89,9 +89,6 @@ def test_new_sample_in_table_runs_one_more_instance_and_the_gather(flow: Path) -
     assert (flow / "out/all.txt").read_text().splitlines()[-1] == "sample D"
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: after a table step reruns, a non-fanned-out "
-                   "step downstream of the dynamic fan-out (pending placeholder with the same id) "
-                   "keeps the placeholder decision 'never run' and reruns though up to date")
 def test_table_rewritten_identically_reruns_nothing_downstream(flow: Path) -> None:
     run()
     ran(flow)
@@ -100,9 +97,6 @@ def test_table_rewritten_identically_reruns_nothing_downstream(flow: Path) -> No
     assert up_to_date(result) == {"per[A]", "per[B]", "per[C]", "gather"}
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: 'mi-run status' plans without expanding "
-                   "fan-outs whose table is up to date, so it shows 'expands after sheet' "
-                   "instead of the instances")
 def test_status_lists_expanded_instances(flow: Path) -> None:
     run()
     code, out, _ = cli("status", "wf.yaml", "--json")

@@ -141,9 +141,6 @@ def test_kill_9_then_resume_reruns_the_interrupted_instance(flow: tuple[Path, st
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="engine bug: after kill -9 of the engine the interrupted "
-                   "step's process group keeps running (and may later write its outputs); the "
-                   "resume reruns the instance without stopping it")
 def test_resume_after_kill_9_stops_the_orphaned_step(flow: tuple[Path, str]) -> None:
     folder, tag = flow
     orphans = kill_9(folder)

@@ -88,17 +88,12 @@ def test_until_unknown_step_is_a_usage_error(flow: Path) -> None:
     assert not (flow / "a.txt").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: instances left out by --until/--only get "
-                   "status UP_TO_DATE in RunResult, so the summary counts never-run steps as "
-                   "'up to date'")
 def test_unselected_steps_are_not_reported_up_to_date(flow: Path) -> None:
     result = run(until=["b"])
     assert result.statuses["x"] is not Status.UP_TO_DATE
     assert result.statuses["c"] is not Status.UP_TO_DATE
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: --dry-run ignores --until/--only and shows "
-                   "every stale step as 'run'")
 def test_dry_run_honours_until(flow: Path) -> None:
     assert to_run(dry("wf.yaml", "--until", "b")) == {"a", "b"}
 
