@@ -138,7 +138,7 @@ def execute(
         output_fps = _check_outputs(instance, work_dir, hash_limit, result)
     elapsed = time.perf_counter() - clock
     if result.status is Status.FAILED:
-        _append_log(log_path, f"[mi-run] {instance.id} failed: {result.error}\n")
+        append_log(log_path, f"[mi-run] {instance.id} failed: {result.error}\n")
     metadata = dict(result.metadata)
     metadata["execution_time"] = elapsed
     metadata["peak_mem_mb"] = result.peak_mb
@@ -517,7 +517,8 @@ def _write_marker(marker: str | None, started: float, tmp_dir: str, pgid: int | 
         os.close(fd)
 
 
-def _append_log(log_path: str, text: str) -> None:
+def append_log(log_path: str, text: str) -> None:
+    """Append to a step log, ignoring a log that cannot be written (the outcome still says it)."""
     try:
         with open(log_path, "a", encoding="utf-8") as handle:
             handle.write(text)

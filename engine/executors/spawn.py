@@ -29,6 +29,7 @@ from engine.context import tail_of
 from engine.executors.base import Executor, Outcome, failed_outcome
 from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint, fingerprint
 from engine.model import Status, StepInstance
+from engine.runner import append_log
 
 KILL_GRACE = 5.0
 _MAX_ARG = 100_000  # Linux caps one argv string at 128 KiB: longer commands go via a script
@@ -124,7 +125,7 @@ class ShellSpawner(Executor):
             os.mkdir(tmp_dir)
         env = dict(self._env, TMPDIR=tmp_dir)
         if attempt > 1:
-            _append(log_path, f"[mi-run] {instance.id} attempt {attempt}\n")
+            append_log(log_path, f"[mi-run] {instance.id} attempt {attempt}\n")
         if work_dir == self._cwd:
             # The child opens its own log: file creation is slow on some file systems and
             # would otherwise sit on the loop's critical path.
@@ -210,7 +211,7 @@ class ShellSpawner(Executor):
             hint = f"raise 'timeout:' for step '{instance.step}' if it needs longer; log: {child.log_path}"
         elif code != 0:
             what = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-            tail = tail_of(_as_path(child.log_path), 6)
+            tail = tail_of(Path(child.log_path), 6)
             error = f"command failed ({what})\n{tail}".rstrip()
             hint = f"see the full log: {child.log_path}"
         else:
@@ -222,7 +223,7 @@ class ShellSpawner(Executor):
         if error is not None:
             command = instance.command or ""
             shown = command if len(command) <= 2000 else command[:2000] + " ..."
-            _append(child.log_path, f"[mi-run] {instance.id} failed: {error}\n"
+            append_log(child.log_path, f"[mi-run] {instance.id} failed: {error}\n"
                                     f"[mi-run] the command was: {shown}\n")
         return Outcome(
             instance_id=instance.id, attempt=child.attempt,
@@ -335,13 +336,4 @@ def _remove(path: str) -> None:
         pass
 
 
-def _append(path: str, text: str) -> None:
-    try:
-        with open(path, "a", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError:
-        pass
 
-
-def _as_path(path: str) -> Path:
-    return Path(path)
