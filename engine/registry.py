@@ -154,8 +154,13 @@ def _import_env_modules() -> None:
         return
     _env_modules_imported = True
     for module in os.environ.get(_ENV_MODULES_VAR, "").split(","):
-        if module.strip():
+        if not module.strip():
+            continue
+        try:
             importlib.import_module(module.strip())
+        except ImportError as exc:
+            raise MiError(f"{_ENV_MODULES_VAR} names '{module.strip()}', which cannot be "
+                          f"imported: {exc}") from None
 
 
 def get_step(name: str) -> StepInfo:

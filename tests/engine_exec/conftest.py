@@ -23,7 +23,7 @@ ROOT = HERE.parents[1]
 BACKENDS = ("processes", "loky", "threads", "serial")
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def _worker_env() -> Iterator[None]:
     path = os.pathsep.join([str(HERE), str(ROOT), os.environ.get("PYTHONPATH", "")])
     with pytest.MonkeyPatch.context() as patch:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import needs_plink2, plink2
+from conftest import needs_plink2, plink2, prepare
 from scipy import stats
 
 
@@ -60,8 +60,6 @@ def test_ld_prune_close_to_plink2_with_missing_calls(sim: dict[str, Any], tmp_pa
 @needs_plink2
 @pytest.mark.parametrize("missing", [False, True])
 def test_pca_matches_plink2(tmp_path: Path, run_step: Any, missing: bool) -> None:
-    from conftest import prepare
-
     sim = prepare(tmp_path, missing=missing)
     out = {"pcs": tmp_path / "pcs.tsv", "eigenvalues": tmp_path / "eig.tsv",
            "grm": tmp_path / "grm.npy"}
