@@ -72,12 +72,21 @@ def measure(spec: Path, cwd: Path) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024.0
 
 
+def calibration() -> float:
+    """Seconds for a fixed pure-Python loop: shared VMs vary by 2x over a day, so every figure
+    is reported beside this."""
+    start = time.perf_counter()
+    sum(range(10**8))
+    return time.perf_counter() - start
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="1000,10000,100000")
     parser.add_argument("--shapes", default="wide,chain")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
+    print(f"calibration: {calibration():.2f} s for sum(range(10**8)) (CPU speed of this run)")
     print(f"{'shape':<6} {'N':>7} {'median s':>9} {'min s':>7} {'peak MB':>8}")
     for shape in args.shapes.split(","):
         for n in [int(s) for s in args.sizes.split(",")]:

@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a step failed, 2 invalid spec/config/usage, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -113,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = args_list.pop(0)
     args = parsers[command].parse_args(args_list)
     debug = getattr(args, "debug", False) or bool(os.environ.get("MI_DEBUG"))
+    # Planning allocates millions of small objects and creates no garbage cycles worth
+    # collecting: the cyclic GC would only rescan them (10-20 % of a 100k-instance plan).
+    gc.disable()
     try:
         return _dispatch(command, args)
     except MiError as exc:
@@ -151,5 +155,21 @@ def usage(message: str, hint: str | None = None) -> UsageError:
     return UsageError(message, hint)
 
 
+def entry() -> None:
+    """The ``mi-run`` console script: :func:`main`, then a fast exit.
+
+    Freeing a 100k-instance plan object by object at interpreter exit takes longer than
+    printing it. Every command has flushed its state store and files by the time main returns,
+    so flush the standard streams and leave without the teardown.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    entry()

@@ -79,6 +79,8 @@ class _Expander:
         # on other machines sharing the filesystem) get it as the instance's work_dir.
         self.cwd = os.getcwd()
         self.work_dir = self.cwd
+        self._out_index: dict[str, str] = {}  # normalized output path -> step (producer_of)
+        self._indexed: set[str] = set()
 
     # helpers ----------------------------------------------------------------------------
     def diag(self, step: StepSpec, keys: tuple, message: str, hint: str | None = None,
@@ -283,12 +285,15 @@ class _Expander:
         return [r[column] for r in rows], [r[column] for r in rows], ()
 
     def producer_of(self, path: str, done: Mapping[str, ExpandedStep]) -> str | None:
-        target = normalize(path, self.cwd)
+        """The step (expanded so far) that writes ``path``; the index grows step by step."""
         for name, expanded in done.items():
+            if name in self._indexed:
+                continue
+            self._indexed.add(name)
             for instance in expanded.instances:
-                if any(normalize(p, self.cwd) == target for p in instance.output_paths()):
-                    return name
-        return None
+                for out in instance.output_paths():
+                    self._out_index.setdefault(normalize(out, self.cwd), name)
+        return self._out_index.get(normalize(path, self.cwd))
 
     # instances --------------------------------------------------------------------------
     def instances(self, step: StepSpec, settings: StepSettings, items: list, labels: list):

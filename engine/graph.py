@@ -17,43 +17,48 @@ from typing import Any
 class Dag:
     """Built once by the planner, then only queried."""
 
-    __slots__ = ("_kinds", "_pred", "_succ")
+    __slots__ = ("_kinds", "_nodes", "_pred", "_succ")
 
     def __init__(self) -> None:
+        self._nodes: dict[str, None] = {}  # insertion-ordered node set
+        # Adjacency only for nodes that have edges: most of a 100k fan-out has one edge at most.
         self._pred: dict[str, list[str]] = {}
         self._succ: dict[str, list[str]] = {}
         self._kinds: dict[tuple[str, str], str] = {}  # only edges whose kind is not "file"
 
     # construction -----------------------------------------------------------------------
     def add_nodes(self, nodes: Iterable[str]) -> None:
-        pred, succ = self._pred, self._succ
-        for node in nodes:
-            if node not in pred:
-                pred[node] = []
-                succ[node] = []
+        self._nodes.update(dict.fromkeys(nodes))
 
     def add_edges(self, edges: Iterable[tuple[str, str, str]]) -> None:
         seen: set[tuple[str, str]] = set()
-        pred, succ, kinds = self._pred, self._succ, self._kinds
+        pred, succ, kinds, known = self._pred, self._succ, self._kinds, self._nodes
         for src, dst, kind in edges:
             key = (src, dst)
             if key in seen:
                 continue
             seen.add(key)
-            succ[src].append(dst)
-            pred[dst].append(src)
+            known.setdefault(src)
+            known.setdefault(dst)
+            if src in succ:
+                succ[src].append(dst)
+            else:
+                succ[src] = [dst]
+            if dst in pred:
+                pred[dst].append(src)
+            else:
+                pred[dst] = [src]
             if kind != "file":
                 kinds[key] = kind
 
-    # queries ----------------------------------------------------------------------------
     def __contains__(self, node: str) -> bool:
-        return node in self._pred
+        return node in self._nodes
 
     def __len__(self) -> int:
-        return len(self._pred)
+        return len(self._nodes)
 
     def nodes(self) -> list[str]:
-        return list(self._pred)
+        return list(self._nodes)
 
     def kind(self, src: str, dst: str) -> str:
         return self._kinds.get((src, dst), "file")
@@ -63,22 +68,24 @@ class Dag:
         return [(u, v, kinds.get((u, v), "file")) for u, vs in self._succ.items() for v in vs]
 
     def predecessors(self, node: str) -> list[str]:
-        return list(self._pred[node])
+        return list(self._pred.get(node, ()))
 
     def successors(self, node: str) -> list[str]:
-        return list(self._succ[node])
+        return list(self._succ.get(node, ()))
 
     def predecessor_map(self) -> Mapping[str, list[str]]:
+        """node -> predecessors, for nodes that have any (use ``.get(node, ())``)."""
         return self._pred
 
     def successor_map(self) -> Mapping[str, list[str]]:
+        """node -> successors, for nodes that have any (use ``.get(node, ())``)."""
         return self._succ
 
     def to_networkx(self) -> Any:
         import networkx as nx
 
         graph = nx.DiGraph()
-        graph.add_nodes_from(self._pred)
+        graph.add_nodes_from(self._nodes)
         graph.add_edges_from((u, v, {"kind": k}) for u, v, k in self.edges())
         return graph
 
@@ -94,18 +101,18 @@ class Dag:
 
     def topological_order(self) -> list[str] | None:
         """Kahn's algorithm, ties broken by insertion order (deterministic); None on a cycle."""
-        succ = self._succ
-        waiting = {node: len(p) for node, p in self._pred.items()}
-        ready = [node for node, count in waiting.items() if count == 0]
+        succ, pred = self._succ, self._pred
+        waiting = {node: len(pred[node]) for node in self._nodes if node in pred}
+        ready = [node for node in self._nodes if node not in waiting]
         position = 0
         while position < len(ready):
             node = ready[position]
             position += 1
-            for child in succ[node]:
+            for child in succ.get(node, ()):
                 waiting[child] -= 1
                 if waiting[child] == 0:
                     ready.append(child)
-        return ready if len(ready) == len(waiting) else None
+        return ready if len(ready) == len(self._nodes) else None
 
     def remaining_path_lengths(self, weight: Callable[[str], float] | None = None) -> dict[str, float]:
         """Longest path (sum of weights) from each node to any sink: the critical-path priority."""
@@ -113,7 +120,7 @@ class Dag:
         succ = self._succ
         for node in reversed(self.topological_order() or []):
             best = 0.0
-            for child in succ[node]:
+            for child in succ.get(node, ()):
                 if result[child] > best:
                     best = result[child]
             result[node] = best + (weight(node) if weight else 1.0)
@@ -122,7 +129,7 @@ class Dag:
     def collapse(self, group_of: Callable[[str], str]) -> tuple[dict[str, int], set[tuple[str, str, str]]]:
         """Quotient graph: group -> member count, and edges between distinct groups."""
         counts: dict[str, int] = {}
-        for node in self._pred:
+        for node in self._nodes:
             group = group_of(node)
             counts[group] = counts.get(group, 0) + 1
         edges: set[tuple[str, str, str]] = set()
@@ -145,14 +152,14 @@ def order_groups(
     dag.add_nodes(listed)
     dag.add_edges((dep, node, "ref") for node, deps in needs.items() for dep in deps
                   if dep in position and node in position)
-    waiting = {n: len(dag.predecessor_map()[n]) for n in listed}
+    waiting = {n: len(dag.predecessor_map().get(n, ())) for n in listed}
     heap = [position[n] for n in listed if waiting[n] == 0]
     heapq.heapify(heap)
     order: list[str] = []
     while heap:
         node = listed[heapq.heappop(heap)]
         order.append(node)
-        for child in dag.successor_map()[node]:
+        for child in dag.successor_map().get(node, ()):
             waiting[child] -= 1
             if waiting[child] == 0:
                 heapq.heappush(heap, position[child])

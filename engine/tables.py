@@ -12,9 +12,14 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
     """Rows of a TSV (default) or CSV (``.csv``) file with a header line."""
     delimiter = "," if str(path).lower().endswith((".csv", ".csv.gz")) else "\t"
     with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader((line for line in handle if not line.startswith("##")),
-                                delimiter=delimiter)
-        return [dict(row) for row in reader]
+        reader = csv.reader((line for line in handle if not line.startswith("##")),
+                            delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            return []
+        width = len(header)
+        # csv.reader + zip is several times faster than DictReader on 100k-row sheets
+        return [dict(zip(header, row + [""] * (width - len(row)))) for row in reader if row]
 
 
 def select_rows(rows: list[dict[str, str]], where: Mapping[str, Any] | None) -> list[dict[str, str]]:

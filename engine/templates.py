@@ -35,7 +35,12 @@ class Unquoted(str):
     """A string the shell renderer inserts as is (a deliberate shell fragment)."""
 
 
+_SAFE_WORD = re.compile(r"[\w@%+=:,./-]+", re.ASCII).fullmatch
+
+
 def _shell_quote(value: Any) -> str:
+    if type(value) is str:  # the common case first: a plain path or word
+        return value if _SAFE_WORD(value) else shlex.quote(value)
     if isinstance(value, Unquoted):
         return str(value)
     if value is None:
