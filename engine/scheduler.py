@@ -262,6 +262,9 @@ class Scheduler:
         self.state[node] = DONE
         self.ran_steps.add(instance.step)
         self.known_fps.update(outcome.output_fps)
+        for child in self._release(node):
+            self._became_ready(child)
+        self._launch()  # successors start before the bookkeeping below, not after it
         inputs: dict[str, Fingerprint] = {}
         for path in instance.input_paths():
             fp = self._input_fp(path)
@@ -270,8 +273,6 @@ class Scheduler:
         self.store.record(self.plan.workflow, instance, outcome, signature_of(instance), inputs,
                           outcome.output_fps, run_id=self.run_id)
         self._say(f"done        {node} ({outcome.duration:.1f} s)")
-        for child in self._release(node):
-            self._became_ready(child)
 
     def _input_fp(self, path: str) -> Fingerprint | None:
         found = self.known_fps.get(path)
@@ -315,11 +316,11 @@ class Scheduler:
         try:
             while True:
                 self._launch()
+                self.store.flush_if_due()  # after launching: a commit never delays a start
                 if self.executor.running() == 0 and (not self.ready or self.stopping):
                     break
                 for outcome in self.executor.wait(self.opts.poll):
                     self._handle(outcome)
-                self.store.flush_if_due()
                 self._progress()
         except BaseException:
             self._interrupt()
