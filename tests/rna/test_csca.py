@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -10,23 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import StepContext, StepError
-from engine.params import fill_defaults, params_problems
-from engine.registry import get_step
+from engine import StepError
+from engine.testing import call_step
 
 FIGURES = ("csca_pca", "csca_correlation_heatmap", "csca_dendrogram", "csca_boxplot")
 
 
 def run_step(tmp_path: Path, name: str, params: dict, inputs: dict, outputs: dict) -> Any:
-    info = get_step(name)
-    problems = params_problems(info.params_schema, params)
-    assert not problems, problems
-    (tmp_path / "step-tmp").mkdir(exist_ok=True)
-    context = StepContext(instance_id="x", step=name, threads=1, work_dir=tmp_path,
-                          tmp_dir=tmp_path / "step-tmp", log_path=tmp_path / "x.log",
-                          log=logging.getLogger("x"))
-    return info.function(fill_defaults(info.params_schema, dict(params)), inputs=inputs,
-                         outputs=outputs, context=context)
+    return call_step(name, params, inputs=inputs, outputs=outputs, work_dir=tmp_path)
 
 
 def write_species(curate: Path, sp: str, genes: list[str], seed: int,

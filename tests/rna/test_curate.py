@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -11,24 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import StepContext, StepError
-from engine.params import fill_defaults, params_problems
-from engine.registry import get_step
+from engine import StepError
+from engine.testing import call_step
 from stepslib.rna.curate_core import correlation_outliers, correlation_statistics, tau
 
 GENES = [f"g{i:03d}" for i in range(200)]
 
 
 def run_step(tmp_path: Path, name: str, params: dict, inputs: dict, outputs: dict) -> Any:
-    info = get_step(name)
-    problems = params_problems(info.params_schema, params)
-    assert not problems, problems
-    (tmp_path / "step-tmp").mkdir(exist_ok=True)
-    context = StepContext(instance_id="x", step=name, threads=1, work_dir=tmp_path,
-                          tmp_dir=tmp_path / "step-tmp", log_path=tmp_path / "x.log",
-                          log=logging.getLogger("x"))
-    return info.function(fill_defaults(info.params_schema, dict(params)), inputs=inputs,
-                         outputs=outputs, context=context)
+    return call_step(name, params, inputs=inputs, outputs=outputs, work_dir=tmp_path)
 
 
 def synthetic(tmp_path: Path, extra_meta: dict[str, list] | None = None) -> dict[str, Path]:

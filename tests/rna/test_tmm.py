@@ -7,7 +7,6 @@ exact R calls and versions are in the header of ``tmm_edger_expected.tsv`` and i
 
 from __future__ import annotations
 
-import logging
 import math
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import StepContext, StepError
-from engine.params import fill_defaults, params_problems
-from engine.registry import get_step
+from engine import StepError
+from engine.testing import call_step
 from stepslib.rna.tmm import amalgkit_factors, calc_norm_factors
 
 DATA = Path(__file__).parent / "data"
@@ -103,16 +101,7 @@ def test_bad_input_is_rejected() -> None:
 # --- rna.cstmm --------------------------------------------------------------------------------
 
 def run_step(tmp_path: Path, name: str, params: dict, inputs: dict, outputs: dict) -> Any:
-    """Call a registered step the way the engine does (schema check, defaults, context)."""
-    info = get_step(name)
-    problems = params_problems(info.params_schema, params)
-    assert not problems, problems
-    (tmp_path / "step-tmp").mkdir(exist_ok=True)
-    context = StepContext(instance_id="x", step=name, threads=1, work_dir=tmp_path,
-                          tmp_dir=tmp_path / "step-tmp", log_path=tmp_path / "x.log",
-                          log=logging.getLogger("x"))
-    return info.function(fill_defaults(info.params_schema, dict(params)), inputs=inputs,
-                         outputs=outputs, context=context)
+    return call_step(name, params, inputs=inputs, outputs=outputs, work_dir=tmp_path)
 
 
 def write_counts(path: Path, frame: pd.DataFrame) -> Path:
