@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import shlex
 import signal
@@ -100,6 +101,10 @@ def run_workflow(
         options = LoopOptions(jobs=jobs, keep_going=keep_going, keep_incomplete=keep_incomplete,
                               resources=limits, selected=selected,
                               log_dir=os.path.join(folder, "logs"), verbose=verbose)
+        # The CLI turns the cyclic GC off for planning; a long run (Dask clients, asyncio) makes
+        # cycles, so collect again — after freezing the plan so it is never rescanned.
+        gc.freeze()
+        gc.enable()
         run_id = store.begin_run(workflow=workflow.name, argv=list(argv), spec_path=workflow.spec.path)
         from engine.executors import make_executor
 
