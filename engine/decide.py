@@ -202,6 +202,18 @@ def plan_and_decide(workflow: Workflow, args: Any) -> tuple[Plan, dict[str, Deci
     records = open_records(workflow, getattr(args, "state_dir", None))
     forced = forced_predicate(workflow.spec.step_names, getattr(args, "force", []) or [],
                               getattr(args, "force_all", False))
+    plan, decisions = settle(workflow, records, forced)
+    chosen = selection(plan, getattr(args, "until", []) or [], getattr(args, "only", []) or [])
+    if chosen is not None:
+        left_out = Decision(Action.SKIP, (RerunReason(Reason.NOT_SELECTED),))
+        decisions = {n: (d if n in chosen else left_out) for n, d in decisions.items()}
+    return plan, decisions
+
+
+def settle(workflow: Workflow, records: Mapping[str, Record],
+           forced: Callable[[StepInstance], bool]) -> tuple[Plan, dict[str, Decision]]:
+    """Plan and decide; a pending fan-out whose table-writing step is up to date is expanded
+    now (its table will not change), repeatedly, until nothing more can be expanded."""
     ready_steps: set[str] = set()
     while True:
         plan = workflow.plan(table_ready=ready_steps.__contains__)
@@ -209,10 +221,6 @@ def plan_and_decide(workflow: Workflow, args: Any) -> tuple[Plan, dict[str, Deci
         newly = {w for p in plan.pending.values() for w in p.waits_for
                  if w not in ready_steps and _step_up_to_date(plan, decisions, w)}
         if not newly:
-            chosen = selection(plan, getattr(args, "until", []) or [], getattr(args, "only", []) or [])
-            if chosen is not None:
-                left_out = Decision(Action.SKIP, (RerunReason(Reason.NOT_SELECTED),))
-                decisions = {n: (d if n in chosen else left_out) for n, d in decisions.items()}
             return plan, decisions
         ready_steps |= newly
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.context import tail_of
-from engine.decide import DEFAULT_STATE_DIR, Decision, decide, forced_predicate, selection
+from engine.decide import DEFAULT_STATE_DIR, Decision, decide, forced_predicate, selection, settle
 from engine.errors import Interrupted, UsageError
 from engine.model import Action, Status
 from engine.plan import Plan
@@ -80,15 +80,7 @@ def run_workflow(
             plan = workflow.plan(table_ready=lambda step: step in ready_steps)
             return plan, decide(plan, records, forced)
 
-        ready: set[str] = set()
-        while True:  # expand fan-outs whose tables are already up to date
-            plan, decisions = replan(ready)
-            more = {w for p in plan.pending.values() for w in p.waits_for if w not in ready and
-                    all(decisions.get(n) and decisions[n].action is Action.SKIP
-                        for n, i in plan.instances.items() if i.step == w)}
-            if not more:
-                break
-            ready |= more
+        plan, decisions = settle(workflow, records, forced)
         selected = selection(plan, until, only)
         if not plan.pending and not any(
                 d.action is Action.RUN and (selected is None or n in selected)

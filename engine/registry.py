@@ -176,6 +176,15 @@ def get_step(name: str) -> StepInfo:
         raise UnknownStepError(name, difflib.get_close_matches(name, known, n=3)) from None
 
 
+def module_of(name: str) -> str | None:
+    """Module that registered step ``name`` in this process (None if unknown or ``__main__``),
+    so a worker process can import it by name; does not import anything."""
+    info = _REGISTRY.get(name)
+    if info is None or info.module == "__main__":
+        return None
+    return info.module
+
+
 def all_step_names() -> list[str]:
     load_all_libraries()
     return sorted(_REGISTRY)

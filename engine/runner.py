@@ -209,7 +209,7 @@ def _run_shell(
     try:
         _, wait_status, usage = os.wait4(proc.pid, 0)
     except BaseException:  # KeyboardInterrupt in the serial executor: take the group down too
-        _killpg(proc.pid, signal.SIGKILL)
+        kill_group(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
     exited.set()
@@ -232,12 +232,13 @@ def _kill_group_after(pgid: int, timeout: float, exited: threading.Event, timed_
     if exited.wait(timeout):
         return
     timed_out.set()
-    _killpg(pgid, signal.SIGTERM)
+    kill_group(pgid, signal.SIGTERM)
     exited.wait(KILL_GRACE)
-    _killpg(pgid, signal.SIGKILL)  # stragglers that ignored SIGTERM or outlived bash
+    kill_group(pgid, signal.SIGKILL)  # stragglers that ignored SIGTERM or outlived bash
 
 
-def _killpg(pgid: int, sig: int) -> None:
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal a step's process group; a group that is already gone is not an error."""
     try:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):

@@ -48,7 +48,6 @@ import math
 import os
 import queue
 import shutil
-import signal
 import sys
 import tempfile
 import threading
@@ -62,7 +61,8 @@ from engine.errors import UsageError
 from engine.executors.base import Executor, Outcome, failed_outcome
 from engine.fingerprint import DEFAULT_HASH_LIMIT
 from engine.model import StepInstance
-from engine.runner import execute, read_marker
+from engine.registry import module_of
+from engine.runner import execute, kill_group, read_marker
 
 CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
 
@@ -406,11 +406,7 @@ class DaskExecutor(Executor):
         if instance.uses is None:
             return None
         if instance.uses not in self._modules:
-            from engine import registry
-
-            info = registry._REGISTRY.get(instance.uses)
-            module = info.module if info is not None else None
-            self._modules[instance.uses] = None if module == "__main__" else module
+            self._modules[instance.uses] = module_of(instance.uses)
         return self._modules[instance.uses]
 
     def _reap(self) -> None:
@@ -637,7 +633,7 @@ def _kill_groups(token: str, tmp_root: str | None, kill: bool) -> None:
         for name in _markers(folder):
             info = read_marker(os.path.join(folder, name))
             if info is not None and info.pgid is not None:
-                _killpg(info.pgid)
+                kill_group(info.pgid)
     shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -651,7 +647,7 @@ def _reap_orphans(token: str, tmp_root: str | None) -> list[int]:
         if info is None or _alive(info.pid):
             continue
         if info.pgid is not None:
-            _killpg(info.pgid)
+            kill_group(info.pgid)
             killed.append(info.pgid)
         shutil.rmtree(info.tmp_dir, ignore_errors=True)
         with contextlib.suppress(OSError):
@@ -680,6 +676,3 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _killpg(pgid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, signal.SIGKILL)

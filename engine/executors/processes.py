@@ -38,7 +38,8 @@ from joblib.externals.loky.process_executor import BrokenProcessPool
 from engine.executors.base import Executor, Outcome, failed_outcome
 from engine.fingerprint import DEFAULT_HASH_LIMIT
 from engine.model import StepInstance
-from engine.runner import MarkerInfo, execute, read_marker
+from engine.registry import module_of
+from engine.runner import MarkerInfo, execute, kill_group, read_marker
 
 _MAX_FRUITLESS_BREAKS = 3
 _SIGKILL_EXIT = -signal.SIGKILL
@@ -206,11 +207,7 @@ class ProcessExecutor(Executor):
         if instance.uses is None:
             return None
         if instance.uses not in self._modules:
-            from engine import registry
-
-            info = registry._REGISTRY.get(instance.uses)
-            module = info.module if info is not None else None
-            self._modules[instance.uses] = None if module == "__main__" else module
+            self._modules[instance.uses] = module_of(instance.uses)
         return self._modules[instance.uses]
 
     # -- results and failures ------------------------------------------------------------------
@@ -364,12 +361,8 @@ def _warm() -> None:
 
 
 def _kill_group(info: MarkerInfo) -> None:
-    if info.pgid is None:
-        return
-    try:
-        os.killpg(info.pgid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
+    if info.pgid is not None:
+        kill_group(info.pgid)
 
 
 def _death_hint(task: _Task) -> str:

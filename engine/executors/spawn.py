@@ -29,7 +29,7 @@ from engine.context import tail_of
 from engine.executors.base import Executor, Outcome, failed_outcome
 from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint, fingerprint
 from engine.model import Status, StepInstance
-from engine.runner import append_log
+from engine.runner import append_log, kill_group
 
 KILL_GRACE = 5.0
 _MAX_ARG = 100_000  # Linux caps one argv string at 128 KiB: longer commands go via a script
@@ -178,9 +178,9 @@ class ShellSpawner(Executor):
                 continue
             if child.killed_at is None:
                 child.killed_at = now
-                _killpg(child.pid, signal.SIGTERM)
+                kill_group(child.pid, signal.SIGTERM)
             elif now >= child.killed_at + KILL_GRACE:
-                _killpg(child.pid, signal.SIGKILL)
+                kill_group(child.pid, signal.SIGKILL)
 
     def _reap(self, child: _Child) -> Outcome:
         self._poll.unregister(child.pidfd)
@@ -188,7 +188,7 @@ class ShellSpawner(Executor):
         os.close(child.pidfd)
         _, status, usage = os.wait4(child.pid, 0)
         if child.killed_at is not None:
-            _killpg(child.pid, signal.SIGKILL)  # whatever of the group is left
+            kill_group(child.pid, signal.SIGKILL)  # whatever of the group is left
         self._note_done(child)
         if child.script:
             _remove(child.script)
@@ -261,7 +261,7 @@ class ShellSpawner(Executor):
 
     def cancel_all(self) -> None:
         for child in list(self._children.values()):
-            _killpg(child.pid, signal.SIGKILL)
+            kill_group(child.pid, signal.SIGKILL)
         for child in list(self._children.values()):
             try:
                 os.waitpid(child.pid, 0)
@@ -306,9 +306,9 @@ def reap_orphans(orphan_dir: str) -> list[str]:
                 continue
             pid = int(pid_text)
             if _has_token(pid, token):  # still the step we started, not a reused pid
-                _killpg(pid, signal.SIGTERM)
+                kill_group(pid, signal.SIGTERM)
                 time.sleep(0.2)
-                _killpg(pid, signal.SIGKILL)
+                kill_group(pid, signal.SIGKILL)
                 stopped.append(instance_id)
         _remove(path)
     return stopped
@@ -320,13 +320,6 @@ def _has_token(pid: int, token: str) -> bool:
             return f"MI_RUN_TOKEN={token}".encode() in handle.read().split(b"\0")
     except OSError:
         return False
-
-
-def _killpg(pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def _remove(path: str) -> None:

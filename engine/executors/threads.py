@@ -13,14 +13,13 @@ from __future__ import annotations
 import concurrent.futures as cf
 import os
 import shutil
-import signal
 import tempfile
 import time
 
 from engine.executors.base import Executor, Outcome, failed_outcome
 from engine.fingerprint import DEFAULT_HASH_LIMIT
 from engine.model import StepInstance
-from engine.runner import execute, read_marker
+from engine.runner import execute, kill_group, read_marker
 
 
 class ThreadExecutor(Executor):
@@ -83,10 +82,7 @@ class ThreadExecutor(Executor):
         for _, _, _, marker in self._inflight.values():
             info = read_marker(marker)
             if info is not None and info.pgid is not None:
-                try:
-                    os.killpg(info.pgid, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+                kill_group(info.pgid)
         self._inflight.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)

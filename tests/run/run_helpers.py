@@ -84,3 +84,14 @@ def mi(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProce
 def mi_popen(cwd: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env(),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def ran(folder: Path) -> list[str]:
+    """Steps whose command ran since the last call (each appends its name to ran.log); the
+    log is then forgotten, so the next call reports only what ran after it."""
+    log = folder / "ran.log"
+    if not log.exists():
+        return []
+    names = sorted(log.read_text().split())
+    log.unlink()
+    return names

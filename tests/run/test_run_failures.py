@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from run_helpers import cli, completed, dry, mi, run, write_spec
+from run_helpers import cli, completed, dry, mi, ran, run, write_spec
 
 from engine.model import Status
 from engine.state import StateStore
@@ -39,15 +39,6 @@ steps:
     inputs: {c: "{{ steps.child.outputs.o }}"}
     outputs: {o: out/grandchild.txt}
 """
-
-
-def ran(folder: Path) -> list[str]:
-    log = folder / "ran.log"
-    if not log.exists():
-        return []
-    names = log.read_text().split()
-    log.unlink()
-    return names
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from run_helpers import cli, completed, dry, run, up_to_date, write_spec
+from run_helpers import cli, completed, dry, ran, run, up_to_date, write_spec
 
 SPEC = """
 name: dynamic
@@ -28,15 +28,6 @@ steps:
     inputs: {parts: "{{ steps.per.outputs.txt }}"}
     outputs: {all: out/all.txt}
 """
-
-
-def ran(folder: Path) -> list[str]:
-    log = folder / "ran.log"
-    if not log.exists():
-        return []
-    names = sorted(log.read_text().split())
-    log.unlink()
-    return names
 
 
 @pytest.fixture

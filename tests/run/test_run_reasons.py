@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from run_helpers import cli, completed, dry, run, to_run, up_to_date, write_spec
+from run_helpers import cli, completed, dry, ran, run, to_run, up_to_date, write_spec
 
 CHAIN = """
 name: reasons
@@ -29,16 +29,6 @@ steps:
     run: "echo {{ msg }} > {{ outputs.o }}; echo c >> ran.log"
     outputs: {o: out/c.txt}
 """
-
-
-def ran(folder: Path) -> list[str]:
-    """Steps whose command ran since the last call (and forget them)."""
-    log = folder / "ran.log"
-    if not log.exists():
-        return []
-    names = sorted(log.read_text().split())
-    log.unlink()
-    return names
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from run_helpers import cli, completed, dry, run, to_run, write_spec
+from run_helpers import cli, completed, dry, ran, run, to_run, write_spec
 
 from engine.model import Status
 
@@ -29,15 +29,6 @@ steps:
     run: "echo x > {{ outputs.o }}; echo x >> ran.log"
     outputs: {o: x.txt}
 """
-
-
-def ran(folder: Path) -> list[str]:
-    log = folder / "ran.log"
-    if not log.exists():
-        return []
-    names = sorted(log.read_text().split())
-    log.unlink()
-    return names
 
 
 @pytest.fixture
