@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -12,38 +11,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import StepContext
-from engine.params import fill_defaults, params_problems
-from engine.registry import get_step
+from engine.testing import call_step
 
 StepCaller = Callable[..., Any]
 HAS_PLINK2 = shutil.which("plink2") is not None
 needs_plink2 = pytest.mark.skipif(not HAS_PLINK2, reason="plink2 is not installed")
 
 
-def make_context(tmp_path: Path, step: str) -> StepContext:
-    tmp = tmp_path / "step-tmp"
-    tmp.mkdir(exist_ok=True)
-    return StepContext(instance_id="x", step=step, threads=1, work_dir=tmp_path, tmp_dir=tmp,
-                       log_path=tmp_path / "x.log", log=logging.getLogger("gwas-test"))
-
-
-def call_step(tmp_path: Path, name: str, params: Mapping[str, Any] | None, *,
-              inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
-    info = get_step(name)
-    schema = info.params_schema
-    problems = params_problems(schema, dict(params or {}))
-    assert not problems, problems
-    config = fill_defaults(schema, dict(params or {}))
-    return info.function(config, inputs=dict(inputs), outputs=dict(outputs),
-                         context=make_context(tmp_path, name))
-
-
 @pytest.fixture
 def run_step(tmp_path: Path) -> StepCaller:
     def call(name: str, params: Mapping[str, Any] | None = None, *,
              inputs: Mapping[str, Any], outputs: Mapping[str, Any]) -> Any:
-        return call_step(tmp_path, name, params, inputs=inputs, outputs=outputs)
+        return call_step(name, params, inputs=dict(inputs), outputs=dict(outputs),
+                         work_dir=tmp_path)
 
     return call
 
@@ -160,10 +140,9 @@ def prepare(tmp_path: Path, **options: Any) -> dict[str, Any]:
     info = simulate_plink(raw / "sim", **options)
     store, qcdir = tmp_path / "store", tmp_path / "qc"
     loads, qcs = load_outputs(store), qc_outputs(qcdir)
-    call_step(tmp_path, "gwas.load", {}, inputs={
+    call_step("gwas.load", {}, inputs={
         "genotypes": raw / "sim.bed", "phenotypes": raw / "sim.pheno.tsv",
-        "covariates": raw / "sim.covar.tsv"}, outputs=loads)
-    call_step(tmp_path, "gwas.qc", {}, inputs={k: loads[k] for k in
-                                               ("dosages", "variants", "phenotypes")},
-              outputs=qcs)
+        "covariates": raw / "sim.covar.tsv"}, outputs=loads, work_dir=tmp_path)
+    call_step("gwas.qc", {}, inputs={k: loads[k] for k in ("dosages", "variants", "phenotypes")},
+              outputs=qcs, work_dir=tmp_path)
     return {**info, "raw": raw, "prefix": raw / "sim", **loads, **qcs}
