@@ -1,8 +1,12 @@
 """metainformant-flow's engine: YAML spec -> validated plan -> incremental parallel run.
 
-Public API (what step libraries and scripts import)::
+Public API. Step libraries import only these names (an import-linter contract checks it)::
 
     from engine import step, StepContext, StepError, ToolMissingError
+    from engine import single_path, optional_path, path_list, bundled_spec
+
+and scripts drive workflows with::
+
     wf = engine.load("specs/rna/amalgkit.yaml", overrides={"threads": 4})
     plan = wf.plan()
     result = engine.run(wf, jobs=2)
@@ -12,13 +16,16 @@ Heavy modules are imported lazily so that ``import engine`` stays cheap.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import os
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
-from engine.context import StepContext
-from engine.errors import MiError, SpecError, StepError, ToolMissingError
+from engine.context import StepContext, require_tool, run_tool
+from engine.errors import MiError, SpecError, StepError, ToolMissingError, UsageError
+from engine.paths import optional_path, path_list, single_path
 from engine.registry import step
-
-__version__ = "0.1.0"
+from engine.resources import bundled_spec
+from engine.version import __version__
 
 __all__ = [
     "MiError",
@@ -26,25 +33,35 @@ __all__ = [
     "StepContext",
     "StepError",
     "ToolMissingError",
+    "UsageError",
     "__version__",
+    "bundled_spec",
     "load",
+    "optional_path",
+    "path_list",
+    "require_tool",
     "run",
+    "run_tool",
+    "single_path",
     "step",
 ]
 
 if TYPE_CHECKING:
-    from engine.workflow import Workflow
+    from engine.plan.workflow import Workflow
+    from engine.running.orchestrate import run_workflow as run
+else:
+
+    def run(workflow_or_spec, **settings):
+        """Run a workflow (or a spec path): :func:`engine.running.orchestrate.run_workflow`."""
+        from engine.running.orchestrate import run_workflow
+
+        return run_workflow(workflow_or_spec, **settings)
 
 
-def load(spec: Any, config_files: Any = (), overrides: Any = None, **kwargs: Any) -> Workflow:
-    """Load and validate a spec (path) with config layers; see :func:`engine.workflow.load`."""
-    from engine.workflow import load as _load
+def load(spec: str | os.PathLike[str], config_files: Iterable[str | os.PathLike[str]] = (),
+         overrides: Mapping[str, object] | Iterable[str] = (),
+         environ: Mapping[str, str] | None = None) -> Workflow:
+    """Load and validate a spec with its config layers: :func:`engine.plan.workflow.load`."""
+    from engine.plan.workflow import load as _load
 
-    return _load(spec, config_files=config_files, overrides=overrides or {}, **kwargs)
-
-
-def run(workflow_or_spec: Any, **options: Any) -> Any:
-    """Run a workflow (or a spec path); see :func:`engine.orchestrate.run_workflow`."""
-    from engine.orchestrate import run_workflow
-
-    return run_workflow(workflow_or_spec, **options)
+    return _load(spec, config_files=config_files, overrides=overrides, environ=environ)

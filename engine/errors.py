@@ -1,14 +1,27 @@
 """The one exception tree of mi-run.
 
-Every error a user can cause derives from :class:`MiError`. Errors tied to a place in a YAML
-file carry :class:`Diagnostic` values and render as ``path:line:col: error: message`` followed
-by the source line, a caret and a hint, so editors and terminals can jump to the spot.
+::
+
+    MiError                  exit 2; ``render()`` = "error: MESSAGE" + "  hint: HINT"
+    ├── SpecError            problems in a spec or config file: a list of Diagnostics, each
+    │                        rendered as ``path:line:col: error: ...`` with source and caret
+    ├── UsageError           bad command-line use or API arguments (unknown backend, no file)
+    │   └── UnknownStepError a ``uses:``/``mi-run step`` name that no library registers
+    ├── LockError            another mi-run holds the state directory
+    ├── StepError            exit 1; raised *inside* a step to fail it with a clear message
+    │   └── ToolMissingError an external program the step needs is not on PATH
+    └── Interrupted          exit 130; Ctrl-C or SIGTERM stopped the run
+
+Every error carries an optional ``hint`` (what to do about it); :meth:`MiError.render` is the
+only place that formats one. Errors cross process boundaries (a step's error travels from a
+worker), so the ones with extra fields define ``__reduce__``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -53,8 +66,15 @@ class MiError(Exception):
 
     exit_code = 2
 
+    def __init__(self, message: str, hint: str | None = None):
+        self.hint = hint
+        super().__init__(message)
+
     def render(self) -> str:
-        return f"error: {self}"
+        return f"error: {self}" + (f"\n  hint: {self.hint}" if self.hint else "")
+
+    def __reduce__(self) -> tuple[Any, ...]:  # picklable across process boundaries
+        return (type(self), (str(self), self.hint))
 
 
 class SpecError(MiError):
@@ -69,16 +89,30 @@ class SpecError(MiError):
         count = len(self.diagnostics)
         return f"{body}\n{count} error{'s' if count != 1 else ''} found; nothing was run."
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.diagnostics,))
+
 
 class UsageError(MiError):
-    """Bad command-line usage (unknown option value, missing file, ...)."""
+    """Bad command-line usage or API arguments (unknown option value, missing file, ...)."""
 
-    def __init__(self, message: str, hint: str | None = None):
-        self.hint = hint
-        super().__init__(message)
 
-    def render(self) -> str:
-        return f"error: {self}" + (f"\n  hint: {self.hint}" if self.hint else "")
+class UnknownStepError(UsageError):
+    """No step library registers ``name``; ``suggestions`` are the closest registered names."""
+
+    def __init__(self, name: str, suggestions: list[str]):
+        self.name = name
+        self.suggestions = suggestions
+        hint = (f"did you mean '{suggestions[0]}'?" if suggestions
+                else "list the registered steps with: mi-run steps")
+        super().__init__(f"unknown step function '{name}'", hint)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.name, self.suggestions))
+
+
+class LockError(MiError):
+    """Another mi-run holds the state directory."""
 
 
 class StepError(MiError):
@@ -88,16 +122,6 @@ class StepError(MiError):
     """
 
     exit_code = 1
-
-    def __init__(self, message: str, hint: str | None = None):
-        self.hint = hint
-        super().__init__(message)
-
-    def render(self) -> str:
-        return f"error: {self}" + (f"\n  hint: {self.hint}" if self.hint else "")
-
-    def __reduce__(self):  # keep picklable across process boundaries
-        return (type(self), (str(self), self.hint))
 
 
 class ToolMissingError(StepError):
@@ -112,21 +136,11 @@ class ToolMissingError(StepError):
         )
         super().__init__(f"required tool '{tool}' is not on PATH", hint)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.tool, self.package))
 
 
-class RunFailed(MiError):
-    """A run finished with failed steps (exit 1)."""
-
-    exit_code = 1
-
-
-class LockError(MiError):
-    """Another mi-run holds the state directory."""
-
-    exit_code = 2
-
-
 class Interrupted(MiError):
+    """Ctrl-C or SIGTERM stopped a run; running steps were stopped."""
+
     exit_code = 130

@@ -1,16 +1,20 @@
-"""Frozen values that flow between the stages: step instances, actions, rerun reasons.
+"""Frozen values that flow between the stages: step instances, outcomes, and the Enums of
+actions, statuses and rerun reasons.
 
 A :class:`StepInstance` is fully resolved (no YAML, no templates) and picklable: it is the unit
-that executors receive.
+that executors receive; an :class:`Outcome` is what they send back, and what the state store
+records.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Any
+
+from engine.fingerprint import Fingerprint
 
 PathValue = str | tuple[str, ...]
 
@@ -24,8 +28,8 @@ class Action(Enum):
     PENDING = "pending expansion"
 
 
-class Status(Enum):
-    """What happened to an instance (recorded after running)."""
+class Status(StrEnum):
+    """What happened to an instance (recorded after running; a str, as stored)."""
 
     COMPLETED = "completed"
     FAILED = "failed"
@@ -33,6 +37,16 @@ class Status(Enum):
     UP_TO_DATE = "up to date"
     NOT_STARTED = "not started"
     NOT_SELECTED = "not selected"
+    INTERRUPTED = "interrupted"
+    RUNNING = "running"  # in the state store only: started, outcome never recorded
+
+
+class RunStatus(StrEnum):
+    """How one ``mi-run`` invocation ended (the state store's run rows; a str, as stored)."""
+
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
     INTERRUPTED = "interrupted"
 
 
@@ -111,3 +125,44 @@ def _to_paths(mapping: Mapping[str, PathValue]) -> dict[str, Any]:
         key: Path(value) if isinstance(value, str) else [Path(v) for v in value]
         for key, value in mapping.items()
     }
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one attempt of one instance (picklable; produced in the worker).
+
+    ``status`` is COMPLETED, FAILED or SKIPPED. ``error``/``hint`` explain a failure in one or a
+    few lines (the traceback, if any, is in ``log_path``). ``started``/``ended`` are epoch
+    seconds. ``output``, ``warnings`` and ``metadata`` come from the step's result dict;
+    ``metadata`` always has ``execution_time`` (s) and ``peak_mem_mb``. ``output_fps`` holds the
+    fingerprints of the declared outputs of a completed step, computed in the worker so content
+    hashing runs in parallel (empty when not completed).
+    """
+
+    instance_id: str
+    attempt: int
+    status: Status
+    started: float
+    ended: float
+    peak_mem_mb: float | None
+    log_path: str
+    error: str | None = None
+    hint: str | None = None
+    output: Mapping[str, Any] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    output_fps: Mapping[str, Fingerprint] = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return self.ended - self.started
+
+
+def failed_outcome(instance: StepInstance, attempt: int, log_path: str, error: str, *,
+                   started: float, ended: float, hint: str | None = None) -> Outcome:
+    """A FAILED outcome produced outside the step (dead worker, timeout kill, spawn error...)."""
+    return Outcome(
+        instance_id=instance.id, attempt=attempt, status=Status.FAILED, started=started,
+        ended=ended, peak_mem_mb=None, log_path=log_path, error=error, hint=hint,
+        metadata={"execution_time": ended - started, "peak_mem_mb": None},
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Mapping
 from functools import lru_cache
@@ -17,18 +18,10 @@ def fill_defaults(schema: Mapping[str, Any], value: Any) -> Any:
         if not isinstance(prop, Mapping):
             continue
         if key not in result and "default" in prop:
-            result[key] = _copy(prop["default"])
+            result[key] = copy.deepcopy(prop["default"])
         if key in result and prop.get("type") == "object":
             result[key] = fill_defaults(prop, result[key])
     return result
-
-
-def _copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 @lru_cache(maxsize=512)

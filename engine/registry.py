@@ -14,13 +14,13 @@ import difflib
 import hashlib
 import importlib
 import inspect
-import os
 import pkgutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import MiError
+from engine import envvars
+from engine.errors import MiError, UnknownStepError
 
 ENTRY_POINT_GROUP = "metainformant.steps"
 
@@ -51,23 +51,6 @@ class StepInfo:
         except (OSError, TypeError):
             source = f"{self.module}.{getattr(self.function, '__qualname__', self.name)}"
         return "src:" + hashlib.blake2b(source.encode(), digest_size=12).hexdigest()
-
-
-_REGISTRY: dict[str, StepInfo] = {}
-_IMPORTED_NAMESPACES: set[str] = set()
-
-
-class UnknownStepError(MiError):
-    def __init__(self, name: str, suggestions: list[str]):
-        self.name = name
-        self.suggestions = suggestions
-        message = f"unknown step function '{name}'"
-        super().__init__(message)
-
-    def render(self) -> str:
-        hint = (f"did you mean '{self.suggestions[0]}'?" if self.suggestions
-                else "list the registered steps with: mi-run steps")
-        return f"error: {self}\n  hint: {hint}"
 
 
 def _close_params_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -108,99 +91,124 @@ def step(
             version=version,
             module=fn.__module__,
         )
-        _REGISTRY[name] = info
+        REGISTRY.add(info)
         fn.__mi_step__ = info  # type: ignore[attr-defined]
         return fn
 
     return register
 
 
-def _entry_points() -> list:
+def _entry_points() -> list[Any]:
     # importlib.metadata costs ~100 ms to import: only pay it when a library is looked up.
     from importlib.metadata import entry_points
 
     return list(entry_points(group=ENTRY_POINT_GROUP))
 
 
-def _import_namespace(namespace: str) -> None:
-    if namespace in _IMPORTED_NAMESPACES:
-        return
-    _IMPORTED_NAMESPACES.add(namespace)
-    # The bundled libraries first (cheap), then third-party packages' entry points.
-    try:
-        importlib.import_module(f"stepslib.{namespace}")
-        return
-    except ModuleNotFoundError as exc:
-        if exc.name not in (f"stepslib.{namespace}", "stepslib"):
-            raise
-    for ep in _entry_points():
-        if ep.name == namespace:
-            ep.load()
-            return
+class Registry:
+    """The registered steps of this process and which libraries have been imported."""
 
+    def __init__(self) -> None:
+        self._steps: dict[str, StepInfo] = {}
+        self._namespaces: set[str] = set()
+        self._env_modules_imported = False
 
-_ENV_MODULES_VAR = "MI_STEP_MODULES"
-_env_modules_imported = False
+    def add(self, info: StepInfo) -> None:
+        self._steps[info.name] = info
 
-
-def _import_env_modules() -> None:
-    """Import the modules named in ``$MI_STEP_MODULES`` (comma-separated) once.
-
-    A hook for step libraries that are neither entry points nor ``stepslib`` packages (test
-    fixtures, a lab's private module on PYTHONPATH); worker processes inherit the variable.
-    """
-    global _env_modules_imported
-    if _env_modules_imported:
-        return
-    _env_modules_imported = True
-    for module in os.environ.get(_ENV_MODULES_VAR, "").split(","):
-        if not module.strip():
-            continue
+    def get(self, name: str) -> StepInfo:
+        """The registered step ``name``, importing its library on first use."""
+        if name not in self._steps:
+            self._import_env_modules()
+        if name not in self._steps:
+            self._import_namespace(name.split(".", 1)[0])
         try:
-            importlib.import_module(module.strip())
-        except ImportError as exc:
-            raise MiError(f"{_ENV_MODULES_VAR} names '{module.strip()}', which cannot be "
-                          f"imported: {exc}") from None
+            return self._steps[name]
+        except KeyError:
+            known = self.names()
+            raise UnknownStepError(name, difflib.get_close_matches(name, known, n=3)) from None
+
+    def module_of(self, name: str) -> str | None:
+        """Module that registered step ``name`` (None if unknown or ``__main__``), so a worker
+        process can import it by name; imports nothing."""
+        info = self._steps.get(name)
+        if info is None or info.module == "__main__":
+            return None
+        return info.module
+
+    def modules(self) -> list[str]:
+        """Every module that registered a step in this process (``__main__`` aside)."""
+        return sorted({i.module for i in self._steps.values() if i.module != "__main__"})
+
+    def names(self) -> list[str]:
+        self.load_all()
+        return sorted(self._steps)
+
+    def steps(self) -> dict[str, StepInfo]:
+        self.load_all()
+        return dict(sorted(self._steps.items()))
+
+    def load_all(self) -> None:
+        """Import every step library (for listings and suggestions; never on the dry-run path)."""
+        import stepslib
+
+        for module in pkgutil.iter_modules(stepslib.__path__):
+            if module.ispkg:
+                self._import_namespace(module.name)
+        for ep in _entry_points():
+            self._import_namespace(ep.name)
+
+    def _import_namespace(self, namespace: str) -> None:
+        if namespace in self._namespaces:
+            return
+        self._namespaces.add(namespace)
+        # The bundled libraries first (cheap), then third-party packages' entry points.
+        try:
+            importlib.import_module(f"stepslib.{namespace}")
+            return
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"stepslib.{namespace}", "stepslib"):
+                raise
+        for ep in _entry_points():
+            if ep.name == namespace:
+                ep.load()
+                return
+
+    def _import_env_modules(self) -> None:
+        """Import the modules named in ``$MI_STEP_MODULES`` (comma-separated) once.
+
+        A hook for step libraries that are neither entry points nor ``stepslib`` packages (test
+        fixtures, a lab's private module on PYTHONPATH); worker processes inherit the variable.
+        """
+        if self._env_modules_imported:
+            return
+        self._env_modules_imported = True
+        for module in (envvars.read(envvars.STEP_MODULES) or "").split(","):
+            if not module.strip():
+                continue
+            try:
+                importlib.import_module(module.strip())
+            except ImportError as exc:
+                raise MiError(f"{envvars.STEP_MODULES} names '{module.strip()}', which cannot "
+                              f"be imported: {exc}") from None
+
+
+REGISTRY = Registry()
+"""This process's registry: ``@step`` adds to it."""
 
 
 def get_step(name: str) -> StepInfo:
     """The registered step ``name``, importing its library on first use."""
-    if name not in _REGISTRY:
-        _import_env_modules()
-    if name not in _REGISTRY:
-        _import_namespace(name.split(".", 1)[0])
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = all_step_names()
-        raise UnknownStepError(name, difflib.get_close_matches(name, known, n=3)) from None
+    return REGISTRY.get(name)
 
 
 def module_of(name: str) -> str | None:
-    """Module that registered step ``name`` in this process (None if unknown or ``__main__``),
-    so a worker process can import it by name; does not import anything."""
-    info = _REGISTRY.get(name)
-    if info is None or info.module == "__main__":
-        return None
-    return info.module
+    return REGISTRY.module_of(name)
 
 
 def all_step_names() -> list[str]:
-    load_all_libraries()
-    return sorted(_REGISTRY)
-
-
-def load_all_libraries() -> None:
-    """Import every step library (for listings and suggestions; never on the dry-run path)."""
-    import stepslib
-
-    for module in pkgutil.iter_modules(stepslib.__path__):
-        if module.ispkg:
-            _import_namespace(module.name)
-    for ep in _entry_points():
-        _import_namespace(ep.name)
+    return REGISTRY.names()
 
 
 def registered_steps() -> dict[str, StepInfo]:
-    load_all_libraries()
-    return dict(sorted(_REGISTRY.items()))
+    return REGISTRY.steps()

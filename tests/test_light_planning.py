@@ -16,7 +16,7 @@ SPECS = sorted([*ROOT.glob("specs/*/*.yaml"), *ROOT.glob("examples/*/workflow.ya
 
 PROBE = """
 import sys, contextlib, io
-from engine.cli import main
+from engine.cli.main import main
 with contextlib.redirect_stdout(io.StringIO()):
     code = main([sys.argv[1], "--dry-run"])
 heavy = sorted(m for m in {heavy!r} if m in sys.modules)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.executors.base import Executor, Outcome
+from engine.executors.base import Executor
+from engine.model import Outcome
 
 EXECUTORS = ("processes", "loky", "threads", "serial", "dask")
 
@@ -25,13 +26,13 @@ def make_executor(name: str, **options: Any) -> Executor:
     worker is killed).
     """
     if name == "processes":  # shell steps from the engine, Python steps in loky workers
-        from engine.executors.local import LocalExecutor
+        from engine.executors.processes import ProcessesExecutor
 
-        return LocalExecutor(**options)
+        return ProcessesExecutor(**options)
     if name == "loky":  # every step in a loky worker (the contract tests cover it directly)
-        from engine.executors.processes import ProcessExecutor
+        from engine.executors.loky import LokyExecutor
 
-        return ProcessExecutor(**options)
+        return LokyExecutor(**options)
     if name == "threads":
         from engine.executors.threads import ThreadExecutor
 

@@ -9,6 +9,8 @@ an executor just runs whatever it is given, concurrently, and reports outcomes::
     for outcome in ex.wait(timeout=0.5): ...           # finished since the last call
     ex.shutdown()
 
+Executors see only resolved, picklable :class:`StepInstance` values and report
+:class:`engine.model.Outcome` values; they never read the plan, the state store or the CLI.
 A new backend (e.g. Dask) subclasses :class:`Executor` and adds its name to
 :func:`engine.executors.make_executor`; the loop and the contract tests
 (``tests/engine_exec``) need no change.
@@ -17,43 +19,9 @@ A new backend (e.g. Dask) subclasses :class:`Executor` and adds its name to
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
 
-from engine.fingerprint import Fingerprint
-from engine.model import Status, StepInstance
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened to one attempt of one instance (picklable; produced in the worker).
-
-    ``status`` is COMPLETED, FAILED or SKIPPED. ``error``/``hint`` explain a failure in one or a
-    few lines (the traceback, if any, is in ``log_path``). ``started``/``ended`` are epoch
-    seconds. ``output``, ``warnings`` and ``metadata`` come from the step's result dict;
-    ``metadata`` always has ``execution_time`` (s) and ``peak_mem_mb``. ``output_fps`` holds the
-    fingerprints of the declared outputs of a completed step, computed in the worker so content
-    hashing runs in parallel (empty when not completed).
-    """
-
-    instance_id: str
-    attempt: int
-    status: Status
-    started: float
-    ended: float
-    peak_mem_mb: float | None
-    log_path: str
-    error: str | None = None
-    hint: str | None = None
-    output: Mapping[str, Any] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    metadata: Mapping[str, Any] = field(default_factory=dict)
-    output_fps: Mapping[str, Fingerprint] = field(default_factory=dict)
-
-    @property
-    def duration(self) -> float:
-        return self.ended - self.started
+from engine.model import Outcome, StepInstance
+from engine.registry import module_of
 
 
 class Executor(ABC):
@@ -93,26 +61,7 @@ class Executor(ABC):
         self.shutdown()
 
 
-def failed_outcome(
-    instance: StepInstance,
-    attempt: int,
-    log_path: str,
-    error: str,
-    *,
-    started: float,
-    ended: float,
-    hint: str | None = None,
-) -> Outcome:
-    """A FAILED outcome produced outside the worker (dead worker, timeout kill, ...)."""
-    return Outcome(
-        instance_id=instance.id,
-        attempt=attempt,
-        status=Status.FAILED,
-        started=started,
-        ended=ended,
-        peak_mem_mb=None,
-        log_path=log_path,
-        error=error,
-        hint=hint,
-        metadata={"execution_time": ended - started, "peak_mem_mb": None},
-    )
+def worker_module(instance: StepInstance) -> str | None:
+    """The module that registered ``instance.uses`` in this process, for a worker process to
+    import by name (None for shell steps and steps defined in ``__main__``)."""
+    return None if instance.uses is None else module_of(instance.uses)

@@ -58,11 +58,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import UsageError
-from engine.executors.base import Executor, Outcome, failed_outcome
+from engine.executors.base import Executor
+from engine.executors.worker import execute, kill_group, read_marker
 from engine.fingerprint import DEFAULT_HASH_LIMIT
-from engine.model import StepInstance
+from engine.model import Outcome, StepInstance, failed_outcome
 from engine.registry import module_of
-from engine.runner import execute, kill_group, read_marker
 
 CLUSTERS = {"slurm": "SLURMCluster", "pbs": "PBSCluster", "sge": "SGECluster", "lsf": "LSFCluster"}
 
@@ -215,7 +215,7 @@ class DaskExecutor(Executor):
         import engine
         from engine import registry
 
-        modules = sorted({i.module for i in registry._REGISTRY.values() if i.module != "__main__"})
+        modules = registry.REGISTRY.modules()
         answers = self._client.run(_probe, modules, on_error="return")
         problems = []
         for worker, answer in sorted(answers.items()):

@@ -11,10 +11,10 @@ import shutil
 import tempfile
 from collections import deque
 
-from engine.executors.base import Executor, Outcome
+from engine.executors.base import Executor
+from engine.executors.worker import execute
 from engine.fingerprint import DEFAULT_HASH_LIMIT
-from engine.model import StepInstance
-from engine.runner import execute
+from engine.model import Outcome, StepInstance
 
 
 class SerialExecutor(Executor):

@@ -26,10 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.context import tail_of
-from engine.executors.base import Executor, Outcome, failed_outcome
+from engine.executors.base import Executor
+from engine.executors.worker import append_log, kill_group
 from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint, fingerprint
-from engine.model import Status, StepInstance
-from engine.runner import append_log, kill_group
+from engine.model import Outcome, Status, StepInstance, failed_outcome
 
 KILL_GRACE = 5.0
 _MAX_ARG = 100_000  # Linux caps one argv string at 128 KiB: longer commands go via a script

@@ -16,10 +16,10 @@ import shutil
 import tempfile
 import time
 
-from engine.executors.base import Executor, Outcome, failed_outcome
+from engine.executors.base import Executor
+from engine.executors.worker import execute, kill_group, read_marker
 from engine.fingerprint import DEFAULT_HASH_LIMIT
-from engine.model import StepInstance
-from engine.runner import execute, kill_group, read_marker
+from engine.model import Outcome, StepInstance, failed_outcome
 
 
 class ThreadExecutor(Executor):

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from engine.model import Action, Reason, RerunReason
 
 if TYPE_CHECKING:
-    from engine.config import ResolvedConfig
-    from engine.decide import Decision
-    from engine.plan import Plan
+    from engine.plan.plan import Plan
+    from engine.running.decide import Decision
+    from engine.spec.config import ResolvedConfig
 
 
 def decision_of(plan: Plan, node: str, decisions: Mapping[str, Decision] | None) -> tuple[Action, list[str]]:
@@ -24,6 +24,11 @@ def decision_of(plan: Plan, node: str, decisions: Mapping[str, Decision] | None)
         decision = decisions[node]
         return decision.action, [str(r) for r in decision.reasons]
     return Action.RUN, [str(RerunReason(Reason.NEVER_RUN))]
+
+
+def plan_json(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> dict[str, Any]:
+    """The plan as JSON-ready data (``mi-run --dry-run --json``)."""
+    return {"workflow": plan.workflow, "steps": plan_rows(plan, decisions)}
 
 
 def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> list[dict[str, Any]]:
@@ -41,8 +46,8 @@ def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> li
             "step": instance.step,
             "action": action,
             "reasons": reasons,
-            "inputs": _jsonable(instance.inputs),
-            "outputs": _jsonable(instance.outputs),
+            "inputs": instance.inputs,  # str or tuple values: JSON lists already
+            "outputs": instance.outputs,
             "depends_on": preds.get(node, []),
         })
     for node, pending in plan.pending.items():
@@ -50,10 +55,6 @@ def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> li
                      "reasons": [pending.reason], "inputs": {}, "outputs": {},
                      "depends_on": preds.get(node, [])})
     return rows
-
-
-def _jsonable(mapping: Mapping[str, Any]) -> Mapping[str, Any]:
-    return mapping  # str or tuple values: json encodes tuples as lists already
 
 
 def summary_counts(plan: Plan, decisions: Mapping[str, Decision] | None) -> Counter[Action]:

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 
 from engine.errors import ToolMissingError, UsageError
 from engine.model import Action
+from engine.plan.graph import EdgeKind
 from engine.render.dryrun import decision_of
 
 if TYPE_CHECKING:
-    from engine.decide import Decision
-    from engine.plan import Plan
+    from engine.plan.plan import Plan
+    from engine.running.decide import Decision
 
 FORMATS = ("text", "dot", "mermaid", "json")
 EXTENSIONS = {".dot": "dot", ".gv": "dot", ".mmd": "mermaid", ".json": "json", ".svg": "svg",
@@ -73,10 +74,10 @@ def _main_action(actions: Counter[Action]) -> Action:
     return Action.RUN
 
 
-def to_text(nodes: list[Node], edges: list[tuple[str, str, str]]) -> str:
+def to_text(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
     preds: dict[str, list[str]] = {}
     for src, dst, kind in edges:
-        preds.setdefault(dst, []).append(src if kind == "file" else f"{src} ({kind})")
+        preds.setdefault(dst, []).append(src if kind is EdgeKind.FILE else f"{src} ({kind})")
     depth: dict[str, int] = {}
     for node in nodes:  # nodes come in topological order
         depth[node.id] = 1 + max((depth.get(p.split(" ")[0], 0) for p in preds.get(node.id, [])),
@@ -92,7 +93,7 @@ def to_text(nodes: list[Node], edges: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def to_dot(nodes: list[Node], edges: list[tuple[str, str, str]], name: str) -> str:
+def to_dot(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]], name: str) -> str:
     lines = [f'digraph "{name}" {{', "  rankdir=TB;",
              '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
     for node in nodes:
@@ -102,8 +103,8 @@ def to_dot(nodes: list[Node], edges: list[tuple[str, str, str]], name: str) -> s
         lines.append(f'  "{_q(node.id)}" [label="{_q(node.label)}", fillcolor="{fill}", '
                      f'style="{style}", tooltip="{_q(tooltip)}"];')
     for src, dst, kind in edges:
-        attrs = ' [style=dashed, label="after"]' if kind == "after" else (
-            ' [style=dotted]' if kind == "ref" else "")
+        attrs = ' [style=dashed, label="after"]' if kind is EdgeKind.AFTER else (
+            ' [style=dotted]' if kind is EdgeKind.REF else "")
         lines.append(f'  "{_q(src)}" -> "{_q(dst)}"{attrs};')
     lines.append("}")
     return "\n".join(lines)
@@ -113,14 +114,14 @@ def _q(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def to_mermaid(nodes: list[Node], edges: list[tuple[str, str, str]]) -> str:
+def to_mermaid(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
     ids = {node.id: f"n{i}" for i, node in enumerate(nodes)}
     lines = ["flowchart TD"]
     for node in nodes:
         label = node.label.replace('"', "'")
         lines.append(f'  {ids[node.id]}["{label}"]:::{node.action.name.lower()}')
     for src, dst, kind in edges:
-        arrow = "-.->" if kind != "file" else "-->"
+        arrow = "-.->" if kind is not EdgeKind.FILE else "-->"
         if src in ids and dst in ids:
             lines.append(f"  {ids[src]} {arrow} {ids[dst]}")
     for action, (fill, border, _) in STYLE.items():
@@ -129,7 +130,7 @@ def to_mermaid(nodes: list[Node], edges: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
-def to_json(nodes: list[Node], edges: list[tuple[str, str, str]]) -> str:
+def to_json(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
     return json.dumps({
         "nodes": [{"id": n.id, "label": n.label, "action": n.action.value, "count": n.count,
                    "actions": dict(n.actions)} for n in nodes],
@@ -148,7 +149,7 @@ def render_dot(dot_source: str, fmt: str) -> bytes:
     return proc.stdout
 
 
-def to_html(nodes: list[Node], edges: list[tuple[str, str, str]], name: str) -> str:
+def to_html(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]], name: str) -> str:
     svg = render_dot(to_dot(nodes, edges, name), "svg").decode()
     svg = svg[svg.find("<svg"):]
     legend = "".join(
@@ -170,7 +171,8 @@ def _actions_text(node: Node) -> str:
     return ", ".join(f"{a} {c}" for a, c in node.actions.items())
 
 
-def _render_text_format(kind: str, nodes: list[Node], edges: list[tuple[str, str, str]], name: str) -> str:
+def _render_text_format(kind: str, nodes: list[Node], edges: list[tuple[str, str, EdgeKind]],
+                        name: str) -> str:
     if kind == "text":
         return to_text(nodes, edges)
     if kind == "dot":

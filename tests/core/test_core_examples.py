@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 import engine
-from engine.orchestrate import run_workflow
+from engine.running.orchestrate import run_workflow
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WORDCOUNT = EXAMPLES / "wordcount" / "workflow.yaml"

@@ -183,7 +183,7 @@ def test_lost_scheduler_fails_in_flight_steps(
     from engine.model import Status, StepInstance
 
     address, procs = dask_cluster
-    monkeypatch.setattr(registry, "_REGISTRY", {})  # other test modules' steps: not needed here
+    monkeypatch.setattr(registry.REGISTRY, "_steps", {})  # other test modules' steps: not needed here
     executor = make_executor("dask", scheduler=address, tmp_root=str(tmp_path))
     executor.start(2)
     try:

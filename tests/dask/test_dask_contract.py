@@ -151,7 +151,7 @@ class TestDaskOnly:
 
         info = registry.StepInfo(name="labx.align", function=print, params_schema={},
                                  description="", version="1", module="labx_private_steps")
-        monkeypatch.setitem(registry._REGISTRY, "labx.align", info)
+        monkeypatch.setitem(registry.REGISTRY._steps, "labx.align", info)
         assert len(dask_executor._client.scheduler_info()["workers"]) == 2  # type: ignore[attr-defined]
         with pytest.raises(UsageError) as error:
             dask_executor._check_workers()  # type: ignore[attr-defined]
@@ -159,7 +159,7 @@ class TestDaskOnly:
         assert text.count("cannot import labx_private_steps: ModuleNotFoundError") == 2
         assert "tcp://127.0.0.1:" in text and "labx_private_steps" in text
         assert error.value.hint is not None and "PYTHONPATH" in error.value.hint
-        monkeypatch.delitem(registry._REGISTRY, "labx.align")
+        monkeypatch.delitem(registry.REGISTRY._steps, "labx.align")
         dask_executor._check_workers()  # type: ignore[attr-defined]
 
     def test_resource_larger_than_any_worker_fails_at_once(self, tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from planning_helpers import write
 
-from engine.plan import Plan
-from engine.workflow import Workflow, load
+from engine.plan.plan import Plan
+from engine.plan.workflow import Workflow, load
 
 
 @pytest.fixture(autouse=True)
@@ -65,7 +65,7 @@ def plan_of(workflow_of: Callable[..., Workflow]) -> Callable[..., Plan]:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., tuple[int, str, str]]:
     """cli(*args) -> (exit code, stdout, stderr) of engine.cli.main, in-process."""
-    from engine.cli import main
+    from engine.cli.main import main
 
     def call(*args: str) -> tuple[int, str, str]:
         code = main(list(args))

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from planning_helpers import write
 
-from engine.config import env_layer, parse_scalar, parse_set, resolve_config
 from engine.errors import SpecError
-from engine.yamlload import load_yaml_text
+from engine.spec.config import env_layer, parse_scalar, parse_set, resolve_config
+from engine.spec.yamlload import load_yaml_text
 
 SPEC = """\
 name: cfg
@@ -31,7 +31,7 @@ def layers(workdir: Path):
     """layers(file_text=None, env=None, sets=()) -> ResolvedConfig of SPEC with those layers."""
 
     def make(file_text: str | None = None, env: dict[str, str] | None = None, sets=()):
-        from engine.workflow import load
+        from engine.plan.workflow import load
 
         spec = write(workdir / "cfg.yaml", SPEC)
         files = [str(write(workdir / "over.yaml", file_text))] if file_text else []
@@ -73,7 +73,7 @@ def test_a_scalar_replacing_a_mapping_forgets_the_old_origins(layers) -> None:
 
 
 def test_later_config_files_win(workdir: Path) -> None:
-    from engine.workflow import load
+    from engine.plan.workflow import load
 
     spec = write(workdir / "cfg.yaml", SPEC)
     first = write(workdir / "one.yaml", "threads: 2\nout: one\n")

@@ -8,8 +8,9 @@ import pytest
 from planning_helpers import write
 
 from engine.errors import SpecError
-from engine.graph import Dag, order_groups
-from engine.plan import MAX_REPEATS, group_ids
+from engine.plan.graph import Dag, order_groups
+from engine.plan.plan import MAX_REPEATS, group_ids
+from engine.render.dryrun import plan_json
 
 CHAIN = """\
 name: chain
@@ -173,7 +174,7 @@ def test_plan_helpers(plan_of) -> None:
     assert plan.step_of("make[a]") == "make"
     assert group_ids(["make[a]", "make[b]", "by_ref"]) == {"make": ["make[a]", "make[b]"],
                                                             "by_ref": ["by_ref"]}
-    assert plan.to_dict()["workflow"] == "chain"
+    assert plan_json(plan)["workflow"] == "chain"
 
 
 # the Dag itself ----------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from engine.cli import main
-from engine.workflow import load
+from engine.cli.main import main
+from engine.plan.workflow import load
 
 # Hypothesis keeps caches in ./.hypothesis even without an example database: not in the checkout.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mi-run-tests-hypothesis")

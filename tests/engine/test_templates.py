@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from engine.templates import (
+from engine.spec.templates import (
     Template,
     TemplateError,
     compile_template,

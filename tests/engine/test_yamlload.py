@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import SpecError
-from engine.yamlload import load_yaml_file, load_yaml_text
+from engine.spec.yamlload import load_yaml_file, load_yaml_text
 
 TEXT = """\
 name: demo

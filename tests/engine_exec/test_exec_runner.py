@@ -7,8 +7,8 @@ from pathlib import Path
 
 from conftest import make_instance
 
+from engine.executors.worker import execute, read_marker
 from engine.model import Status
-from engine.runner import execute, read_marker
 
 
 def _run(tmp_path: Path, **fields: object):

@@ -12,12 +12,11 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, make_instance
 
-from engine import state as state_mod
 from engine.errors import LockError
-from engine.executors.base import Outcome
 from engine.fingerprint import Fingerprint
-from engine.model import Status
-from engine.state import StateStore
+from engine.model import Outcome, Status
+from engine.running import state as state_mod
+from engine.running.state import StateStore
 
 
 def _outcome(iid: str, status: Status = Status.COMPLETED) -> Outcome:
@@ -64,7 +63,7 @@ def test_lock_refuses_a_second_holder(tmp_path: Path) -> None:
     holder = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {str(ROOT)!r})
-        from engine.state import StateStore
+        from engine.running.state import StateStore
         with StateStore({str(tmp_path / "st")!r}).lock():
             print("locked", flush=True)
             time.sleep(30)
@@ -105,7 +104,7 @@ def test_committed_records_survive_kill_9(tmp_path: Path) -> None:
         sys.path.insert(0, {str(ROOT)!r})
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         from conftest import make_instance, _outcome_for_child as outcome
-        from engine.state import StateStore
+        from engine.running.state import StateStore
         store = StateStore({str(tmp_path / "st")!r})
         store.record("wf", make_instance("/x", "kept"), outcome("kept"), {{}}, {{}}, {{}})
         store.flush()

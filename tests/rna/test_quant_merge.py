@@ -194,7 +194,7 @@ def test_amalgkit_spec_end_to_end_on_example(tmp_path: Path, monkeypatch) -> Non
     """specs/rna/amalgkit.yaml on the bundled example: merge tables equal kallisto's per-run
     outputs, low-depth PRVA13 is not selected, the mislabelled PRVA03 is curated out."""
     from engine.model import Status
-    from engine.orchestrate import run_workflow
+    from engine.running.orchestrate import run_workflow
     from tests.rna.conftest import ROOT
 
     monkeypatch.chdir(tmp_path)

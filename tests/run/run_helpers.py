@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.model import Status
-from engine.orchestrate import run_workflow
-from engine.scheduler import RunResult
+from engine.running.orchestrate import run_workflow
+from engine.running.scheduler import RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,7 +48,7 @@ def up_to_date(result: RunResult) -> set[str]:
 
 def cli(*args: str) -> tuple[int, str, str]:
     """``mi-run ARGS`` in this process: (exit code, stdout, stderr)."""
-    from engine.cli import main
+    from engine.cli.main import main
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):

@@ -12,7 +12,7 @@ import pytest
 from run_helpers import cli, completed, dry, mi, ran, run, write_spec
 
 from engine.model import Status
-from engine.state import StateStore
+from engine.running.state import StateStore
 
 # With -j 1, 'first' then 'bad' go before 'indep': they head the longest path.
 SPEC = """

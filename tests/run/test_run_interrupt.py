@@ -14,7 +14,7 @@ import psutil
 import pytest
 from run_helpers import dry, mi, mi_popen, write_spec
 
-from engine.state import StateStore
+from engine.running.state import StateStore
 
 SPEC = """
 name: sig

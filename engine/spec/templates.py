@@ -150,10 +150,6 @@ class Template:
         except jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}") from None
 
-    @property
-    def is_literal(self) -> bool:
-        return self._parts is not None and not any(is_expr for is_expr, _ in self._parts)
-
     def render(self, context: Mapping[str, Any]) -> Any:
         """Render; a value template that is one expression returns the native value."""
         parts = self._parts
@@ -241,7 +237,7 @@ def render_value(value: Any, context: Mapping[str, Any]) -> Any:
         if "{{" not in value and "{%" not in value:
             return value
         return compile_template(value).render(context)
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {k: render_value(v, context) for k, v in value.items()}
     if isinstance(value, list):
         return [render_value(v, context) for v in value]

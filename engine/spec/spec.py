@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.yamlload import Marks, PathKey
+from engine.spec.yamlload import Marks, PathKey
 
 STEP_SETTINGS = ("enabled", "params", "threads", "resources", "retries", "timeout")
 

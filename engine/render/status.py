@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
 import time
 from typing import Any
 
-from engine.cli import print_json
-from engine.decide import open_records, plan_and_decide
-from engine.model import Action
+from engine.model import Action, Status
+from engine.plan.workflow import Workflow
+from engine.render.jsonout import print_json
+from engine.running.options import RunOptions
+from engine.running.settle import plan_and_decide
+from engine.running.state import read_records
 
 
-def status_rows(workflow: Any, state_dir: str | None) -> list[dict[str, Any]]:
-    records = open_records(workflow, state_dir)
-    plan, decisions = plan_and_decide(workflow, argparse.Namespace(state_dir=state_dir))
+def status_rows(workflow: Workflow, options: RunOptions) -> list[dict[str, Any]]:
+    records = read_records(options.state_dir, workflow.name)
+    plan, decisions = plan_and_decide(workflow, records, options)
     rows = []
     for node, instance in plan.instances.items():
         record = records.get(node)
@@ -21,7 +23,7 @@ def status_rows(workflow: Any, state_dir: str | None) -> list[dict[str, Any]]:
             state = "disabled"
         elif record is None:
             state = "never run"
-        elif record.status == "failed":
+        elif record.status is Status.FAILED:
             state = "failed: " + (record.error or "").splitlines()[0][:80] if record.error else "failed"
         elif decisions[node].action is Action.SKIP:
             state = "up to date"
@@ -40,9 +42,9 @@ def status_rows(workflow: Any, state_dir: str | None) -> list[dict[str, Any]]:
     return rows
 
 
-def print_status(workflow: Any, args: argparse.Namespace) -> int:
-    rows = status_rows(workflow, args.state_dir)
-    if args.json:
+def print_status(workflow: Workflow, options: RunOptions, as_json: bool) -> int:
+    rows = status_rows(workflow, options)
+    if as_json:
         print_json({"workflow": workflow.name, "instances": rows})
         return 0
     width = max((len(r["id"]) for r in rows), default=8) + 2

@@ -5,20 +5,11 @@ from __future__ import annotations
 import difflib
 import json
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from engine.errors import Diagnostic
-from engine.yamlload import Marks
-
-
-def schema_path(name: str = "spec.schema.json") -> Path:
-    """The shipped schema: inside the installed package, else the checkout's ``schemas/``."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "schemas" / name, here.parent / "schemas" / name):
-        if candidate.is_file():
-            return candidate
-    raise FileNotFoundError(f"schema {name} not found next to the engine package")
+from engine.resources import schema_path
+from engine.spec.yamlload import Marks
 
 
 @cache

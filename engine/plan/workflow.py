@@ -13,34 +13,38 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.config import ResolvedConfig, resolve_config
-from engine.errors import Diagnostic, SpecError
-from engine.expand import StepSettings, expand
+from engine.errors import Diagnostic, SpecError, UnknownStepError
 from engine.params import fill_defaults, params_problems
-from engine.plan import Plan, build_plan
-from engine.registry import UnknownStepError, get_step
-from engine.schema import schema_diagnostics
-from engine.spec import Spec, StepSpec, build_spec
-from engine.yamlload import load_yaml_file
+from engine.plan.expand import ExpandOptions, expand
+from engine.plan.plan import Plan, build_plan
+from engine.plan.settings import StepSettings
+from engine.registry import get_step
+from engine.spec.config import ResolvedConfig, resolve_config
+from engine.spec.schema import schema_diagnostics
+from engine.spec.spec import Spec, StepSpec, build_spec
+from engine.spec.yamlload import load_yaml_file
 
 
 @dataclass(frozen=True)
 class Workflow:
     spec: Spec
     config: ResolvedConfig
+    work_dir: str  # absolute: the directory mi-run started in; relative paths resolve here
 
     @property
     def name(self) -> str:
         return self.spec.name
 
-    def plan(self, table_ready: Callable[[str], bool] | None = None) -> Plan:
+    def plan(self, table_ready: Callable[[str], bool] | None = None,
+             max_threads: int | None = None) -> Plan:
         """Expand and plan. ``table_ready(step)`` says whether a fan-out may read the tables
         that ``step`` writes now (it ran, or is up to date); otherwise such fan-outs stay
-        pending."""
-        seen: set[tuple] = set()
+        pending. ``max_threads`` caps every step's threads (a run passes its ``-j``)."""
+        seen: set[tuple[str, int, str]] = set()
         problems: list[Diagnostic] = []
 
-        def check(step: StepSpec, settings: StepSettings, params: Mapping[str, Any]):
+        def check(step: StepSpec, settings: StepSettings,
+                  params: Mapping[str, Any]) -> Mapping[str, Any]:
             if step.uses is None:
                 return params
             info = get_step(step.uses)
@@ -57,8 +61,9 @@ class Workflow:
                     problems.append(diag)
             return filled
 
-        expansion = expand(self.spec, self.config, table_ready, check)
-        problems = expansion.diagnostics + problems
+        options = ExpandOptions(table_ready or _never, check, max_threads)
+        expansion = expand(self.spec, self.config, self.work_dir, options)
+        problems = [*expansion.diagnostics, *problems]
         if problems:
             raise SpecError(problems)
         plan, plan_problems = build_plan(self.spec, expansion)
@@ -90,7 +95,11 @@ def load(
                             overrides, environ, {"spec_dir": spec_dir})
     if problems:
         raise SpecError(problems)
-    return Workflow(spec=parsed, config=config)
+    return Workflow(spec=parsed, config=config, work_dir=os.getcwd())
+
+
+def _never(step: str) -> bool:
+    return False
 
 
 def _check_step_functions(spec: Spec) -> list[Diagnostic]:

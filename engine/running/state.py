@@ -34,11 +34,9 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import LockError
-from engine.executors.base import Outcome
 from engine.fingerprint import Fingerprint
-from engine.model import StepInstance
+from engine.model import Outcome, RunStatus, Status, StepInstance
 
-RUNNING = "running"
 BATCH_SIZE = 1000
 BATCH_SECONDS = 0.2
 
@@ -78,7 +76,7 @@ class Record:
     workflow: str
     step: str
     run_id: str | None
-    status: str  # a Status value ("completed", "failed", ...) or "running"
+    status: Status  # RUNNING: started, outcome never recorded
     signature_json: str | None
     outputs_json: str | None
     started: float | None
@@ -92,7 +90,7 @@ class Record:
     @property
     def interrupted(self) -> bool:
         """The instance was started but its outcome was never recorded (run killed/interrupted)."""
-        return self.status == RUNNING
+        return self.status is Status.RUNNING
 
     @cached_property
     def signature(self) -> dict[str, Any]:
@@ -119,7 +117,7 @@ class RunRow:
     run_id: str
     started: float
     ended: float | None
-    status: str
+    status: RunStatus
     argv: list[str]
     spec_path: str | None
     workflow: str | None
@@ -205,15 +203,17 @@ class StateStore:
         self.flush()
         self._db.execute(
             "INSERT INTO runs (run_id, started, status, argv, spec_path, workflow) VALUES (?, ?, ?, ?, ?, ?)",
-            (run_id, time.time(), RUNNING, json.dumps(list(argv)), spec_path, workflow),
+            (run_id, time.time(), RunStatus.RUNNING.value, json.dumps(list(argv)), spec_path,
+             workflow),
         )
         return run_id
 
-    def end_run(self, run_id: str, status: str) -> None:
+    def end_run(self, run_id: str, status: RunStatus) -> None:
         """Flush pending records and close the run row with ``status``."""
         self.flush()
         self._db.execute(
-            "UPDATE runs SET ended = ?, status = ? WHERE run_id = ?", (time.time(), status, run_id)
+            "UPDATE runs SET ended = ?, status = ? WHERE run_id = ?",
+            (time.time(), RunStatus(status).value, run_id),
         )
 
     def runs(self, limit: int = 20) -> list[RunRow]:
@@ -224,7 +224,8 @@ class StateStore:
             " ORDER BY started DESC LIMIT ?",
             (limit,),
         ).fetchall()
-        return [RunRow(r[0], r[1], r[2], r[3], json.loads(r[4] or "[]"), r[5], r[6]) for r in rows]
+        return [RunRow(r[0], r[1], r[2], RunStatus(r[3]), json.loads(r[4] or "[]"), r[5], r[6])
+                for r in rows]
 
     # -- instances -----------------------------------------------------------------------------
 
@@ -237,7 +238,7 @@ class StateStore:
             " FROM instances WHERE workflow = ?",
             (workflow,),
         )
-        return {row[0]: Record(*row) for row in cursor}
+        return {row[0]: Record(*row[:4], Status(row[4]), *row[5:]) for row in cursor}
 
     def mark_running(
         self,
@@ -297,22 +298,6 @@ class StateStore:
         )
         self._queue(_RECORD_SQL, params)
 
-    def forget(self, workflow: str, instance_ids: Sequence[str] | None = None) -> int:
-        """Delete records (all of ``workflow`` when ``instance_ids`` is None); returns the count."""
-        self.flush()
-        if instance_ids is None:
-            cur = self._db.execute("DELETE FROM instances WHERE workflow = ?", (workflow,))
-            return cur.rowcount
-        self._db.execute("BEGIN")
-        count = 0
-        for iid in instance_ids:
-            cur = self._db.execute(
-                "DELETE FROM instances WHERE workflow = ? AND instance_id = ?", (workflow, iid)
-            )
-            count += cur.rowcount
-        self._db.execute("COMMIT")
-        return count
-
     # -- batching ------------------------------------------------------------------------------
 
     def _queue(self, sql: str, params: tuple[Any, ...]) -> None:
@@ -357,3 +342,11 @@ class StateStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def read_records(state_dir: str, workflow: str) -> dict[str, Record]:
+    """Records of earlier runs of ``workflow``, read without creating anything on disk."""
+    if not os.path.exists(os.path.join(state_dir, "state.db")):
+        return {}
+    with StateStore(state_dir) as store:
+        return store.records(workflow)

@@ -52,10 +52,9 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from engine.context import StepContext, tail_of
-from engine.errors import StepError
-from engine.executors.base import Outcome
+from engine.errors import StepError, UnknownStepError
 from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint, fingerprint
-from engine.model import PathValue, Status, StepInstance
+from engine.model import Outcome, PathValue, Status, StepInstance
 
 KILL_GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL for the process group of a timed-out shell step."""
@@ -351,7 +350,7 @@ def _timeout_hint(instance: StepInstance, log_path: str) -> str:
 
 
 def _lookup(name: str, step_module: str | None) -> Any:
-    from engine.registry import UnknownStepError, get_step
+    from engine.registry import get_step
 
     try:
         return get_step(name).function

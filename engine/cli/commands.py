@@ -3,34 +3,75 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.cli import print_json
+from engine import envvars
 from engine.errors import UsageError
+from engine.render.jsonout import print_json
+from engine.running.options import RunOptions, make_run_options
+
+if TYPE_CHECKING:
+    from engine.plan.workflow import Workflow
 
 
-def _load(args: argparse.Namespace):
-    from engine.workflow import load
+def _load(args: argparse.Namespace) -> Workflow:
+    from engine.plan.workflow import load
 
     if not Path(args.spec).exists():
         raise UsageError(f"spec file not found: {args.spec}")
     return load(args.spec, config_files=args.config, overrides=args.overrides)
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:
+    """The one :class:`RunOptions` of this invocation, from its arguments."""
+    backend = getattr(args, "backend", "processes")
+    backend_options: dict[str, Any] = {}
+    if backend == "dask":
+        backend_options = {"scheduler": args.scheduler or envvars.read(envvars.DASK_SCHEDULER),
+                           "cluster": args.cluster, "config": workflow.config.values.get("dask")}
+    return make_run_options(
+        jobs=getattr(args, "jobs", None), state_dir=args.state_dir,
+        keep_going=getattr(args, "keep_going", False), force=getattr(args, "force", ()),
+        force_all=getattr(args, "force_all", False), until=getattr(args, "until", ()),
+        only=getattr(args, "only", ()), resources=getattr(args, "resources", ()),
+        backend=backend, backend_options=backend_options,
+        keep_incomplete=getattr(args, "keep_incomplete", False),
+        verbose=getattr(args, "verbose", False), argv=sys.argv,
+    )
+
+
+def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
     workflow = _load(args)
-    looking = args.dry_run or args.graph is not None
-    if not looking:
-        from engine.orchestrate import run_from_cli
+    options = run_options(args, workflow)
+    if args.dry_run or args.graph is not None:
+        return _look(args, workflow, options)
+    from engine.render.summary import summary
+    from engine.running.orchestrate import RunSession
 
-        return run_from_cli(workflow, args)
-    from engine.decide import plan_and_decide
+    with RunSession(workflow, options) as session:
+        if manage_gc:
+            # The console script ran planning without the cyclic GC; a long run (Dask
+            # clients, asyncio) makes cycles, so collect again, after freezing the plan so
+            # that it is never rescanned.
+            gc.freeze()
+            gc.enable()
+        result = session.execute()
+    print(summary(result, workflow), file=sys.stderr)
+    return 0 if result.ok else 1
 
-    plan, decisions = plan_and_decide(workflow, args)
+
+def _look(args: argparse.Namespace, workflow: Workflow, options: RunOptions) -> int:
+    """--dry-run and --graph: what a run would do, without running anything."""
+    from engine.running.settle import plan_and_decide
+    from engine.running.state import read_records
+
+    records = read_records(options.state_dir, workflow.name)
+    plan, decisions = plan_and_decide(workflow, records, options)
     if args.graph is not None:
         from engine.render.graph import write_graph
 
@@ -38,7 +79,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not args.dry_run:
             return 0
     if args.json:
-        print_json(plan.to_dict(decisions))
+        from engine.render.dryrun import plan_json
+
+        print_json(plan_json(plan, decisions))
     else:
         from engine.render.dryrun import render_text
 
@@ -56,7 +99,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
-    from engine.schema import load_schema
+    from engine.spec.schema import load_schema
 
     print(json.dumps(load_schema(), indent=2))
     return 0
@@ -109,16 +152,13 @@ def _params_table(schema: Mapping[str, Any]) -> str:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from engine.status import print_status
+    from engine.render.status import print_status
 
-    return print_status(_load(args), args)
+    workflow = _load(args)
+    return print_status(workflow, run_options(args, workflow), args.json)
 
 
 def cmd_step(args: argparse.Namespace) -> int:
-    from engine.oneoff import run_one_step
+    from engine.cli.oneoff import run_one_step
 
     return run_one_step(args)
-
-
-def write_stdout(text: str) -> None:
-    sys.stdout.write(text)

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import Diagnostic
-from engine.expand import Expansion, normalize
-from engine.graph import Dag
 from engine.model import StepInstance
-from engine.spec import Spec
+from engine.plan.expand import Expansion
+from engine.plan.graph import Dag, EdgeKind
+from engine.plan.instances import normalize
+from engine.spec.spec import Spec
 
 MAX_REPEATS = 3  # per step and kind of problem: a 100k fan-out must not print 100k errors
 
@@ -59,12 +60,6 @@ class Plan:
             return self.instances[node].step
         return self.pending[node].step
 
-    def to_dict(self, decisions: Any = None) -> dict[str, Any]:
-        """The plan as JSON-ready data (``mi-run --dry-run --json``)."""
-        from engine.render.dryrun import plan_rows
-
-        return {"workflow": self.workflow, "steps": plan_rows(self, decisions)}
-
 
 class _Checks:
     def __init__(self) -> None:
@@ -90,30 +85,70 @@ class _Checks:
 
 def build_plan(spec: Spec, expansion: Expansion) -> tuple[Plan, list[Diagnostic]]:
     checks = _Checks()
-    cwd = os.getcwd()
-    instances: dict[str, StepInstance] = {}
-    disabled: set[str] = set()
-    by_step: dict[str, list[str]] = {}
-    pending: dict[str, PendingStep] = {}
+    nodes = _collect(expansion)
+    producers = _producers(spec, checks, nodes.instances, expansion.work_dir)
+    edges = _file_edges(spec, checks, nodes, producers, expansion.work_dir)
+    edges += _step_edges(spec, expansion, nodes)
+    checks.summary(spec)
+    graph = Dag()
+    graph.add_nodes(nodes.instances)
+    graph.add_nodes(nodes.pending)
+    graph.add_edges(edges)
+    topo = graph.topological_order()
+    if topo is None:
+        _report_cycle(spec, checks, graph, nodes)
+    order = [n for n in topo if n in nodes.instances] if topo is not None else list(nodes.instances)
+    plan = Plan(
+        workflow=spec.name,
+        spec_path=spec.path,
+        instances={i: nodes.instances[i] for i in order},
+        disabled=frozenset(nodes.disabled),
+        disabled_reasons={n: s.disabled_reason for n, s in expansion.steps.items() if not s.enabled},
+        pending=nodes.pending,
+        graph=graph,
+        step_order=tuple(expansion.order),
+        fanned_out=frozenset(n for n, s in expansion.steps.items() if s.fanned_out),
+        descriptions={s.name: s.description for s in spec.steps if s.description},
+    )
+    return plan, checks.diagnostics
+
+
+@dataclass
+class _Nodes:
+    """The plan's nodes while it is being built."""
+
+    instances: dict[str, StepInstance] = field(default_factory=dict)
+    disabled: set[str] = field(default_factory=set)
+    by_step: dict[str, list[str]] = field(default_factory=dict)
+    pending: dict[str, PendingStep] = field(default_factory=dict)
+
+
+def _collect(expansion: Expansion) -> _Nodes:
+    nodes = _Nodes()
     for name in expansion.order:
         expanded = expansion.steps[name]
         if expanded.pending_on:
             node = f"{name}[*]" if expanded.fanned_out else name
-            pending[node] = PendingStep(node, name, expanded.pending_on)
-            by_step[name] = [node]
+            nodes.pending[node] = PendingStep(node, name, expanded.pending_on)
+            nodes.by_step[name] = [node]
             continue
         ids = []
         for instance in expanded.instances:
-            instances[instance.id] = instance
+            nodes.instances[instance.id] = instance
             ids.append(instance.id)
             if not expanded.enabled:
-                disabled.add(instance.id)
-        by_step[name] = ids
+                nodes.disabled.add(instance.id)
+        nodes.by_step[name] = ids
+    return nodes
 
+
+def _producers(spec: Spec, checks: _Checks, instances: Mapping[str, StepInstance],
+               work_dir: str) -> dict[str, str]:
+    """Normalised output path -> the instance that writes it (two writers: a problem)."""
     producers: dict[str, str] = {}
     for instance in instances.values():
         for path in instance.output_paths():
-            key = normalize(path, cwd)
+            key = normalize(path, work_dir)
             other = producers.get(key)
             if other is None:
                 producers[key] = instance.id
@@ -126,67 +161,62 @@ def build_plan(spec: Spec, expansion: Expansion) -> tuple[Plan, list[Diagnostic]
                 hint = "give each step its own output path"
                 message = f"steps '{other_step}' and '{instance.step}' both write '{path}'"
             checks.add(spec, instance.step, "dup-output", ("outputs",), message, hint)
+    return producers
 
-    edges: list[tuple[str, str, str]] = []
-    for instance in instances.values():
-        if instance.id in disabled:
+
+def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[str, str],
+                work_dir: str) -> list[tuple[str, str, EdgeKind]]:
+    """An edge from the writer of each input to its reader; inputs nobody writes must exist."""
+    edges: list[tuple[str, str, EdgeKind]] = []
+    for instance in nodes.instances.values():
+        if instance.id in nodes.disabled:
             continue
         for path in instance.input_paths():
-            source = producers.get(normalize(path, cwd))
+            source = producers.get(normalize(path, work_dir))
             if source == instance.id:
                 checks.add(spec, instance.step, "self-input", ("inputs",),
                            f"step '{instance.step}' reads its own output '{path}'")
             elif source is None:
                 if not os.path.exists(path):
-                    _missing_input(spec, checks, instance, path, pending)
-            elif source in disabled:
-                if not os.path.exists(path):
-                    producer = instances[source].step
+                    _missing_input(spec, checks, instance, path, nodes.pending)
+            else:
+                if source in nodes.disabled and not os.path.exists(path):
+                    producer = nodes.instances[source].step
                     checks.add(spec, instance.step, "disabled-input", ("inputs",),
                                f"step '{instance.step}' needs '{path}' from step '{producer}', "
                                f"which is disabled, and the file does not exist",
                                f"enable it (--set steps.{producer}.enabled=true) or create the file")
-                edges.append((source, instance.id, "file"))
-            else:
-                edges.append((source, instance.id, "file"))
+                edges.append((source, instance.id, EdgeKind.FILE))
+    return edges
 
+
+def _step_edges(spec: Spec, expansion: Expansion, nodes: _Nodes) -> list[tuple[str, str, EdgeKind]]:
+    """Edges between every instance of two steps: ``after:``, ``steps.X`` references outside
+    ``inputs:``, references to pending steps, and pending fan-outs' table writers."""
+    edges: list[tuple[str, str, EdgeKind]] = []
+    by_step, pending = nodes.by_step, nodes.pending
     for name in expansion.order:
         spec_step = spec.step(name)
-        upstream = (expansion.refs_outside_inputs.get(name, set()) | set(spec_step.after)
-                    | {r for r in expansion.refs.get(name, set()) if _is_pending(r, by_step, pending)}
+        upstream = (set(expansion.refs_outside_inputs.get(name, ())) | set(spec_step.after)
+                    | {r for r in expansion.refs.get(name, ()) if _is_pending(r, by_step, pending)}
                     | {w for p in by_step.get(name, []) if p in pending for w in pending[p].waits_for})
         for dep in sorted(upstream):
-            kind = "after" if dep in spec_step.after else "ref"
+            kind = EdgeKind.AFTER if dep in spec_step.after else EdgeKind.REF
             for src in by_step.get(dep, []):
                 for dst in by_step.get(name, []):
                     edges.append((src, dst, kind))
+    return edges
 
-    checks.summary(spec)
-    graph = Dag()
-    graph.add_nodes(instances)
-    graph.add_nodes(pending)
-    graph.add_edges(edges)
-    topo = graph.topological_order()
-    cycle = graph.find_cycle() if topo is None else None
-    if cycle:
-        step = (instances[cycle[0]].step if cycle[0] in instances else pending[cycle[0]].step)
-        checks.diagnostics.append(spec.marks.diagnostic(
-            spec.step(step).where(), "steps depend on each other in a cycle (through files): "
-            + " -> ".join(cycle), "a step's output must not be an input of a step it feeds"))
-    order = [n for n in topo if n in instances] if topo is not None else list(instances)
-    plan = Plan(
-        workflow=spec.name,
-        spec_path=spec.path,
-        instances={i: instances[i] for i in order},
-        disabled=frozenset(disabled),
-        disabled_reasons={n: s.disabled_reason for n, s in expansion.steps.items() if not s.enabled},
-        pending=pending,
-        graph=graph,
-        step_order=tuple(expansion.order),
-        fanned_out=frozenset(n for n, s in expansion.steps.items() if s.fanned_out),
-        descriptions={s.name: s.description for s in spec.steps if s.description},
-    )
-    return plan, checks.diagnostics
+
+def _report_cycle(spec: Spec, checks: _Checks, graph: Dag, nodes: _Nodes) -> None:
+    cycle = graph.find_cycle()
+    if not cycle:
+        return
+    first = cycle[0]
+    step = nodes.instances[first].step if first in nodes.instances else nodes.pending[first].step
+    checks.diagnostics.append(spec.marks.diagnostic(
+        spec.step(step).where(), "steps depend on each other in a cycle (through files): "
+        + " -> ".join(cycle), "a step's output must not be an input of a step it feeds"))
 
 
 def _is_pending(step: str, by_step: Mapping[str, list[str]], pending: Mapping[str, Any]) -> bool:

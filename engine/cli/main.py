@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
 
-from engine import __version__
-from engine.errors import MiError, UsageError
+from engine import envvars
+from engine.errors import MiError
+from engine.executors import EXECUTORS
+from engine.version import __version__
 
 SUBCOMMANDS = ("run", "validate", "schema", "steps", "status", "step")
 
@@ -53,8 +53,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                      help="run only STEP (its inputs must exist)")
     run.add_argument("--resources", action="append", default=[], metavar="NAME=N",
                      help="limit of a named resource, e.g. mem_mb=16000")
-    run.add_argument("--backend", default="processes",
-                     choices=["processes", "threads", "serial", "dask"])
+    run.add_argument("--backend", default="processes", choices=EXECUTORS,
+                     help="where steps run (default: processes; see docs/running.md)")
     run.add_argument("--scheduler", default=None, metavar="ADDRESS",
                      help="with --backend dask: connect to tcp://HOST:PORT")
     run.add_argument("--cluster", default=None, choices=["slurm", "pbs", "sge", "lsf"],
@@ -106,19 +106,18 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     return parsers
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
+    """Parse ``argv`` and run the subcommand; returns the exit code. ``console``: called by
+    the console script (:func:`entry`), which owns the process and may tune its GC."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parsers = build_parser()
     command = "run"
     if args_list and args_list[0] in SUBCOMMANDS:
         command = args_list.pop(0)
     args = parsers[command].parse_args(args_list)
-    debug = getattr(args, "debug", False) or bool(os.environ.get("MI_DEBUG"))
-    # Planning allocates millions of small objects and creates no garbage cycles worth
-    # collecting: the cyclic GC would only rescan them (10-20 % of a 100k-instance plan).
-    gc.disable()
+    debug = getattr(args, "debug", False) or bool(envvars.read(envvars.DEBUG))
     try:
-        return _dispatch(command, args)
+        return _dispatch(command, args, console)
     except MiError as exc:
         if debug:
             raise
@@ -131,28 +130,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _dispatch(command: str, args: argparse.Namespace) -> int:
-    from engine import commands
+def _dispatch(command: str, args: argparse.Namespace, console: bool) -> int:
+    from engine.cli import commands
 
+    if command == "run":
+        return commands.cmd_run(args, manage_gc=console)
     handler = getattr(commands, f"cmd_{command}")
     return int(handler(args))
-
-
-def print_json(value: Any) -> None:
-    compact = _compact(value)
-    # One dumps + one write: json.dump's chunked writes cost seconds at 100k instances.
-    text = json.dumps(value, separators=(",", ":") if compact else None,
-                      indent=None if compact else 2, default=str)
-    sys.stdout.write(text + "\n")
-
-
-def _compact(value: Any) -> bool:
-    steps = value.get("steps") if isinstance(value, dict) else None
-    return isinstance(steps, list) and len(steps) > 200
-
-
-def usage(message: str, hint: str | None = None) -> UsageError:
-    return UsageError(message, hint)
 
 
 def entry() -> None:
@@ -162,7 +146,11 @@ def entry() -> None:
     printing it. Every command has flushed its state store and files by the time main returns,
     so flush the standard streams and leave without the teardown.
     """
-    code = main()
+    # Planning allocates millions of small objects and creates no garbage cycles worth
+    # collecting: the cyclic GC would only rescan them (10-20 % of a 100k-instance plan).
+    # A run turns it back on once the plan is made (see commands.cmd_run).
+    gc.disable()
+    code = main(console=True)
     try:
         sys.stdout.flush()
         sys.stderr.flush()

@@ -10,8 +10,16 @@ Edges carry a ``kind``: ``file`` (an input is another instance's output), ``ref`
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from enum import StrEnum
+from types import MappingProxyType
 from typing import Any
+
+
+class EdgeKind(StrEnum):
+    FILE = "file"  # an input of the target is an output of the source
+    REF = "ref"  # a ``steps.X`` reference outside ``inputs:``
+    AFTER = "after"  # explicit ordering
 
 
 class Dag:
@@ -24,13 +32,13 @@ class Dag:
         # Adjacency only for nodes that have edges: most of a 100k fan-out has one edge at most.
         self._pred: dict[str, list[str]] = {}
         self._succ: dict[str, list[str]] = {}
-        self._kinds: dict[tuple[str, str], str] = {}  # only edges whose kind is not "file"
+        self._kinds: dict[tuple[str, str], EdgeKind] = {}  # only edges whose kind is not FILE
 
     # construction -----------------------------------------------------------------------
     def add_nodes(self, nodes: Iterable[str]) -> None:
         self._nodes.update(dict.fromkeys(nodes))
 
-    def add_edges(self, edges: Iterable[tuple[str, str, str]]) -> None:
+    def add_edges(self, edges: Iterable[tuple[str, str, EdgeKind]]) -> None:
         seen: set[tuple[str, str]] = set()
         pred, succ, kinds, known = self._pred, self._succ, self._kinds, self._nodes
         for src, dst, kind in edges:
@@ -48,8 +56,8 @@ class Dag:
                 pred[dst].append(src)
             else:
                 pred[dst] = [src]
-            if kind != "file":
-                kinds[key] = kind
+            if kind != EdgeKind.FILE:
+                kinds[key] = EdgeKind(kind)
 
     def __contains__(self, node: str) -> bool:
         return node in self._nodes
@@ -60,12 +68,12 @@ class Dag:
     def nodes(self) -> list[str]:
         return list(self._nodes)
 
-    def kind(self, src: str, dst: str) -> str:
-        return self._kinds.get((src, dst), "file")
+    def kind(self, src: str, dst: str) -> EdgeKind:
+        return self._kinds.get((src, dst), EdgeKind.FILE)
 
-    def edges(self) -> list[tuple[str, str, str]]:
+    def edges(self) -> list[tuple[str, str, EdgeKind]]:
         kinds = self._kinds
-        return [(u, v, kinds.get((u, v), "file")) for u, vs in self._succ.items() for v in vs]
+        return [(u, v, kinds.get((u, v), EdgeKind.FILE)) for u, vs in self._succ.items() for v in vs]
 
     def predecessors(self, node: str) -> list[str]:
         return list(self._pred.get(node, ()))
@@ -73,13 +81,13 @@ class Dag:
     def successors(self, node: str) -> list[str]:
         return list(self._succ.get(node, ()))
 
-    def predecessor_map(self) -> Mapping[str, list[str]]:
-        """node -> predecessors, for nodes that have any (use ``.get(node, ())``)."""
-        return self._pred
+    def predecessor_map(self) -> Mapping[str, Sequence[str]]:
+        """node -> predecessors, for nodes that have any (use ``.get(node, ())``); read-only."""
+        return MappingProxyType(self._pred)
 
-    def successor_map(self) -> Mapping[str, list[str]]:
-        """node -> successors, for nodes that have any (use ``.get(node, ())``)."""
-        return self._succ
+    def successor_map(self) -> Mapping[str, Sequence[str]]:
+        """node -> successors, for nodes that have any (use ``.get(node, ())``); read-only."""
+        return MappingProxyType(self._succ)
 
     def to_networkx(self) -> Any:
         import networkx as nx
@@ -126,13 +134,14 @@ class Dag:
             result[node] = best + (weight(node) if weight else 1.0)
         return result
 
-    def collapse(self, group_of: Callable[[str], str]) -> tuple[dict[str, int], set[tuple[str, str, str]]]:
+    def collapse(self, group_of: Callable[[str], str]
+                 ) -> tuple[dict[str, int], set[tuple[str, str, EdgeKind]]]:
         """Quotient graph: group -> member count, and edges between distinct groups."""
         counts: dict[str, int] = {}
         for node in self._nodes:
             group = group_of(node)
             counts[group] = counts.get(group, 0) + 1
-        edges: set[tuple[str, str, str]] = set()
+        edges: set[tuple[str, str, EdgeKind]] = set()
         for u, v, kind in self.edges():
             gu, gv = group_of(u), group_of(v)
             if gu != gv:
@@ -150,7 +159,7 @@ def order_groups(
     position = {n: i for i, n in enumerate(listed)}
     dag = Dag()
     dag.add_nodes(listed)
-    dag.add_edges((dep, node, "ref") for node, deps in needs.items() for dep in deps
+    dag.add_edges((dep, node, EdgeKind.REF) for node, deps in needs.items() for dep in deps
                   if dep in position and node in position)
     waiting = {n: len(dag.predecessor_map().get(n, ())) for n in listed}
     heap = [position[n] for n in listed if waiting[n] == 0]

@@ -8,6 +8,7 @@ cycle among them is an error.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Iterable, Mapping
@@ -16,13 +17,10 @@ from typing import Any
 
 import yaml
 
+from engine import envvars
 from engine.errors import Diagnostic, SpecError
-from engine.templates import TemplateError, compile_template, is_template, referenced_names
-from engine.yamlload import Document, Marks, PathKey, load_yaml_file
-
-ENV_PREFIX = "MI_"
-# Environment variables the engine itself reads: never config values.
-RESERVED_ENV = {"MI_DASK_SCHEDULER", "MI_STATE_DIR", "MI_DEBUG", "MI_STEP_MODULES", "MI_JOBS"}
+from engine.spec.templates import TemplateError, compile_template, is_template, referenced_names
+from engine.spec.yamlload import Document, Marks, PathKey, load_yaml_file
 
 
 @dataclass(frozen=True)
@@ -83,7 +81,7 @@ def _merge(
             continue
         for stale in [p for p in origins if p[: len(here)] == here]:
             del origins[stale]
-        base[key] = _deepcopy(value)
+        base[key] = copy.deepcopy(value)
         _record(value, here, origins, make_origin)
 
 
@@ -92,14 +90,6 @@ def _record(value: Any, where: PathKey, origins: dict[PathKey, Origin], make_ori
     if isinstance(value, Mapping):
         for key, child in value.items():
             _record(child, (*where, key), origins, make_origin)
-
-
-def _deepcopy(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {k: _deepcopy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deepcopy(v) for v in value]
-    return value
 
 
 def _file_origin(layer: str, marks: Marks, prefix: PathKey) -> Any:
@@ -133,9 +123,9 @@ def env_layer(environ: Mapping[str, str]) -> list[tuple[str, list[str], Any]]:
     """``MI_STEPS__QUANT__ENABLED=false`` -> ("MI_STEPS__QUANT__ENABLED", [steps, quant, enabled], False)."""
     found = []
     for name in sorted(environ):
-        if not name.startswith(ENV_PREFIX) or name in RESERVED_ENV:
-            continue
-        keys = [k.lower() for k in name[len(ENV_PREFIX) :].split("__") if k]
+        if not name.startswith(envvars.PREFIX) or name in envvars.RESERVED:
+            continue  # the engine's own variables are never config values
+        keys = [k.lower() for k in name[len(envvars.PREFIX) :].split("__") if k]
         if keys:
             found.append((name, keys, parse_scalar(environ[name])))
     return found
@@ -210,7 +200,7 @@ def _templates_in(value: Any, where: PathKey) -> list[tuple[PathKey, str]]:
 
 
 def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> ResolvedConfig:
-    values = _deepcopy(dict(config.values))
+    values = copy.deepcopy(dict(config.values))
     problems: list[Diagnostic] = []
     # Which top-level keys each top-level key's templates read. `steps` overrides may read
     # config keys but nothing reads `steps` (templates see step references there instead).

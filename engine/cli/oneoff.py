@@ -14,11 +14,11 @@ import sys
 import tempfile
 from typing import Any
 
-from engine.config import parse_scalar
-from engine.errors import Diagnostic, SpecError, UsageError
+from engine.errors import Diagnostic, SpecError, UnknownStepError, UsageError
 from engine.model import PathValue, Status, StepInstance
 from engine.params import fill_defaults, params_problems
-from engine.registry import UnknownStepError, get_step
+from engine.registry import get_step
+from engine.spec.config import parse_scalar
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -36,7 +36,7 @@ def _paths(items: list[str], what: str) -> dict[str, PathValue]:
 
 
 def run_one_step(args: argparse.Namespace) -> int:
-    from engine.runner import execute
+    from engine.executors.worker import execute
 
     try:
         info = get_step(args.name)

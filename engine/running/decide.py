@@ -1,5 +1,8 @@
 """Stage 6, decide: compare each instance with its record in the state store: stale, and why.
 
+A pure function of the plan, the records and the ``--force`` options: nothing here opens the
+state store or plans (see :mod:`engine.running.settle`).
+
 An instance is up to date when its record matches: the run completed, the code (or rendered
 shell command) and params are the same, every recorded input and output is unchanged (size and
 mtime, or the content hash when those moved). Otherwise it runs, with named reasons. An
@@ -14,17 +17,16 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import UsageError
 from engine.fingerprint import unchanged
-from engine.model import Action, Reason, RerunReason, StepInstance
+from engine.model import Action, Reason, RerunReason, Status, StepInstance
+from engine.registry import get_step
 
 if TYPE_CHECKING:
-    from engine.plan import Plan
-    from engine.state import Record
-    from engine.workflow import Workflow
+    from engine.plan.plan import Plan
+    from engine.running.state import Record
 
 DEFAULT_STATE_DIR = ".mi"
 
@@ -42,39 +44,43 @@ class Decision:
 UP_TO_DATE = Decision(Action.SKIP, (RerunReason(Reason.UP_TO_DATE),))
 
 
-@lru_cache(maxsize=1024)
-def _code_hash(uses: str) -> str:
-    from engine.registry import get_step
+class Signatures:
+    """What must stay the same for an output to stay valid (inputs' fingerprints aside).
 
-    return get_step(uses).code_hash()
+    Instances of one step share one params object and one step function: each is turned into
+    its recorded form once per :class:`Signatures` (one per decision pass or run; a
+    process-wide cache would outlive re-registered steps and recycled object ids).
+    """
 
+    def __init__(self) -> None:
+        self._code: dict[str, str] = {}
+        self._params: dict[int, tuple[object, Any]] = {}  # id -> (the object, kept alive; plain)
 
-def signature_of(instance: StepInstance) -> dict[str, Any]:
-    """What must stay the same for an output to stay valid (inputs' fingerprints aside)."""
-    if instance.uses is not None:
-        return {"uses": instance.uses, "code": _code_hash(instance.uses),
-                "params": _plain(instance.params)}
-    return {"command": instance.command, "params": _plain(instance.params)}
+    def of(self, instance: StepInstance) -> dict[str, Any]:
+        if instance.uses is not None:
+            return {"uses": instance.uses, "code": self._code_hash(instance.uses),
+                    "params": self._plain(instance.params)}
+        return {"command": instance.command, "params": self._plain(instance.params)}
 
+    def _code_hash(self, uses: str) -> str:
+        found = self._code.get(uses)
+        if found is None:
+            found = self._code[uses] = get_step(uses).code_hash()
+        return found
 
-_PLAIN_CACHE: dict[int, tuple[Any, Any]] = {}
-
-
-def _plain(value: Any) -> Any:
-    # Through JSON and back, so a recorded value and a fresh one compare equal. Instances of
-    # one step share their params object: convert it once (the cache keeps it alive).
-    cached = _PLAIN_CACHE.get(id(value))
-    if cached is not None and cached[0] is value:
-        return cached[1]
-    plain = json.loads(json.dumps(value, sort_keys=True, default=str))
-    if len(_PLAIN_CACHE) > 4096:
-        _PLAIN_CACHE.clear()
-    _PLAIN_CACHE[id(value)] = (value, plain)
-    return plain
+    def _plain(self, value: Any) -> Any:
+        # Through JSON and back, so a recorded value and a fresh one compare equal.
+        cached = self._params.get(id(value))
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        plain = json.loads(json.dumps(value, sort_keys=True, default=str))
+        self._params[id(value)] = (value, plain)
+        return plain
 
 
 def own_reasons(instance: StepInstance, record: Record | None, forced: bool = False,
-                rewritten: frozenset[str] | set[str] = frozenset()) -> list[RerunReason]:
+                rewritten: frozenset[str] | set[str] = frozenset(),
+                signatures: Signatures | None = None) -> list[RerunReason]:
     """Why ``instance`` must run on its own account (empty: up to date).
 
     ``rewritten``: inputs an upstream instance will write first; they are judged after it ran.
@@ -83,14 +89,14 @@ def own_reasons(instance: StepInstance, record: Record | None, forced: bool = Fa
         return [RerunReason(Reason.NEVER_RUN)]
     if record.interrupted:
         return [RerunReason(Reason.INCOMPLETE)]
-    if record.status != "completed":
+    if record.status is not Status.COMPLETED:
         return [RerunReason(Reason.PREVIOUSLY_FAILED, record.error.splitlines()[0][:120]
                             if record.error else "")]
     reasons: list[RerunReason] = []
     if forced:
         reasons.append(RerunReason(Reason.FORCED))
     old = record.signature
-    new = signature_of(instance)
+    new = (signatures or Signatures()).of(instance)
     if old.get("command") != new.get("command") or old.get("uses") != new.get("uses"):
         reasons.append(RerunReason(Reason.CODE_CHANGED, "command changed" if new.get("command")
                                    else f"now uses {new.get('uses')}"))
@@ -135,10 +141,11 @@ def _params_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return "; ".join(changes[:3]) + (f" (+{len(changes) - 3} more)" if len(changes) > 3 else "")
 
 
-def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInstance], bool],
-           only: Iterable[str] | None = None) -> dict[str, Decision]:
+def decide(plan: Plan, records: Mapping[str, Record],
+           forced: Callable[[StepInstance], bool]) -> dict[str, Decision]:
     """Decisions for every runnable instance, in topological order (so upstream is known)."""
     decisions: dict[str, Decision] = {}
+    signatures = Signatures()
     preds = plan.graph.predecessor_map()
     for node, instance in plan.instances.items():
         if node in plan.disabled:
@@ -146,7 +153,8 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
         upstream = [p for p in preds.get(node, ()) if p in decisions
                     and decisions[p].action is Action.RUN]
         rewritten = {path for p in upstream for path in plan.instances[p].output_paths()}
-        reasons = own_reasons(instance, records.get(node), forced(instance), rewritten)
+        reasons = own_reasons(instance, records.get(node), forced(instance), rewritten,
+                              signatures)
         if not reasons and upstream:
             reasons = [RerunReason(Reason.UPSTREAM_RERAN, upstream[0])]
         decisions[node] = Decision(Action.RUN, tuple(reasons)) if reasons else UP_TO_DATE
@@ -175,18 +183,11 @@ def selection(plan: Plan, until: Iterable[str], only: Iterable[str]) -> set[str]
     return selected
 
 
-def open_records(workflow: Workflow, state_dir: str | None) -> dict[str, Record]:
-    """Records of a previous run, read without creating anything on disk."""
-    folder = state_dir or os.environ.get("MI_STATE_DIR") or DEFAULT_STATE_DIR
-    if not os.path.exists(os.path.join(folder, "state.db")):
-        return {}
-    from engine.state import StateStore
-
-    with StateStore(folder) as store:
-        return store.records(workflow.name)
+Forced = Callable[[StepInstance], bool]
 
 
-def forced_predicate(plan_steps: Iterable[str], force: Iterable[str], force_all: bool):
+def forced_predicate(plan_steps: Iterable[str], force: Iterable[str], force_all: bool) -> Forced:
+    """Whether ``--force``/``--force-all`` make an instance run (unknown step names: an error)."""
     wanted = set(force)
     unknown = wanted - set(plan_steps)
     if unknown:
@@ -195,36 +196,3 @@ def forced_predicate(plan_steps: Iterable[str], force: Iterable[str], force_all:
         raise UsageError(f"--force names unknown step '{name}'",
                          f"did you mean '{close[0]}'?" if close else None)
     return lambda instance: force_all or instance.step in wanted or instance.id in wanted
-
-
-def plan_and_decide(workflow: Workflow, args: Any) -> tuple[Plan, dict[str, Decision]]:
-    """Plan, decide, and expand pending fan-outs whose tables are already up to date."""
-    records = open_records(workflow, getattr(args, "state_dir", None))
-    forced = forced_predicate(workflow.spec.step_names, getattr(args, "force", []) or [],
-                              getattr(args, "force_all", False))
-    plan, decisions = settle(workflow, records, forced)
-    chosen = selection(plan, getattr(args, "until", []) or [], getattr(args, "only", []) or [])
-    if chosen is not None:
-        left_out = Decision(Action.SKIP, (RerunReason(Reason.NOT_SELECTED),))
-        decisions = {n: (d if n in chosen else left_out) for n, d in decisions.items()}
-    return plan, decisions
-
-
-def settle(workflow: Workflow, records: Mapping[str, Record],
-           forced: Callable[[StepInstance], bool]) -> tuple[Plan, dict[str, Decision]]:
-    """Plan and decide; a pending fan-out whose table-writing step is up to date is expanded
-    now (its table will not change), repeatedly, until nothing more can be expanded."""
-    ready_steps: set[str] = set()
-    while True:
-        plan = workflow.plan(table_ready=ready_steps.__contains__)
-        decisions = decide(plan, records, forced)
-        newly = {w for p in plan.pending.values() for w in p.waits_for
-                 if w not in ready_steps and _step_up_to_date(plan, decisions, w)}
-        if not newly:
-            return plan, decisions
-        ready_steps |= newly
-
-
-def _step_up_to_date(plan: Plan, decisions: Mapping[str, Decision], step: str) -> bool:
-    nodes = [n for n, i in plan.instances.items() if i.step == step]
-    return bool(nodes) and all(decisions.get(n, UP_TO_DATE).action is Action.SKIP for n in nodes)

@@ -1,0 +1,130 @@
+"""Stage 4, expand: render templates and fan-outs into fully resolved step instances.
+
+Steps are visited in the order their ``steps.X`` references and ``after:`` lists impose
+(:mod:`.refs`), so a step's template can read the (already rendered) paths of the steps it
+names. Per step: its settings after config overrides (:mod:`.settings`), its fan-out items
+(:mod:`.fanout`), one instance per item (:mod:`.instances`). A fan-out over a table that
+another step writes cannot be expanded before that step runs: such a step, and every step
+that refers to it, is *pending* and comes back to this stage later (the scheduler re-plans
+when the table exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import Diagnostic
+from engine.model import StepInstance
+from engine.plan.fanout import fan_out
+from engine.plan.instances import (
+    ParamsChecker,
+    compile_step,
+    normalize,
+    published_paths,
+    render_instances,
+)
+from engine.plan.problems import Problems
+from engine.plan.refs import check_unique_names, step_references
+from engine.plan.settings import disabled_reason, override_problems, render_enabled, settings_for
+from engine.spec.config import ResolvedConfig
+from engine.spec.spec import Spec, StepSpec
+
+
+@dataclass(frozen=True)
+class ExpandedStep:
+    name: str
+    enabled: bool
+    instances: tuple[StepInstance, ...] = ()
+    pending_on: tuple[str, ...] = ()  # steps whose completion this expansion waits for
+    disabled_reason: str = ""
+    fanned_out: bool = False
+
+
+@dataclass(frozen=True)
+class Expansion:
+    steps: Mapping[str, ExpandedStep]
+    order: tuple[str, ...]
+    refs: Mapping[str, frozenset[str]]  # step -> steps it references in templates
+    refs_outside_inputs: Mapping[str, frozenset[str]]
+    diagnostics: tuple[Diagnostic, ...]
+    work_dir: str  # where relative paths resolve
+
+
+@dataclass(frozen=True)
+class ExpandOptions:
+    table_ready: Callable[[str], bool]  # may a fan-out read the tables this step writes?
+    check_params: ParamsChecker | None = None
+    max_threads: int | None = None  # cap on every step's threads (the cores of a run)
+
+
+class _PendingRefs(dict[str, Any]):
+    """Stands in for a pending step's paths; dependents of it are pending themselves."""
+
+
+def expand(spec: Spec, config: ResolvedConfig, work_dir: str, options: ExpandOptions) -> Expansion:
+    problems = Problems(spec)
+    check_unique_names(spec, problems)
+    for diagnostic in override_problems(spec, config):
+        problems.add(diagnostic)
+    refs = step_references(spec, problems)
+    expander = _Expander(spec, config, work_dir, options, problems)
+    done: dict[str, ExpandedStep] = {}
+    for name in refs.order:
+        done[name] = expander.expand_step(spec.step(name), refs.refs[name], done)
+    return Expansion(done, refs.order, refs.refs, refs.refs_outside_inputs,
+                     tuple(problems.found), work_dir)
+
+
+class _Expander:
+    """The state one expansion accumulates: the template context (with ``steps.X`` filled in
+    as steps are expanded) and the index of which step writes which path."""
+
+    def __init__(self, spec: Spec, config: ResolvedConfig, work_dir: str,
+                 options: ExpandOptions, problems: Problems):
+        self.config = config
+        self.options = options
+        self.problems = problems
+        self.work_dir = work_dir
+        self.step_refs: dict[str, Any] = {}
+        self.context = config.template_context()
+        self.context["spec_dir"] = spec.spec_dir
+        self.context["steps"] = self.step_refs
+        self._expanded: list[tuple[str, list[StepInstance]]] = []  # not yet in _writers
+        self._writers: dict[str, str] = {}  # normalized output path -> step
+
+    def expand_step(self, step: StepSpec, refs: frozenset[str],
+                    done: Mapping[str, ExpandedStep]) -> ExpandedStep:
+        settings = settings_for(step, self.config)
+        enabled = render_enabled(step, settings, self.context, self.problems)
+        fanned = step.foreach is not None
+        waiting = sorted({p for r in refs if r in done for p in done[r].pending_on}
+                         | {r for r in refs if r in done and done[r].pending_on})
+        if waiting:
+            self.step_refs[step.name] = _PendingRefs()
+            return ExpandedStep(step.name, enabled, pending_on=tuple(waiting), fanned_out=fanned)
+        fan = fan_out(step, enabled, self.context, self.problems, self._producer_of,
+                      self.options.table_ready)
+        if fan.pending_on:
+            self.step_refs[step.name] = _PendingRefs()
+            return ExpandedStep(step.name, enabled, pending_on=fan.pending_on, fanned_out=True)
+        compiled = compile_step(step, settings, self.context, self.problems,
+                                self.options.check_params, self.options.max_threads, self.work_dir)
+        instances = [] if compiled is None else render_instances(compiled, fan, self.context,
+                                                                 self.problems)
+        self.step_refs[step.name] = published_paths(step, instances)
+        self._expanded.append((step.name, instances))
+        reason = "" if enabled else disabled_reason(settings)
+        return ExpandedStep(step.name, enabled, tuple(instances), disabled_reason=reason,
+                            fanned_out=fanned)
+
+    def _producer_of(self, path: str) -> str | None:
+        """The step expanded so far that writes ``path``. The index is built only when a
+        table fan-out asks (most plans never do), and grows step by step."""
+        for step, instances in self._expanded:
+            for instance in instances:
+                for out in instance.output_paths():
+                    self._writers.setdefault(normalize(out, self.work_dir), step)
+        self._expanded.clear()
+        return self._writers.get(normalize(path, self.work_dir))

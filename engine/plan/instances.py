@@ -1,0 +1,236 @@
+"""Rendering one step into its instances: paths, params, numbers and the shell command of each
+fan-out item, and publishing the step's paths for the templates of later steps."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from engine.model import PathValue, StepInstance
+from engine.plan.fanout import FanOut
+from engine.plan.problems import Problems
+from engine.plan.settings import (
+    BadSetting,
+    Numbers,
+    StepSettings,
+    has_template,
+    render_numbers,
+    static_numbers,
+)
+from engine.spec.spec import StepSpec
+from engine.spec.templates import Template, TemplateError, compile_template, is_template, render_value
+
+# (step, settings, rendered params) -> validated params with defaults; reports problems itself
+ParamsChecker = Callable[[StepSpec, StepSettings, Mapping[str, Any]], Mapping[str, Any]]
+PathRenderer = Callable[[Mapping[str, Any]], dict[str, PathValue]]
+
+
+@dataclass(frozen=True)
+class StepTemplates:
+    """A step compiled once; :meth:`instance` renders one fan-out item."""
+
+    step: StepSpec
+    settings: StepSettings
+    command: Template | None
+    inputs: PathRenderer
+    outputs: PathRenderer
+    shared_params: Mapping[str, Any] | None  # params without templates: checked once
+    shared_numbers: Numbers | None  # numbers without templates: rendered once
+    check_params: ParamsChecker | None
+    max_threads: int | None
+    work_dir: str
+
+
+class _Skip(Exception):
+    """This item produced a reported problem; the step goes on with the next item."""
+
+
+def compile_step(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
+                 problems: Problems, check_params: ParamsChecker | None,
+                 max_threads: int | None, work_dir: str) -> StepTemplates | None:
+    """Compile the step's templates; None (problems reported) when one does not compile."""
+    try:
+        command = compile_template(step.run, shell=True) if step.run is not None else None
+    except TemplateError as exc:
+        problems.at_step(step, ("run",), f"in 'run': {exc}")
+        return None
+    try:
+        inputs = _path_renderer(step.inputs, "inputs")
+        outputs = _path_renderer(step.outputs, "outputs")
+    except _CompileProblem as problem:
+        problems.at_step(step, (problem.which, problem.key),
+                         f"in '{problem.which}.{problem.key}': {problem.error}")
+        return None
+    shared = None
+    if not has_template(settings.params):
+        shared = settings.params if check_params is None else check_params(step, settings, settings.params)
+    try:
+        numbers = static_numbers(step, settings, context, problems, max_threads)
+    except BadSetting:
+        return None
+    return StepTemplates(step, settings, command, inputs, outputs, shared, numbers, check_params,
+                         max_threads, work_dir)
+
+
+def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str, Any],
+                     problems: Problems) -> list[StepInstance]:
+    step = compiled.step
+    fanned = step.foreach is not None
+    result: list[StepInstance] = []
+    seen_labels: dict[str, int] = {}
+    for index, (item, label) in enumerate(zip(fan.items, fan.labels)):
+        ctx = dict(context)
+        if fanned:
+            ctx["item"] = item
+            ctx["index"] = index
+            label = str(label)
+            if label in seen_labels:
+                problems.at_step(step, ("foreach",), f"fan-out yields the instance label '{label}' "
+                                 f"twice (items {seen_labels[label] + 1} and {index + 1})",
+                                 "fan-out items must be unique")
+                continue
+            seen_labels[label] = index
+        try:
+            result.append(_instance(compiled, ctx, problems, item, index, label))
+        except _Skip:
+            if not fanned:
+                break
+    return result
+
+
+def _instance(compiled: StepTemplates, ctx: dict[str, Any], problems: Problems, item: Any,
+              index: int, label: Any) -> StepInstance:
+    step, settings = compiled.step, compiled.settings
+    try:
+        inputs = compiled.inputs(ctx)
+        outputs = compiled.outputs(ctx)
+        params = compiled.shared_params
+        if params is None:
+            params = _rendered_params(compiled, ctx, problems)
+        numbers = compiled.shared_numbers or render_numbers(step, settings, ctx, problems,
+                                                            compiled.max_threads)
+    except TemplateError as exc:
+        problems.at_step(step, ("inputs",), f"in a path: {exc}")
+        raise _Skip from None
+    except _TypeProblem as problem:
+        problems.at_step(step, (problem.which,), str(problem))
+        raise _Skip from None
+    except BadSetting:
+        raise _Skip from None
+    command = None
+    if compiled.command is not None:
+        run_ctx = dict(ctx, inputs=inputs, outputs=outputs, params=params,
+                       threads=numbers.threads, resources=numbers.resources)
+        try:
+            command = compiled.command.render(run_ctx)
+        except TemplateError as exc:
+            problems.at_step(step, ("run",), f"in 'run': {exc}")
+            raise _Skip from None
+    fanned = step.foreach is not None
+    return StepInstance(
+        id=f"{step.name}[{label}]" if fanned else step.name,
+        step=step.name, uses=step.uses, command=command, params=params, inputs=inputs,
+        outputs=outputs, threads=numbers.threads, resources=numbers.resources,
+        retries=numbers.retries, timeout=numbers.timeout, item=item if fanned else None,
+        index=index if fanned else None, work_dir=compiled.work_dir,
+    )
+
+
+def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any],
+                     problems: Problems) -> Mapping[str, Any]:
+    step, settings = compiled.step, compiled.settings
+    try:
+        params = render_value(settings.params, ctx)
+    except TemplateError as exc:
+        problems.at_step(step, ("params",), f"in 'params': {exc}")
+        raise _Skip from None
+    if compiled.check_params is None:
+        return params  # type: ignore[no-any-return]
+    return compiled.check_params(step, settings, params)
+
+
+def published_paths(step: StepSpec, instances: list[StepInstance]) -> dict[str, Any]:
+    """This step's paths as later templates see them: ``steps.<name>.inputs/outputs``; a
+    fan-out's paths are gathered into one list per key."""
+    if step.foreach is None:
+        only = instances[0] if instances else None
+        return {"inputs": _as_template_values(only.inputs) if only else {},
+                "outputs": _as_template_values(only.outputs) if only else {}}
+    gathered: dict[str, dict[str, list[str]]] = {"inputs": {}, "outputs": {}}
+    for which in ("inputs", "outputs"):
+        for key in getattr(step, which):
+            flat: list[str] = []
+            for instance in instances:
+                value = getattr(instance, which).get(key, ())
+                flat.extend([value] if isinstance(value, str) else value)
+            gathered[which][key] = flat
+    return gathered
+
+
+class _CompileProblem(Exception):
+    def __init__(self, which: str, key: str, error: Exception):
+        super().__init__(str(error))
+        self.which, self.key, self.error = which, key, error
+
+
+def _path_renderer(spec_paths: Mapping[str, Any], which: str) -> PathRenderer:
+    """Compile a step's inputs/outputs once; the returned function renders one instance."""
+    compiled_paths: list[tuple[str, Template | None, Any]] = []  # (key, template, raw value)
+    for key, value in spec_paths.items():
+        try:
+            compiled = compile_template(value) if is_template(value) else None
+            for part in value if isinstance(value, list) else []:
+                if is_template(part):
+                    compile_template(part)
+        except TemplateError as exc:
+            raise _CompileProblem(which, key, exc) from None
+        compiled_paths.append((key, compiled, value))
+
+    def render(ctx: Mapping[str, Any]) -> dict[str, PathValue]:
+        result: dict[str, PathValue] = {}
+        for key, compiled, raw in compiled_paths:
+            value = compiled.render(ctx) if compiled is not None else render_value(raw, ctx)
+            if type(value) is str:
+                if value:  # an empty path means "not given" (optional inputs)
+                    result[key] = value
+            elif value is not None:
+                result[key] = _one_path(key, value)
+        return result
+
+    return render
+
+
+def _one_path(key: str, value: Any) -> PathValue:
+    if isinstance(value, str | PurePath):
+        return str(value)
+    if isinstance(value, list | tuple):
+        flat: list[str] = []
+        for v in value:
+            if isinstance(v, list | tuple):
+                flat.extend(str(x) for x in v)
+            elif isinstance(v, str | PurePath):
+                flat.append(str(v))
+            else:
+                raise _TypeProblem(key, v)
+        return tuple(flat)
+    raise _TypeProblem(key, value)
+
+
+class _TypeProblem(Exception):
+    def __init__(self, key: str, value: Any, which: str = "inputs"):
+        self.which = which
+        super().__init__(f"'{key}' must be a path or a list of paths, got {value!r}")
+
+
+def _as_template_values(mapping: Mapping[str, PathValue]) -> dict[str, Any]:
+    return {k: (v if isinstance(v, str) else list(v)) for k, v in mapping.items()}
+
+
+def normalize(path: str, cwd: str) -> str:
+    """The key two paths are compared by: absolute, normalised, relative to ``cwd``."""
+    if path[:1] not in ("/", ".", "") and "/." not in path and "//" not in path:
+        return cwd + "/" + path  # already normal: skip normpath (hot at 100k instances)
+    return os.path.normpath(os.path.join(cwd, path))

@@ -1,0 +1,159 @@
+"""A step's settings (``enabled``, ``params``, ``threads``, ``resources``, ``retries``,
+``timeout``) after the config's ``steps.<name>`` overrides, and their rendered values."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.errors import Diagnostic
+from engine.plan.problems import Problems
+from engine.plan.refs import strings_in
+from engine.spec.config import Origin, ResolvedConfig
+from engine.spec.spec import STEP_SETTINGS, Spec, StepSpec
+from engine.spec.templates import TemplateError, compile_template, is_template
+
+TRUE_WORDS = {"true", "yes", "on", "1"}
+FALSE_WORDS = {"false", "no", "off", "0", ""}
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """A step's settings after config overrides, before rendering."""
+
+    enabled: Any
+    params: Mapping[str, Any]
+    threads: Any
+    resources: Mapping[str, Any]
+    retries: Any
+    timeout: Any
+    origins: Mapping[str, Origin | None] = field(default_factory=dict)  # setting -> override
+
+    def origin(self, setting: str) -> Origin | None:
+        return self.origins.get(setting)
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """The rendered numeric settings of one instance."""
+
+    threads: int
+    resources: Mapping[str, int]
+    retries: int
+    timeout: float | None
+
+
+class BadSetting(Exception):
+    """A setting could not be rendered; its problem has been reported."""
+
+
+def settings_for(step: StepSpec, config: ResolvedConfig) -> StepSettings:
+    override: Any = config.step_overrides.get(step.name)
+    if override is None:
+        override = {}
+    elif not isinstance(override, Mapping):  # `steps.quant: false` is short for enabled
+        override = {"enabled": override}
+    params = dict(step.params)
+    origins: dict[str, Origin | None] = {}
+    values = {k: getattr(step, k) for k in STEP_SETTINGS if k != "params"}
+    for key, value in override.items():
+        origin = config.origin(("steps", step.name, key))
+        if key in ("params", "config") and isinstance(value, Mapping):
+            params.update(value)
+            origins.update({f"params.{k}": config.origin(("steps", step.name, key, k))
+                            for k in value})
+        elif key in values:
+            values[key] = value
+            origins[key] = origin
+        else:  # amalgkit-style configs list a tool's flags directly under the step
+            params[key] = value
+            origins[f"params.{key}"] = origin
+    return StepSettings(params=params, origins=origins, **values)
+
+
+def override_problems(spec: Spec, config: ResolvedConfig) -> list[Diagnostic]:
+    """``steps.<name>`` overrides that name no step of the spec."""
+    names = spec.step_names
+    found = []
+    for name in config.step_overrides:
+        if name in names:
+            continue
+        close = difflib.get_close_matches(str(name), names, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"steps are: {', '.join(names)}"
+        origin = config.origin(("steps", name))
+        message = f"config 'steps.{name}' names no step of workflow '{spec.name}'"
+        found.append(origin.diagnostic(message, hint) if origin
+                     else Diagnostic(message, "<config>", hint=hint))
+    return found
+
+
+def render_enabled(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
+                   problems: Problems) -> bool:
+    value = settings.enabled
+    if is_template(value):
+        try:
+            value = compile_template(value).render(context)
+        except TemplateError as exc:
+            problems.at_step(step, ("enabled",), f"in 'enabled': {exc}",
+                             origin=settings.origin("enabled"))
+            return True
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return bool(value)
+    problems.at_step(step, ("enabled",), f"'enabled' must be true or false, got {value!r}",
+                     origin=settings.origin("enabled"))
+    return True
+
+
+def disabled_reason(settings: StepSettings) -> str:
+    origin = settings.origin("enabled")
+    if is_template(settings.enabled):
+        where = f" ({origin})" if origin else ""
+        return f"enabled: '{settings.enabled}' is false{where}"
+    return f"enabled: false ({origin})" if origin else "enabled: false in the spec"
+
+
+def has_template(value: Any) -> bool:
+    return any(is_template(s) for s in strings_in([value]))
+
+
+def static_numbers(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
+                   problems: Problems, max_threads: int | None) -> Numbers | None:
+    """The numbers when no numeric setting is a template (computed once per step), else None.
+    Raises :class:`BadSetting`."""
+    if has_template([settings.threads, settings.resources, settings.retries, settings.timeout]):
+        return None
+    return render_numbers(step, settings, context, problems, max_threads)
+
+
+def render_numbers(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
+                   problems: Problems, max_threads: int | None) -> Numbers:
+    """Threads (capped at ``max_threads``, the cores a run may use), resources, retries and
+    timeout of one instance. Raises :class:`BadSetting` after reporting the problem."""
+
+    def number(key: str, kind: Callable[[Any], Any], raw: Any, minimum: int = 0) -> Any:
+        try:
+            rendered = compile_template(raw).render(context) if is_template(raw) else raw
+            value = kind(rendered)
+            if isinstance(rendered, bool) or value < minimum:
+                raise ValueError
+            return value
+        except (TemplateError, TypeError, ValueError):
+            problems.at_step(step, (key,), f"'{key}' must be a number >= {minimum}, got {raw!r}",
+                             origin=settings.origin(key))
+            raise BadSetting from None
+
+    threads = number("threads", int, settings.threads, minimum=1)
+    if max_threads is not None:
+        threads = min(threads, max_threads)  # told what it is charged, as Snakemake does
+    resources = {k: number("resources", int, v) for k, v in settings.resources.items()}
+    retries = number("retries", int, settings.retries)
+    timeout = None if settings.timeout is None else number("timeout", float, settings.timeout)
+    return Numbers(threads, resources, retries, timeout)

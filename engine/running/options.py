@@ -1,0 +1,110 @@
+"""How to run: one frozen :class:`RunOptions`, made once by the CLI or the Python API.
+
+Every default that comes from the environment (``MI_JOBS``, ``MI_STATE_DIR``) or the machine
+(the core count) is resolved here and nowhere else, so the stages after it never read
+``os.environ`` or argparse values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypedDict, Unpack
+
+from engine import envvars
+from engine.errors import UsageError
+from engine.executors import EXECUTORS
+
+DEFAULT_STATE_DIR = ".mi"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a run (or a dry-run, or ``status``) needs besides the workflow."""
+
+    jobs: int  # -j: cores to use; also the cap on every step's threads
+    state_dir: str  # absolute
+    keep_going: bool = False
+    force: tuple[str, ...] = ()
+    force_all: bool = False
+    until: tuple[str, ...] = ()
+    only: tuple[str, ...] = ()
+    resources: Mapping[str, int] = field(default_factory=dict)
+    backend: str = "processes"
+    backend_options: Mapping[str, Any] = field(default_factory=dict)
+    keep_incomplete: bool = False
+    verbose: bool = False
+    argv: tuple[str, ...] = ()
+
+    @property
+    def log_dir(self) -> str:
+        return os.path.join(self.state_dir, "logs")
+
+    @property
+    def orphan_dir(self) -> str:
+        """Where the default backend lists running shell steps (see executors.spawn)."""
+        return os.path.join(self.state_dir, "running")
+
+
+class RunSettings(TypedDict, total=False):
+    """What a caller may set; :func:`make_run_options` fills in the rest."""
+
+    jobs: int | None
+    state_dir: str | os.PathLike[str] | None
+    keep_going: bool
+    force: Iterable[str]
+    force_all: bool
+    until: Iterable[str]
+    only: Iterable[str]
+    resources: Iterable[str] | Mapping[str, int] | None
+    backend: str
+    backend_options: Mapping[str, Any] | None
+    keep_incomplete: bool
+    verbose: bool
+    argv: Iterable[str]
+
+
+def make_run_options(environ: Mapping[str, str] | None = None,
+                     **settings: Unpack[RunSettings]) -> RunOptions:
+    """Resolve defaults (``MI_JOBS`` or all cores, ``MI_STATE_DIR`` or ``.mi``) and check."""
+    jobs = settings.get("jobs") or int(envvars.read(envvars.JOBS, environ) or 0) or (
+        os.cpu_count() or 1)
+    if jobs < 1:
+        raise UsageError(f"-j must be at least 1, got {jobs}")
+    backend = settings.get("backend", "processes")
+    if backend not in EXECUTORS:
+        raise UsageError(f"unknown backend '{backend}'", f"choose from {', '.join(EXECUTORS)}")
+    state_dir = (settings.get("state_dir") or envvars.read(envvars.STATE_DIR, environ)
+                 or DEFAULT_STATE_DIR)
+    return RunOptions(
+        jobs=jobs,
+        state_dir=os.path.abspath(state_dir),
+        keep_going=settings.get("keep_going", False),
+        force=tuple(settings.get("force", ())),
+        force_all=settings.get("force_all", False),
+        until=tuple(settings.get("until", ())),
+        only=tuple(settings.get("only", ())),
+        resources=parse_resources(settings.get("resources")),
+        backend=backend,
+        backend_options=dict(settings.get("backend_options") or {}),
+        keep_incomplete=settings.get("keep_incomplete", False),
+        verbose=settings.get("verbose", False),
+        argv=tuple(settings.get("argv", ())),
+    )
+
+
+def parse_resources(items: Iterable[str] | Mapping[str, int] | None) -> dict[str, int]:
+    """``["mem_mb=16000"]`` (the CLI's form) or ``{"mem_mb": 16000}`` -> limits."""
+    if items is None:
+        return {}
+    if isinstance(items, Mapping):
+        return {str(k): int(v) for k, v in items.items()}
+    limits: dict[str, int] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip().isdigit():
+            raise UsageError(f"--resources expects NAME=INTEGER, got '{item}'",
+                             "for example: --resources mem_mb=16000")
+        limits[name.strip()] = int(value)
+    return limits

@@ -1,0 +1,161 @@
+"""Running a workflow: lock the state dir, settle the plan, start a backend, loop, record.
+
+:func:`run_workflow` is the Python API (``engine.run``); the CLI makes its
+:class:`RunOptions` itself and enters through :class:`RunSession`, which lets it act between
+planning and running (the console script re-enables the garbage collector there).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterable, Mapping
+from contextlib import ExitStack
+from types import FrameType, TracebackType
+from typing import Unpack
+
+from engine.errors import Interrupted
+from engine.executors import make_executor
+from engine.executors.base import Executor
+from engine.model import Action, RerunReason, RunStatus, Status, StepInstance
+from engine.plan.plan import Plan
+from engine.plan.workflow import Workflow
+from engine.plan.workflow import load as load_workflow
+from engine.running.decide import Decision, decide, forced_predicate, own_reasons, selection
+from engine.running.options import RunOptions, RunSettings, make_run_options
+from engine.running.record import Recorder
+from engine.running.reporter import Reporter
+from engine.running.result import RunResult
+from engine.running.scheduler import LoopOptions, Replanner, Scheduler
+from engine.running.settle import settle
+from engine.running.state import Record, StateStore
+
+
+def run_workflow(
+    workflow_or_spec: Workflow | str | os.PathLike[str],
+    *,
+    config_files: Iterable[str] = (),
+    overrides: Mapping[str, object] | Iterable[str] = (),
+    reporter: Reporter | None = None,
+    **settings: Unpack[RunSettings],
+) -> RunResult:
+    """Run a workflow (or spec path) to completion; returns statuses, failures and timings.
+
+    ``settings`` are :class:`RunSettings` (``jobs``, ``keep_going``, ``force``, ``backend``...).
+    """
+    if isinstance(workflow_or_spec, Workflow):
+        workflow = workflow_or_spec
+    else:
+        workflow = load_workflow(workflow_or_spec, config_files=config_files, overrides=overrides)
+    with RunSession(workflow, make_run_options(**settings), reporter) as session:
+        return session.execute()
+
+
+class RunSession:
+    """One run, in two steps: entering locks the state directory and settles the plan;
+    :meth:`execute` starts the backend and runs the loop. Leaving unlocks."""
+
+    def __init__(self, workflow: Workflow, options: RunOptions, reporter: Reporter | None = None):
+        self.workflow = workflow
+        self.options = options
+        self.reporter = reporter or Reporter(verbose=options.verbose)
+        self._exit = ExitStack()
+        self._forced = forced_predicate(workflow.spec.step_names, options.force, options.force_all)
+        self.records: dict[str, Record] = {}
+        self.plan: Plan | None = None
+        self.decisions: dict[str, Decision] = {}
+        self._store: StateStore | None = None
+
+    def __enter__(self) -> RunSession:
+        store = self._exit.enter_context(StateStore(self.options.state_dir))
+        self._exit.enter_context(store.lock())
+        self._store = store
+        self.records = store.records(self.workflow.name)
+        self.plan, self.decisions = settle(self.workflow, self.records, self._forced,
+                                           self.options.jobs)
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self._exit.close()
+
+    def execute(self) -> RunResult:
+        assert self.plan is not None and self._store is not None, "enter the session first"
+        plan, options = self.plan, self.options
+        selected = selection(plan, options.until, options.only)
+        if not plan.pending and not any(
+                d.action is Action.RUN and (selected is None or n in selected)
+                for n, d in self.decisions.items()):
+            return self._nothing_to_do(plan, selected)  # no executor, no workers, no run row
+        run_id = self._store.begin_run(workflow=self.workflow.name, argv=list(options.argv),
+                                       spec_path=self.workflow.spec.path)
+        status = RunStatus.FAILED
+        try:
+            result = self._loop(run_id, selected)
+            status = RunStatus.COMPLETED if result.ok else RunStatus.FAILED
+        except KeyboardInterrupt:
+            status = RunStatus.INTERRUPTED
+            raise Interrupted("interrupted: running steps were stopped; their partial outputs "
+                              "were removed. Run the same command again to resume.") from None
+        finally:
+            self._store.end_run(run_id, status)
+        return result
+
+    def _nothing_to_do(self, plan: Plan, selected: set[str] | None) -> RunResult:
+        statuses = {n: Status.UP_TO_DATE if selected is None or n in selected
+                    else Status.NOT_SELECTED for n in self.decisions}
+        statuses.update(dict.fromkeys(plan.disabled, Status.SKIPPED))
+        return RunResult("", self.workflow.name, statuses, (), 0.0)
+
+    def _loop(self, run_id: str, selected: set[str] | None) -> RunResult:
+        assert self.plan is not None and self._store is not None
+        options = self.options
+        recorder = Recorder(self._store, self.workflow.name, run_id, self.records,
+                            options.log_dir, options.keep_incomplete)
+        loop = LoopOptions(jobs=options.jobs, keep_going=options.keep_going,
+                           resources=options.resources,
+                           selected=None if selected is None else frozenset(selected))
+        with self._executor() as executor, _sigterm_interrupts():
+            scheduler = Scheduler(self.plan, self.decisions, executor, loop, self._replanner(),
+                                  recorder, self.reporter)
+            return scheduler.run()
+
+    def _executor(self) -> Executor:
+        from engine.executors.spawn import reap_orphans
+
+        options = self.options
+        for stopped in reap_orphans(options.orphan_dir):  # left by an engine that was killed
+            self.reporter.orphan_stopped(stopped)
+        backend_options = dict(options.backend_options)
+        if options.backend == "processes":
+            backend_options.setdefault("orphan_dir", options.orphan_dir)
+        executor = make_executor(options.backend, **backend_options)
+        executor.start(options.jobs)
+        return executor
+
+    def _replanner(self) -> Replanner:
+        workflow, records, forced, jobs = self.workflow, self.records, self._forced, self.options.jobs
+
+        def replan(ready_steps: set[str]) -> tuple[Plan, dict[str, Decision]]:
+            plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=jobs)
+            return plan, decide(plan, records, forced)
+
+        def recheck(instance: StepInstance) -> list[RerunReason]:
+            return own_reasons(instance, records.get(instance.id), forced(instance))
+
+        durations = {n: r.duration for n, r in records.items() if r.duration}
+        return Replanner(replan, recheck, durations)
+
+
+class _sigterm_interrupts:
+    """SIGTERM stops a run the way Ctrl-C does (running steps killed, partial outputs removed)."""
+
+    def __enter__(self) -> None:
+        self._previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+
+    def __exit__(self, *exc: object) -> None:
+        signal.signal(signal.SIGTERM, self._previous)
+
+
+def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt

@@ -1,0 +1,95 @@
+"""Recording a run: the state store's rows, the inputs' fingerprints, removing partial outputs.
+
+The scheduling loop tells the :class:`Recorder` what happened (started, completed, failed,
+interrupted) and never writes the state store or deletes a file itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterable, Mapping
+
+from engine.fingerprint import Fingerprint, fingerprint
+from engine.model import Outcome, Status, StepInstance
+from engine.running.decide import Signatures
+from engine.running.state import Record, StateStore
+
+
+class Recorder:
+    """Writes what happens to each instance of one run of ``workflow`` into ``store``."""
+
+    def __init__(self, store: StateStore, workflow: str, run_id: str,
+                 records: Mapping[str, Record], log_dir: str, keep_incomplete: bool):
+        self._store = store
+        self._workflow = workflow
+        self.run_id = run_id
+        self._records = records
+        self._log_dir = log_dir
+        self._keep_incomplete = keep_incomplete
+        self._signatures = Signatures()
+        # Fingerprints of files this run wrote or found up to date: an input's fingerprint is
+        # usually known already and needs no stat.
+        self._known: dict[str, Fingerprint] = {}
+
+    def log_path(self, instance: StepInstance) -> str:
+        label = instance.label
+        name = _safe(label) if label is not None else instance.step
+        return os.path.join(self._log_dir, instance.step, f"{name}.log")
+
+    def started(self, instance: StepInstance, attempt: int, log_path: str) -> None:
+        self._store.mark_running(self._workflow, instance, run_id=self.run_id, attempt=attempt,
+                                 log_path=log_path)
+
+    def up_to_date(self, node: str) -> None:
+        record = self._records.get(node)
+        if record is not None and record.status is Status.COMPLETED:
+            self._known.update(record.outputs)
+
+    def completed(self, instance: StepInstance, outcome: Outcome) -> None:
+        self._known.update(outcome.output_fps)
+        inputs: dict[str, Fingerprint | None] = {p: self._input_fp(p) for p in instance.input_paths()}
+        self._store.record(self._workflow, instance, outcome, self._signatures.of(instance),
+                           inputs, outcome.output_fps, run_id=self.run_id)
+
+    def failed(self, instance: StepInstance, outcome: Outcome) -> None:
+        self._store.record(self._workflow, instance, outcome, self._signatures.of(instance), {},
+                           {}, run_id=self.run_id)
+        if not self._keep_incomplete:
+            remove_outputs(instance)
+
+    def interrupted(self, running: Iterable[StepInstance]) -> None:
+        """The run was stopped: partial outputs of the instances that ran are removed."""
+        if not self._keep_incomplete:
+            for instance in running:
+                remove_outputs(instance)
+        self._store.flush()
+
+    def flush_if_due(self) -> None:
+        self._store.flush_if_due()
+
+    def _input_fp(self, path: str) -> Fingerprint | None:
+        found = self._known.get(path)
+        if found is not None:
+            return found
+        try:
+            found = fingerprint(path)
+        except OSError:
+            return None
+        self._known[path] = found
+        return found
+
+
+def remove_outputs(instance: StepInstance) -> None:
+    for path in instance.output_paths():
+        try:
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path)
+            elif os.path.lexists(path):
+                os.remove(path)
+        except OSError:
+            pass
+
+
+def _safe(label: str) -> str:
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in label)[:150] or "_"
