@@ -12,7 +12,7 @@ SPEC   ?= specs/rna/amalgkit.yaml
 help:
 	@echo "make demo   run $(SPEC) on the bundled example data"
 	@echo "make test   run the whole test suite"
-	@echo "make lint   ruff + mypy"
+	@echo "make lint   ruff + mypy (--strict for engine) + import-linter contracts"
 	@echo "make bench  planning benchmarks (bench/)"
 
 $(BIN)/python:
@@ -55,7 +55,9 @@ test: dev tools
 
 lint: dev
 	$(BIN)/ruff check engine stepslib tests bench examples
-	$(BIN)/mypy engine stepslib
+	$(BIN)/mypy --strict engine
+	$(BIN)/mypy stepslib
+	$(BIN)/lint-imports
 
 bench: dev
 	$(BIN)/python bench/plan_bench.py

@@ -35,12 +35,12 @@ def _validator_for(schema_key: str) -> Any:
 
 def params_problems(
     schema: Mapping[str, Any], params: Mapping[str, Any]
-) -> list[tuple[tuple, str, str | None]]:
+) -> list[tuple[tuple[str | int, ...], str, str | None]]:
     """(path inside params, message, hint) for every violation."""
     import json
 
     validator = _validator_for(json.dumps(schema, sort_keys=True, default=str))
-    problems: list[tuple[tuple, str, str | None]] = []
+    problems: list[tuple[tuple[str | int, ...], str, str | None]] = []
     for error in validator.iter_errors(params):
         where = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):

@@ -1,14 +1,17 @@
 """Executor backends: where step instances run. See :mod:`engine.executors.base`.
 
-``processes`` (default) runs each attempt in a pool of worker processes (joblib's loky),
-``threads`` in a thread pool of the engine process, ``serial`` one at a time in the calling
-thread (for debugging: breakpoints and tracebacks work). Backends are imported lazily.
+``processes`` (default) spawns shell steps straight from the engine (:mod:`.spawn`) and runs
+Python steps in a pool of worker processes; ``loky`` runs every attempt in that pool;
+``threads`` in a thread pool of the engine process; ``serial`` one at a time in the calling
+thread (for debugging: breakpoints and tracebacks work); ``dask`` on a Dask cluster. Every
+backend runs shell commands as :mod:`.shell` says. Backends are imported lazily.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from engine.errors import UsageError
 from engine.executors.base import Executor
 from engine.model import Outcome
 
@@ -45,4 +48,4 @@ def make_executor(name: str, **options: Any) -> Executor:
         from engine.executors.dask import DaskExecutor
 
         return DaskExecutor(**options)
-    raise ValueError(f"unknown executor '{name}' (choose from {', '.join(EXECUTORS)})")
+    raise UsageError(f"unknown backend '{name}'", f"choose from {', '.join(EXECUTORS)}")

@@ -36,7 +36,9 @@ from joblib.externals.loky import ProcessPoolExecutor
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
 from engine.executors.base import Executor
-from engine.executors.worker import MarkerInfo, execute, kill_group, read_marker
+from engine.executors.markers import MarkerInfo, read_marker
+from engine.executors.shell import kill_group
+from engine.executors.worker import execute
 from engine.fingerprint import DEFAULT_HASH_LIMIT
 from engine.model import Outcome, StepInstance, failed_outcome
 from engine.registry import module_of

@@ -23,16 +23,23 @@ import tempfile
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
-from engine.context import tail_of
+from engine import envvars
 from engine.executors.base import Executor
-from engine.executors.worker import append_log, kill_group
-from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint, fingerprint
+from engine.executors.shell import (
+    KILL_GRACE,
+    append_log,
+    attempt_header,
+    bash_argv,
+    exit_failure,
+    failure_footer,
+    kill_group,
+    missing_outputs_failure,
+    output_fingerprints,
+    timeout_failure,
+)
+from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint
 from engine.model import Outcome, Status, StepInstance, failed_outcome
-
-KILL_GRACE = 5.0
-_MAX_ARG = 100_000  # Linux caps one argv string at 128 KiB: longer commands go via a script
 
 
 @dataclass(eq=False)
@@ -75,7 +82,7 @@ class ShellSpawner(Executor):
         self._tmp = tempfile.mkdtemp(prefix="mi-run-", dir=self._tmp_root)
         # Copied once per run (decoding os.environ per spawn costs more than the spawn); each
         # attempt gets its own TMPDIR below the run's temporary directory.
-        self._env = dict(os.environ, MI_RUN_TOKEN=self._token)
+        self._env = dict(os.environ, **{envvars.RUN_TOKEN: self._token})
         # Resolved once: posix_spawnp would try every PATH entry (a failed execve each) per step.
         self._bash = shutil.which("bash", path=self._env.get("PATH")) or "/bin/bash"
         self._seq = 0
@@ -110,13 +117,7 @@ class ShellSpawner(Executor):
         for out in instance.output_paths():
             self._mkdir(os.path.dirname(os.path.join(work_dir, out)))
         command = instance.command or ""
-        argv = ["bash", "-euo", "pipefail", "-c", command]
-        script = None
-        if len(command) > _MAX_ARG:
-            script = os.path.join(self._tmp, f"command-{os.getpid()}-{time.monotonic_ns()}.sh")
-            with open(script, "w", encoding="utf-8") as handle:
-                handle.write(command + "\n")
-            argv = ["bash", "-euo", "pipefail", script]
+        argv, script = bash_argv(command, os.path.join(self._tmp, f"command-{time.monotonic_ns()}.sh"))
         if self._free_tmp:  # an empty directory a finished step left behind
             tmp_dir = self._free_tmp.pop()
         else:
@@ -124,8 +125,8 @@ class ShellSpawner(Executor):
             tmp_dir = os.path.join(self._tmp, f"step.{self._seq}")
             os.mkdir(tmp_dir)
         env = dict(self._env, TMPDIR=tmp_dir)
-        if attempt > 1:
-            append_log(log_path, f"[mi-run] {instance.id} attempt {attempt}\n")
+        if attempt > 1:  # the first attempt's log gets no header (see failure_footer)
+            append_log(log_path, attempt_header(instance.id, attempt, command))
         if work_dir == self._cwd:
             # The child opens its own log: file creation is slow on some file systems and
             # would otherwise sit on the loop's critical path.
@@ -189,7 +190,6 @@ class ShellSpawner(Executor):
         _, status, usage = os.wait4(child.pid, 0)
         if child.killed_at is not None:
             kill_group(child.pid, signal.SIGKILL)  # whatever of the group is left
-        self._note_done(child)
         if child.script:
             _remove(child.script)
         # An attempt's TMPDIR is private while it runs; an empty one is handed to the next
@@ -207,24 +207,15 @@ class ShellSpawner(Executor):
         output_fps: dict[str, Fingerprint] = {}
         instance = child.instance
         if child.killed_at is not None:
-            error = f"timed out after {instance.timeout:g} s (process group killed)"
-            hint = f"raise 'timeout:' for step '{instance.step}' if it needs longer; log: {child.log_path}"
+            error, hint = timeout_failure(instance, child.log_path)
         elif code != 0:
-            what = f"killed by signal {signal.Signals(-code).name}" if code < 0 else f"exit status {code}"
-            tail = tail_of(Path(child.log_path), 6)
-            error = f"command failed ({what})\n{tail}".rstrip()
-            hint = f"see the full log: {child.log_path}"
+            error, hint = exit_failure(code, child.log_path)
         else:
-            output_fps, missing = self._outputs(instance)
+            output_fps, missing = output_fingerprints(instance, self._hash_limit)
             if missing:
-                more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-                error = f"declared output {missing[0]} was not created{more}"
-                hint = "the step must write every path listed under 'outputs:'"
+                error, hint = missing_outputs_failure(missing)
         if error is not None:
-            command = instance.command or ""
-            shown = command if len(command) <= 2000 else command[:2000] + " ..."
-            append_log(child.log_path, f"[mi-run] {instance.id} failed: {error}\n"
-                                    f"[mi-run] the command was: {shown}\n")
+            append_log(child.log_path, failure_footer(instance.id, error, instance.command or ""))
         return Outcome(
             instance_id=instance.id, attempt=child.attempt,
             status=Status.FAILED if error else Status.COMPLETED,
@@ -234,16 +225,6 @@ class ShellSpawner(Executor):
             output_fps=output_fps if error is None else {},
         )
 
-    def _outputs(self, instance: StepInstance) -> tuple[dict[str, Fingerprint], list[str]]:
-        fps: dict[str, Fingerprint] = {}
-        missing: list[str] = []
-        for out in instance.output_paths():
-            try:
-                fps[out] = fingerprint(os.path.join(instance.work_dir, out), self._hash_limit)
-            except FileNotFoundError:
-                missing.append(out)
-        return fps, missing
-
     # orphan bookkeeping -----------------------------------------------------------------
     def _note_running(self, child: _Child) -> None:
         # One append-only file per engine run: a line per started step (creating and deleting
@@ -251,9 +232,6 @@ class ShellSpawner(Executor):
         # the run's token, so reap_orphans kills only processes of that run, never a reused pid.
         if self._orphan_fd is not None:
             os.write(self._orphan_fd, f"{child.pid} {self._token} {child.instance.id}\n".encode())
-
-    def _note_done(self, child: _Child) -> None:
-        pass
 
     # the rest of the interface ----------------------------------------------------------
     def running(self) -> int:
@@ -269,8 +247,7 @@ class ShellSpawner(Executor):
                 pass
             self._poll.unregister(child.pidfd)
             os.close(child.pidfd)
-            self._note_done(child)
-        self._children.clear()
+            self._children.clear()
         self._pending_failures.clear()
 
     def shutdown(self) -> None:
@@ -317,7 +294,7 @@ def reap_orphans(orphan_dir: str) -> list[str]:
 def _has_token(pid: int, token: str) -> bool:
     try:
         with open(f"/proc/{pid}/environ", "rb") as handle:
-            return f"MI_RUN_TOKEN={token}".encode() in handle.read().split(b"\0")
+            return f"{envvars.RUN_TOKEN}={token}".encode() in handle.read().split(b"\0")
     except OSError:
         return False
 

@@ -17,7 +17,9 @@ import tempfile
 import time
 
 from engine.executors.base import Executor
-from engine.executors.worker import execute, kill_group, read_marker
+from engine.executors.markers import read_marker
+from engine.executors.shell import kill_group
+from engine.executors.worker import execute
 from engine.fingerprint import DEFAULT_HASH_LIMIT
 from engine.model import Outcome, StepInstance, failed_outcome
 

@@ -5,10 +5,8 @@ missing declared output): those become ``Outcome(status=FAILED, error=..., hint=
 details (traceback, command output) in the step's log file. Only ``KeyboardInterrupt`` passes
 through (after killing the step's process group), so an interrupt stops the run.
 
-Shell steps run as ``bash -euo pipefail -c COMMAND`` in ``work_dir`` with stdout and stderr
-appended to the log, ``TMPDIR`` set to the attempt's private tmp dir, in a new session (own
-process group): a timeout sends SIGTERM to the whole group, then SIGKILL after
-:data:`KILL_GRACE` seconds, so children such as ``sleep 1000 &`` die too.
+Shell steps run as :mod:`engine.executors.shell` says, in ``work_dir`` with stdout and stderr
+appended to the log and ``TMPDIR`` set to the attempt's private tmp dir.
 
 Python steps get ``(dict(params), inputs=..., outputs=..., context=StepContext)``; relative
 paths are resolved against ``work_dir`` (the process working directory is never changed: that
@@ -17,20 +15,8 @@ in the main thread (processes and serial executors); in other threads (threads e
 only be *reported* after the step returns. The processes executor additionally kills a worker
 that ignores the alarm (e.g. stuck in C code) after a grace period.
 
-Peak memory (``peak_mem_mb``, also in ``metadata``):
-
-* shell steps: ``ru_maxrss`` from ``os.wait4`` of the bash process, which Linux defines as the
-  largest RSS of that process and of every descendant it waited for -- i.e. the biggest single
-  process of the step's tree (not the sum of processes running side by side). Linux also
-  carries the spawning process's RSS high-water mark into the child at ``exec``, so the worker's
-  mark is reset just before spawning and the figure has a floor of the worker's current RSS
-  (~40 MB in a loky worker; the engine's RSS in the threads/serial executors): values at that
-  floor mean "small", values above it are the tool's real peak;
-* Python steps: the worker's peak RSS during the step, measured by resetting the kernel's
-  high-water mark (``echo 5 > /proc/self/clear_refs``) before the call and reading ``VmHWM``
-  after it, so it includes the interpreter's baseline (~30-80 MB); tools the step ran are
-  covered by ``RUSAGE_CHILDREN`` when their peak exceeds every earlier child of the worker. In
-  the threads executor the figure is process-wide (concurrent steps share it).
+Peak memory (``peak_mem_mb``, also in ``metadata``) is measured as
+:mod:`engine.executors.memory` describes.
 """
 
 from __future__ import annotations
@@ -39,25 +25,33 @@ import copy
 import importlib
 import logging
 import os
-import resource
 import shutil
 import signal
-import subprocess
 import tempfile
 import threading
 import time
 import traceback
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
-from engine.context import StepContext, tail_of
+from engine.context import StepContext
 from engine.errors import StepError, UnknownStepError
-from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint, fingerprint
+from engine.executors.markers import write_marker
+from engine.executors.memory import PeakMemory, reset_hwm
+from engine.executors.shell import (
+    ShellRun,
+    append_log,
+    attempt_header,
+    attempt_mark,
+    exit_failure,
+    failure_footer,
+    missing_outputs_failure,
+    output_fingerprints,
+    timeout_failure,
+)
+from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint
 from engine.model import Outcome, PathValue, Status, StepInstance
-
-KILL_GRACE = 5.0
-"""Seconds between SIGTERM and SIGKILL for the process group of a timed-out shell step."""
 
 _STATUS_WORDS = {"completed": Status.COMPLETED, "failed": Status.FAILED, "skipped": Status.SKIPPED}
 
@@ -118,7 +112,7 @@ def execute(
         if instance.command is not None:
             _run_shell(instance, attempt, log_path, tmp_dir, marker, started, result)
         elif instance.uses is not None:
-            _write_marker(marker, started, tmp_dir, None)
+            write_marker(marker, started, tmp_dir, None)
             _run_function(instance, attempt, log_path, tmp_dir, step_module, result)
         else:
             result.fail(f"instance {instance.id} has neither a command nor a step function")
@@ -134,10 +128,10 @@ def execute(
                 pass
     output_fps: dict[str, Fingerprint] = {}
     if result.status is Status.COMPLETED:
-        output_fps = _check_outputs(instance, work_dir, hash_limit, result)
+        output_fps = _check_outputs(instance, hash_limit, result)
     elapsed = time.perf_counter() - clock
     if result.status is Status.FAILED:
-        append_log(log_path, f"[mi-run] {instance.id} failed: {result.error}\n")
+        append_log(log_path, failure_footer(instance.id, result.error or ""))
     metadata = dict(result.metadata)
     metadata["execution_time"] = elapsed
     metadata["peak_mem_mb"] = result.peak_mb
@@ -161,9 +155,6 @@ def execute(
 # -- shell steps -------------------------------------------------------------------------------
 
 
-_MAX_ARG = 100_000  # below MAX_ARG_STRLEN (131072 bytes), leaving room for multi-byte text
-
-
 def _run_shell(
     instance: StepInstance,
     attempt: int,
@@ -174,74 +165,19 @@ def _run_shell(
     result: _Result,
 ) -> None:
     command = instance.command or ""
-    env = _shell_env(tmp_dir)
+    run = ShellRun(command, instance.work_dir, _shell_env(tmp_dir),
+                   os.path.join(tmp_dir, "command.sh"))
     with open(log_path, "ab", buffering=0) as log:
-        shown = command if len(command) <= 2000 else command[:2000] + f" ... ({len(command)} chars)"
-        log.write(f"[mi-run] {instance.id} attempt {attempt}: $ {shown}\n".encode())
-        _reset_hwm()  # bash inherits this process's high-water mark at exec (see module doc)
-        argv = ["bash", "-euo", "pipefail", "-c", command]
-        if len(command) > _MAX_ARG:  # Linux caps one argv string at 128 KiB: use a script
-            script = os.path.join(tmp_dir, "command.sh")
-            with open(script, "w", encoding="utf-8") as handle:
-                handle.write(command + "\n")
-            argv = ["bash", "-euo", "pipefail", script]
-        proc = subprocess.Popen(
-            argv,
-            cwd=instance.work_dir,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    _write_marker(marker, started, tmp_dir, proc.pid)
-    exited = threading.Event()
-    timed_out = threading.Event()
-    killer: threading.Thread | None = None
-    if instance.timeout:
-        killer = threading.Thread(
-            target=_kill_group_after,
-            args=(proc.pid, instance.timeout, exited, timed_out),
-            daemon=True,
-        )
-        killer.start()
-    try:
-        _, wait_status, usage = os.wait4(proc.pid, 0)
-    except BaseException:  # KeyboardInterrupt in the serial executor: take the group down too
-        kill_group(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    exited.set()
-    proc.returncode = code = os.waitstatus_to_exitcode(wait_status)
-    if killer is not None:
-        killer.join()
-    result.peak_mb = usage.ru_maxrss / 1024.0
-    if timed_out.is_set():
-        result.fail(
-            f"timed out after {instance.timeout:g} s (process group killed)",
-            f"raise 'timeout:' for step '{instance.step}' if it needs longer; log: {log_path}",
-        )
-    elif code != 0:
-        what = f"killed by signal {_signal_name(-code)}" if code < 0 else f"exit status {code}"
-        tail = tail_of(Path(log_path), 6)
-        result.fail(f"command failed ({what})\n{tail}".rstrip(), f"see the full log: {log_path}")
-
-
-def _kill_group_after(pgid: int, timeout: float, exited: threading.Event, timed_out: threading.Event) -> None:
-    if exited.wait(timeout):
-        return
-    timed_out.set()
-    kill_group(pgid, signal.SIGTERM)
-    exited.wait(KILL_GRACE)
-    kill_group(pgid, signal.SIGKILL)  # stragglers that ignored SIGTERM or outlived bash
-
-
-def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
-    """Signal a step's process group; a group that is already gone is not an error."""
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
+        log.write(attempt_header(instance.id, attempt, command).encode())
+        reset_hwm()  # bash inherits this process's high-water mark at exec (see module doc)
+        pid = run.start(log)
+    write_marker(marker, started, tmp_dir, pid)
+    run.wait(instance.timeout)
+    result.peak_mb = run.peak_mb
+    if run.timed_out:
+        result.fail(*timeout_failure(instance, log_path))
+    elif run.code != 0:
+        result.fail(*exit_failure(run.code, log_path))
 
 
 # -- Python steps ------------------------------------------------------------------------------
@@ -260,7 +196,7 @@ def _run_function(
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     try:
-        logger.info("[mi-run] %s attempt %d: %s", instance.id, attempt, instance.uses)
+        logger.info("%s %s", attempt_mark(instance.id, attempt), instance.uses)
         _call_step(instance, attempt, log_path, tmp_dir, step_module, logger, result)
         for warning in result.warnings:
             logger.warning("%s", warning)
@@ -300,7 +236,7 @@ def _call_step(
     outputs = _resolve(instance.outputs, work_dir)
     timeout = instance.timeout
     use_alarm = bool(timeout) and threading.current_thread() is threading.main_thread()
-    memory = _PeakMemory()
+    memory = PeakMemory()
     clock = time.perf_counter()
     returned: Any = None
     cwd = os.getcwd()  # a step that chdir()s must not move the next step of this worker
@@ -318,7 +254,7 @@ def _call_step(
             if os.getcwd() != cwd:
                 os.chdir(cwd)
     except _StepTimeout:
-        result.fail(f"timed out after {timeout:g} s", _timeout_hint(instance, log_path))
+        result.fail(*timeout_failure(instance, log_path, killed=False))
         return
     except StepError as exc:
         logger.error("error: %s%s", exc, f"\n  hint: {exc.hint}" if exc.hint else "")
@@ -337,16 +273,12 @@ def _call_step(
         result.fail(
             f"timed out: ran {elapsed:.1f} s, more than timeout {timeout:g} s (Python steps "
             "cannot be interrupted in the threads executor, so it ran to completion)",
-            _timeout_hint(instance, log_path),
+            timeout_failure(instance, log_path)[1],
         )
 
 
 def _raise_timeout(signum: int, frame: Any) -> None:
     raise _StepTimeout()
-
-
-def _timeout_hint(instance: StepInstance, log_path: str) -> str:
-    return f"raise 'timeout:' for step '{instance.step}' if it needs longer; log: {log_path}"
 
 
 def _lookup(name: str, step_module: str | None) -> Any:
@@ -395,69 +327,16 @@ def _apply_return(returned: Any, result: _Result) -> None:
         result.status = status
 
 
-class _PeakMemory:
-    """Peak RSS of this process (and of its children) from construction to :meth:`peak_mb`."""
-
-    def __init__(self) -> None:
-        self.reset = _reset_hwm()
-        self.self_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self.children_before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-
-    def peak_mb(self) -> float:
-        own = _read_hwm_kb() if self.reset else None
-        if own is None:  # no /proc: the high-water mark since process start is all we have
-            own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        child_peak = children if children > self.children_before else 0
-        return max(own, child_peak) / 1024.0
-
-
-_clear_refs: tuple[int, int] | None = None  # (pid, fd): kept open, one write per reset
-
-
-def _reset_hwm() -> bool:
-    """Reset this process's peak-RSS mark (Linux >= 4.0); False when not possible."""
-    global _clear_refs
-    try:
-        if _clear_refs is None or _clear_refs[0] != os.getpid():
-            _clear_refs = (os.getpid(), os.open("/proc/self/clear_refs", os.O_WRONLY))
-        os.write(_clear_refs[1], b"5")
-        return True
-    except OSError:
-        return False
-
-
-def _read_hwm_kb() -> int | None:
-    try:
-        with open("/proc/self/status", "rb") as handle:
-            for line in handle:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError):
-        return None
-    return None
-
-
 # -- shared ------------------------------------------------------------------------------------
 
 
 def _check_outputs(
-    instance: StepInstance, work_dir: Path, hash_limit: int | None, result: _Result
+    instance: StepInstance, hash_limit: int | None, result: _Result
 ) -> dict[str, Fingerprint]:
     """Fingerprints of every declared output, or FAILED naming the outputs that are missing."""
-    fps: dict[str, Fingerprint] = {}
-    missing: list[str] = []
-    for out in instance.output_paths():
-        try:
-            fps[out] = fingerprint(work_dir / out, hash_limit)
-        except FileNotFoundError:
-            missing.append(out)
+    fps, missing = output_fingerprints(instance, hash_limit)
     if missing:
-        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
-        result.fail(
-            f"declared output {missing[0]} was not created{more}",
-            "the step must write every path listed under 'outputs:'",
-        )
+        result.fail(*missing_outputs_failure(missing))
         return {}
     return fps
 
@@ -504,49 +383,3 @@ def _shell_env(tmp_dir: str) -> dict[str, str]:
         env["TMPDIR"] = tmp_dir
         _local.env = env
     return env
-
-
-def _write_marker(marker: str | None, started: float, tmp_dir: str, pgid: int | None) -> None:
-    if marker is None:
-        return
-    text = f"{os.getpid()} {started!r} {pgid if pgid is not None else '-'} {tmp_dir}"
-    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-
-
-def append_log(log_path: str, text: str) -> None:
-    """Append to a step log, ignoring a log that cannot be written (the outcome still says it)."""
-    try:
-        with open(log_path, "a", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError:
-        pass
-
-
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return str(number)
-
-
-class MarkerInfo(NamedTuple):
-    """Contents of a running attempt's marker file (see :func:`execute`)."""
-
-    pid: int
-    started: float
-    pgid: int | None
-    tmp_dir: str
-
-
-def read_marker(marker: str) -> MarkerInfo | None:
-    """The marker's contents, or None when the attempt has not started or already finished."""
-    try:
-        with open(marker, encoding="utf-8") as handle:
-            pid, started, pgid, tmp_dir = handle.read().split(" ", 3)
-        return MarkerInfo(int(pid), float(started), None if pgid == "-" else int(pgid), tmp_dir)
-    except (OSError, ValueError):
-        return None

@@ -84,7 +84,7 @@ def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], prob
     header = sorted(rows[0]) if rows else []
     where = foreach.get("where") or {}
     key, column = foreach.get("key"), foreach.get("column")
-    wanted = [(("foreach", "where", col), col) for col in where]
+    wanted: list[tuple[tuple[str, ...], Any]] = [(("foreach", "where", col), col) for col in where]
     wanted += [(("foreach", what), col) for what, col in (("key", key), ("column", column))
                if col is not None]
     for keys, col in wanted:

@@ -66,7 +66,7 @@ class _Checks:
         self.diagnostics: list[Diagnostic] = []
         self._counts: dict[tuple[str, str], int] = defaultdict(int)
 
-    def add(self, spec: Spec, step: str, kind: str, keys: tuple, message: str,
+    def add(self, spec: Spec, step: str, kind: str, keys: tuple[str | int, ...], message: str,
             hint: str | None = None) -> None:
         self._counts[(step, kind)] += 1
         count = self._counts[(step, kind)]

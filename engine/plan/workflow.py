@@ -48,7 +48,7 @@ class Workflow:
             if step.uses is None:
                 return params
             info = get_step(step.uses)
-            filled = fill_defaults(info.params_schema, params)
+            filled: Mapping[str, Any] = fill_defaults(info.params_schema, params)
             for where, message, hint in params_problems(info.params_schema, filled):
                 origin = settings.origins.get(f"params.{where[0]}") if where else None
                 text = f"step '{step.name}' ({step.uses}): {message}"

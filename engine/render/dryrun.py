@@ -119,7 +119,7 @@ def _reason_kind(reason: str) -> str:
 def _config_lines(config: ResolvedConfig) -> list[str]:
     lines = []
 
-    def walk(value: Any, where: tuple) -> None:
+    def walk(value: Any, where: tuple[str, ...]) -> None:
         if isinstance(value, Mapping) and value:
             for key, child in value.items():
                 walk(child, (*where, key))

@@ -46,7 +46,8 @@ class Node:
     actions: Mapping[str, int]
 
 
-def graph_model(plan: Plan, decisions: Mapping[str, Decision] | None, jobs: bool):
+def graph_model(plan: Plan, decisions: Mapping[str, Decision] | None,
+                jobs: bool) -> tuple[list[Node], list[tuple[str, str, EdgeKind]]]:
     """Nodes and edges to draw: per step (collapsed) or per instance."""
     per_node = {n: decision_of(plan, n, decisions)[0] for n in [*plan.instances, *plan.pending]}
     if jobs:

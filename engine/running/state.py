@@ -238,7 +238,7 @@ class StateStore:
             " FROM instances WHERE workflow = ?",
             (workflow,),
         )
-        return {row[0]: Record(*row[:4], Status(row[4]), *row[5:]) for row in cursor}
+        return {row[0]: _record(row) for row in cursor}
 
     def mark_running(
         self,
@@ -350,3 +350,9 @@ def read_records(state_dir: str, workflow: str) -> dict[str, Record]:
         return {}
     with StateStore(state_dir) as store:
         return store.records(workflow)
+
+
+def _record(row: tuple[Any, ...]) -> Record:
+    """A row of ``records``'s SELECT, in the column order of :class:`Record`."""
+    return Record(row[0], row[1], row[2], row[3], Status(row[4]), row[5], row[6], row[7], row[8],
+                  row[9], row[10], row[11], row[12], row[13])

@@ -264,7 +264,8 @@ def _assign(values: dict[str, Any], where: PathKey, value: Any) -> None:
     node[where[-1]] = value
 
 
-def _config_diag(config: ResolvedConfig, where: PathKey, message: str, hint: str | None = None):
+def _config_diag(config: ResolvedConfig, where: PathKey, message: str,
+                 hint: str | None = None) -> Diagnostic:
     origin = config.origin(where)
     if origin is None:
         return Diagnostic(message, path="<config>", hint=hint)

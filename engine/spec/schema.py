@@ -9,12 +9,13 @@ from typing import Any
 
 from engine.errors import Diagnostic
 from engine.resources import schema_path
-from engine.spec.yamlload import Marks
+from engine.spec.yamlload import Marks, PathKey
 
 
 @cache
 def load_schema(name: str = "spec.schema.json") -> dict[str, Any]:
-    return json.loads(schema_path(name).read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(schema_path(name).read_text(encoding="utf-8"))
+    return schema
 
 
 @cache
@@ -24,7 +25,7 @@ def _validator(name: str) -> Any:
     return jsonschema.Draft202012Validator(load_schema(name))
 
 
-def _describe_place(path: tuple, data: Any) -> str:
+def _describe_place(path: PathKey, data: Any) -> str:
     if len(path) >= 2 and path[0] == "steps" and isinstance(path[1], int):
         try:
             step_name = data["steps"][path[1]].get("name")
@@ -41,7 +42,7 @@ def schema_diagnostics(data: Any, marks: Marks, name: str = "spec.schema.json") 
     validator = _validator(name)
     schema = load_schema(name)
     found: list[Diagnostic] = []
-    seen: set[tuple] = set()
+    seen: set[tuple[int | None, int | None, str]] = set()
     for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         where = tuple(error.absolute_path)
         for diag in _explain(error, where, data, marks, schema):
@@ -57,7 +58,8 @@ def _allowed_keys(error: Any, schema: dict[str, Any]) -> list[str]:
     return sorted(props)
 
 
-def _explain(error: Any, where: tuple, data: Any, marks: Marks, schema: dict) -> list[Diagnostic]:
+def _explain(error: Any, where: PathKey, data: Any, marks: Marks,
+             schema: dict[str, Any]) -> list[Diagnostic]:
     place = _describe_place(where, data)
     validator = error.validator
     if validator == "additionalProperties":

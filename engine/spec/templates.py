@@ -202,7 +202,8 @@ def _generate(parts: list[tuple[bool, str]], shell: bool) -> Callable[[Mapping[s
         pieces = [f"{wrap}({access(p)})" if is_expr else repr(p) for is_expr, p in parts]
         body = " + ".join(pieces) if pieces else "''"
     namespace = {"_get": _get, "_quote": _shell_quote, "_text": _to_text}
-    return eval(f"lambda c: {body}", namespace)
+    compiled: Callable[[Mapping[str, Any]], Any] = eval(f"lambda c: {body}", namespace)
+    return compiled
 
 
 def _get(value: Any, name: str) -> Any:

@@ -90,7 +90,8 @@ def load_yaml_text(text: str, path: str = "<string>") -> Document:
     return Document(data=data, marks=marks)
 
 
-def _construct(loader: Any, node: Any, where: PathKey, marks: Marks, problems: list) -> Any:
+def _construct(loader: Any, node: Any, where: PathKey, marks: Marks,
+               problems: list[Diagnostic]) -> Any:
     marks.values[where] = (node.start_mark.line + 1, node.start_mark.column + 1)
     if isinstance(node, yaml.MappingNode):
         # Keys written in this mapping (not merged in with `<<: *anchor`): only a repeat among

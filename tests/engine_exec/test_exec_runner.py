@@ -7,7 +7,8 @@ from pathlib import Path
 
 from conftest import make_instance
 
-from engine.executors.worker import execute, read_marker
+from engine.executors.markers import read_marker
+from engine.executors.worker import execute
 from engine.model import Status
 
 

@@ -1,0 +1,190 @@
+"""Shell steps: how every backend starts, stops, logs and judges a ``run:`` command.
+
+One copy of the rules, used by the worker body (:mod:`engine.executors.worker`: threads,
+loky, serial and Dask backends) and by the pidfd spawner of the default backend
+(:mod:`engine.executors.spawn`):
+
+* a command runs as ``bash -euo pipefail -c COMMAND`` in a new session (its own process
+  group); a command longer than :data:`MAX_ARG` goes through a script file, because Linux caps
+  one argv string at 128 KiB;
+* a timeout sends SIGTERM to the whole group, then SIGKILL after :data:`KILL_GRACE` seconds,
+  so children such as ``sleep 1000 &`` die too;
+* the log format: an attempt starts with :func:`attempt_header` (the Dask backend looks for
+  :func:`attempt_mark` to tell whether an attempt started) and a failure ends with
+  :func:`failure_footer`;
+* the verdicts (:func:`exit_failure`, :func:`timeout_failure`, :func:`missing_outputs_failure`)
+  are the error and hint texts the user reads.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+from engine.context import tail_of
+from engine.fingerprint import Fingerprint, fingerprint
+from engine.model import StepInstance
+
+KILL_GRACE = 5.0
+"""Seconds between SIGTERM and SIGKILL for the process group of a timed-out shell step."""
+
+MAX_ARG = 100_000
+"""Longest command passed as one argv string: below Linux's MAX_ARG_STRLEN (131072 bytes),
+leaving room for multi-byte text."""
+
+_SHOWN = 2000  # characters of a command written into a log line
+
+
+def bash_argv(command: str, script_path: str) -> tuple[list[str], str | None]:
+    """The argv that runs ``command``, and the script written for it (None when it fits)."""
+    if len(command) <= MAX_ARG:
+        return ["bash", "-euo", "pipefail", "-c", command], None
+    with open(script_path, "w", encoding="utf-8") as handle:
+        handle.write(command + "\n")
+    return ["bash", "-euo", "pipefail", script_path], script_path
+
+
+def shown_command(command: str) -> str:
+    """A command as a log line shows it: long ones are cut and say how long they were."""
+    if len(command) <= _SHOWN:
+        return command
+    return command[:_SHOWN] + f" ... ({len(command)} chars)"
+
+
+def attempt_mark(instance_id: str, attempt: int) -> str:
+    """The text that starts every attempt's first log line."""
+    return f"[mi-run] {instance_id} attempt {attempt}:"
+
+
+def attempt_header(instance_id: str, attempt: int, what: str) -> str:
+    """The first log line of an attempt; ``what`` is the command or the step function."""
+    return f"{attempt_mark(instance_id, attempt)} $ {shown_command(what)}\n"
+
+
+def failure_footer(instance_id: str, error: str, command: str | None = None) -> str:
+    """The last log lines of a failed attempt. ``command`` is given when the log has no
+    header naming it (the spawner does not write one, to keep the loop's path short)."""
+    text = f"[mi-run] {instance_id} failed: {error}\n"
+    if command is not None:
+        text += f"[mi-run] the command was: {shown_command(command)}\n"
+    return text
+
+
+def append_log(log_path: str, text: str) -> None:
+    """Append to a step log, ignoring a log that cannot be written (the outcome still says it)."""
+    try:
+        with open(log_path, "a", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError:
+        pass
+
+
+def signal_name(number: int) -> str:
+    """``SIGKILL`` for 9; the bare number for signals Python has no name for (real-time ones)."""
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return str(number)
+
+
+def exit_failure(code: int, log_path: str) -> tuple[str, str]:
+    """Error and hint for a command that ended with exit code ``code`` (negative: a signal)."""
+    what = f"killed by signal {signal_name(-code)}" if code < 0 else f"exit status {code}"
+    tail = tail_of(Path(log_path), 6)
+    return f"command failed ({what})\n{tail}".rstrip(), f"see the full log: {log_path}"
+
+
+def timeout_failure(instance: StepInstance, log_path: str, *, killed: bool = True) -> tuple[str, str]:
+    """Error and hint for a step that ran past its ``timeout:``."""
+    note = " (process group killed)" if killed else ""
+    return (f"timed out after {instance.timeout:g} s{note}",
+            f"raise 'timeout:' for step '{instance.step}' if it needs longer; log: {log_path}")
+
+
+def missing_outputs_failure(missing: list[str]) -> tuple[str, str]:
+    """Error and hint for a step that succeeded without writing all its declared outputs."""
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    return (f"declared output {missing[0]} was not created{more}",
+            "the step must write every path listed under 'outputs:'")
+
+
+def output_fingerprints(instance: StepInstance, hash_limit: int | None
+                        ) -> tuple[dict[str, Fingerprint], list[str]]:
+    """Fingerprints of the declared outputs that exist, and the ones that are missing."""
+    fps: dict[str, Fingerprint] = {}
+    missing: list[str] = []
+    for out in instance.output_paths():
+        try:
+            fps[out] = fingerprint(os.path.join(instance.work_dir, out), hash_limit)
+        except FileNotFoundError:
+            missing.append(out)
+    return fps, missing
+
+
+def kill_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    """Signal a step's process group; a group that is already gone is not an error."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class ShellRun:
+    """One shell command run to its end in the calling thread (the worker body's way).
+
+    ``start`` spawns it with its output appended to the open ``log``; ``wait`` reaps it,
+    enforcing ``timeout`` from a helper thread, and sets :attr:`code`, :attr:`timed_out` and
+    :attr:`peak_mb` (``ru_maxrss`` of bash and the children it waited for).
+    """
+
+    def __init__(self, command: str, work_dir: str, env: dict[str, str], script_path: str):
+        self.argv, _ = bash_argv(command, script_path)
+        self.work_dir = work_dir
+        self.env = env
+        self.pid = 0
+        self.code = 0
+        self.timed_out = False
+        self.peak_mb = 0.0
+
+    def start(self, log: BinaryIO) -> int:
+        proc = subprocess.Popen(self.argv, cwd=self.work_dir, env=self.env,
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        proc.returncode = 0  # reaped below with wait4; keep Popen.__del__ quiet
+        self.pid = int(proc.pid)
+        return self.pid
+
+    def wait(self, timeout: float | None) -> None:
+        exited = threading.Event()
+        timed_out = threading.Event()
+        killer = None
+        if timeout:
+            killer = threading.Thread(target=_kill_group_after,
+                                      args=(self.pid, timeout, exited, timed_out), daemon=True)
+            killer.start()
+        try:
+            _, wait_status, usage = os.wait4(self.pid, 0)
+        except BaseException:  # KeyboardInterrupt in the serial executor: take the group down
+            kill_group(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            raise
+        exited.set()
+        if killer is not None:
+            killer.join()
+        self.code = os.waitstatus_to_exitcode(wait_status)
+        self.timed_out = timed_out.is_set()
+        self.peak_mb = usage.ru_maxrss / 1024.0
+
+
+def _kill_group_after(pgid: int, timeout: float, exited: threading.Event,
+                      timed_out: threading.Event) -> None:
+    if exited.wait(timeout):
+        return
+    timed_out.set()
+    kill_group(pgid, signal.SIGTERM)
+    exited.wait(KILL_GRACE)
+    kill_group(pgid, signal.SIGKILL)  # stragglers that ignored SIGTERM or outlived bash
