@@ -33,18 +33,6 @@ def flat_inputs(inputs: Mapping[str, Any]) -> list[Path]:
     return paths
 
 
-def single_output(outputs: Mapping[str, Any], step: str) -> Path:
-    """The one output path of a step that writes one file (parent directories created)."""
-    paths = flat_inputs(outputs)
-    if len(paths) != 1:
-        raise StepError(
-            f"{step} writes exactly one output, but {len(paths)} were declared",
-            hint="declare a single output, e.g. 'outputs: {table: out/result.tsv}'",
-        )
-    paths[0].parent.mkdir(parents=True, exist_ok=True)
-    return paths[0]
-
-
 def file_stem(path: Path) -> str:
     """``dir/s1.counts.tsv.gz`` -> ``s1.counts``: the name without table/compression suffixes."""
     name = path.name

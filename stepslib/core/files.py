@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from engine import StepContext, StepError, step
-from stepslib.core.common import flat_inputs, single_output
+from engine import StepContext, StepError, single_path, step
+from stepslib.core.common import flat_inputs
 
 _CHUNK = 1 << 20
 
@@ -35,7 +35,7 @@ def concat(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
     and size of parts is fine.
     """
     parts = flat_inputs(inputs)
-    target = single_output(outputs, "core.concat")
+    target = single_path(outputs, output=True)
     if not parts:
         raise StepError("core.concat got no input files",
                         hint="declare e.g. 'inputs: {parts: [...]}'")

@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, step
-from stepslib.core.common import file_stem, flat_inputs, separator_for, single_output
+from engine import StepContext, StepError, single_path, step
+from stepslib.core.common import file_stem, flat_inputs, separator_for
 
 _MISSING = object()
 
@@ -59,7 +59,7 @@ def json_to_table(config: dict[str, Any], *, inputs: dict[str, Any], outputs: di
                   context: StepContext) -> dict[str, Any]:
     """One table row per input JSON file, with the selected values as columns."""
     paths = flat_inputs(inputs)
-    target = single_output(outputs, "core.json_to_table")
+    target = single_path(outputs, output=True)
     if not paths:
         raise StepError("core.json_to_table got no input files")
     fields = config["fields"]

@@ -10,14 +10,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, step
+from engine import StepContext, StepError, single_path, step
 from stepslib.core.common import (
     SEP_PARAM,
     as_list,
     flat_inputs,
     read_table,
     require_columns,
-    single_output,
 )
 
 FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf"}
@@ -65,7 +64,7 @@ def plot(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
     paths = flat_inputs(inputs)
     if len(paths) != 1:
         raise StepError(f"core.plot reads exactly one input table, but {len(paths)} were declared")
-    target = single_output(outputs, "core.plot")
+    target = single_path(outputs, output=True)
     fmt = FORMATS.get(target.suffix.lower())
     if fmt is None:
         raise StepError(f"core.plot cannot write '{target.name}': unknown image format",

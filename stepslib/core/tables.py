@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from engine import StepContext, StepError, step
+from engine import StepContext, StepError, single_path, step
 from stepslib.core.common import (
     SEP_PARAM,
     as_list,
@@ -18,7 +18,6 @@ from stepslib.core.common import (
     flat_inputs,
     read_table,
     require_columns,
-    single_output,
     source_value,
     write_table,
 )
@@ -63,7 +62,7 @@ def table_concat(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dic
     import pandas as pd
 
     paths = flat_inputs(inputs)
-    target = single_output(outputs, "core.table_concat")
+    target = single_path(outputs, output=True)
     if not paths:
         raise StepError("core.table_concat got no input tables")
     pattern = compile_pattern(config["source_pattern"], "source_pattern")
@@ -111,7 +110,7 @@ def table_filter(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dic
                  context: StepContext) -> dict[str, Any]:
     """Keep the rows matching a pandas query, and optionally only some columns."""
     path = _single_input(inputs, "core.table_filter")
-    target = single_output(outputs, "core.table_filter")
+    target = single_path(outputs, output=True)
     frame = read_table(path, config["sep"])
     query = config["query"]
     if query:
@@ -175,7 +174,7 @@ def table_join(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[
     A non-key column found in several tables is renamed ``<column>_<file stem>`` in each.
     """
     paths = flat_inputs(inputs)
-    target = single_output(outputs, "core.table_join")
+    target = single_path(outputs, output=True)
     if len(paths) < 2:
         raise StepError(f"core.table_join needs two or more tables, got {len(paths)}")
     keys = as_list(config["on"])
@@ -248,7 +247,7 @@ def table_aggregate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: 
     import pandas as pd
 
     path = _single_input(inputs, "core.table_aggregate")
-    target = single_output(outputs, "core.table_aggregate")
+    target = single_path(outputs, output=True)
     frame = read_table(path, config["sep"])
     by = as_list(config["by"])
     aggregations: dict[str, Any] = config["aggregations"]
@@ -306,7 +305,7 @@ def table_select(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dic
                  context: StepContext) -> dict[str, Any]:
     """Select, reorder and rename columns; optionally sort rows and keep the first N."""
     path = _single_input(inputs, "core.table_select")
-    target = single_output(outputs, "core.table_select")
+    target = single_path(outputs, output=True)
     frame = read_table(path, config["sep"])
     rename: dict[str, str] = config["rename"]
     require_columns(frame.columns, config["columns"], f"'{path}'", "columns")

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import StepContext, StepError, step
-from stepslib.gwas.common import in_path, optional_in, out_path
+from engine import StepContext, StepError, optional_path, single_path, step
 
 PARAMS = {
     "properties": {
@@ -64,18 +63,18 @@ def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     from stepslib.gwas import genotypes
     from stepslib.gwas.assoc_core import design, run_blocks
 
-    matrix = genotypes.open_dosages(in_path(inputs, "dosages"))
-    variants = genotypes.read_variants(in_path(inputs, "variants"))
-    rows = genotypes.read_index(in_path(inputs, "kept_variants"))
-    kept = genotypes.read_index(in_path(inputs, "kept_samples"))
-    setup = design(config, in_path(inputs, "phenotypes"), in_path(inputs, "covariates"),
-                   optional_in(inputs, "pcs"), kept, context.log)
+    matrix = genotypes.open_dosages(single_path(inputs, "dosages"))
+    variants = genotypes.read_variants(single_path(inputs, "variants"))
+    rows = genotypes.read_index(single_path(inputs, "kept_variants"))
+    kept = genotypes.read_index(single_path(inputs, "kept_samples"))
+    setup = design(config, single_path(inputs, "phenotypes"), single_path(inputs, "covariates"),
+                   optional_path(inputs, "pcs"), kept, context.log)
     if len(setup.samples) < config["min_samples"]:
         raise StepError(f"only {len(setup.samples)} samples have '{setup.trait}' and all "
                         f"covariates (min_samples = {config['min_samples']})",
                         hint="check missing values in the phenotype/covariate files")
     table = run_blocks(matrix, variants, rows, kept, setup, config, context.log)
-    path = out_path(outputs, "results")
+    path = single_path(outputs, "results", output=True)
     table[COLUMNS].to_csv(path, sep="\t", index=False, na_rep="NA", float_format="%.10g")
     errors = table["ERRCODE"].value_counts().to_dict()
     errors.pop("", None)

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import StepContext, step
-from stepslib.gwas.common import in_path, out_path
+from engine import StepContext, single_path, step
 
 PARAMS = {
     "properties": {
@@ -39,7 +38,7 @@ def correct(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str
     import pandas as pd
     from scipy import stats
 
-    table = pd.read_csv(in_path(inputs, "results"), sep="\t", dtype={"CHR": str},
+    table = pd.read_csv(single_path(inputs, "results"), sep="\t", dtype={"CHR": str},
                         keep_default_na=False, na_values=["NA"])
     p = table["P"].to_numpy(dtype=float)
     tested = np.isfinite(p)
@@ -55,10 +54,10 @@ def correct(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str
     table["P_BONF"] = np.minimum(p * m, 1.0)
     table["Q_FDR"] = q
     threshold = config["significance_threshold"]
-    table.to_csv(out_path(outputs, "summary"), sep="\t", index=False, na_rep="NA",
+    table.to_csv(single_path(outputs, "summary", output=True), sep="\t", index=False, na_rep="NA",
                  float_format="%.6g")
     hits = table[tested & (p < threshold)].sort_values("P")
-    hits.to_csv(out_path(outputs, "hits"), sep="\t", index=False, na_rep="NA",
+    hits.to_csv(single_path(outputs, "hits", output=True), sep="\t", index=False, na_rep="NA",
                 float_format="%.6g")
     top = table[tested].nsmallest(config["n_top"], "P")
     top_hits = [{"CHR": r.CHR, "POS": int(r.POS), "SNP": r.SNP, "A1": r.A1,
@@ -78,7 +77,7 @@ def correct(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str
         "fdr_alpha": config["fdr_alpha"],
         "top_hits": top_hits,
     }
-    out_path(outputs, "summary_json").write_text(json.dumps(summary, indent=2) + "\n")
+    single_path(outputs, "summary_json", output=True).write_text(json.dumps(summary, indent=2) + "\n")
     context.log.info("%d variants tested; lambda_GC = %.4f; %d genome-wide significant, %d "
                      "suggestive", m, lam, summary["n_significant_genome_wide"],
                      summary["n_suggestive"])

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import StepContext, step
-from stepslib.gwas.common import in_path, out_path
+from engine import StepContext, single_path, step
 
 PARAMS = {
     "properties": {
@@ -38,10 +37,10 @@ def ld_prune(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[st
 
     from stepslib.gwas import genotypes
 
-    matrix = genotypes.open_dosages(in_path(inputs, "dosages"))
-    stats = pd.read_csv(in_path(inputs, "variant_qc"), sep="\t", dtype={"CHR": str})
-    rows = genotypes.read_index(in_path(inputs, "kept_variants"))
-    cols = genotypes.read_index(in_path(inputs, "kept_samples"))
+    matrix = genotypes.open_dosages(single_path(inputs, "dosages"))
+    stats = pd.read_csv(single_path(inputs, "variant_qc"), sep="\t", dtype={"CHR": str})
+    rows = genotypes.read_index(single_path(inputs, "kept_variants"))
+    cols = genotypes.read_index(single_path(inputs, "kept_samples"))
     chrom = stats["CHR"].to_numpy()[rows]
     maf = stats["MAF"].to_numpy()[rows]
     keep = np.ones(len(rows), dtype=bool)
@@ -49,7 +48,7 @@ def ld_prune(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[st
         members = np.flatnonzero(chrom == name)
         _prune_chromosome(matrix, rows, cols, members, maf, keep, config)
     table = pd.DataFrame({"index": rows[keep], "SNP": stats["SNP"].to_numpy()[rows[keep]]})
-    table.to_csv(out_path(outputs, "pruned"), sep="\t", index=False)
+    table.to_csv(single_path(outputs, "pruned", output=True), sep="\t", index=False)
     context.log.info("LD pruning kept %d of %d variants (window %d, step %d, r2 > %g)",
                      int(keep.sum()), len(rows), config["window"], config["step"],
                      config["r2_threshold"])

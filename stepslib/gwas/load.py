@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, step
-from stepslib.gwas.common import in_path, optional_in, out_path
+from engine import StepContext, StepError, optional_path, single_path, step
 
 PARAMS = {
     "properties": {
@@ -38,10 +37,10 @@ def load(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
 
     from stepslib.gwas import genotypes, samples
 
-    source = genotypes.open_source(in_path(inputs, "genotypes"))
+    source = genotypes.open_source(single_path(inputs, "genotypes"))
     id_col = config["sample_id_column"]
-    pheno = samples.read_sample_table(in_path(inputs, "phenotypes"), "phenotype", id_col)
-    cov_path = optional_in(inputs, "covariates")
+    pheno = samples.read_sample_table(single_path(inputs, "phenotypes"), "phenotype", id_col)
+    cov_path = optional_path(inputs, "covariates")
     cov = samples.read_sample_table(cov_path, "covariate", id_col) if cov_path else None
     columns, dropped = samples.align(source.sample_ids, pheno, cov)
     if len(columns) == 0:
@@ -53,7 +52,7 @@ def load(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
         ids = group["sample_id"].tolist()
         context.log.warning("dropped %d sample(s) present in %s: %s (%s%s)", len(ids), reason[0],
                             reason[1], ", ".join(ids[:10]), ", ..." if len(ids) > 10 else "")
-    paths = {k: out_path(outputs, k) for k in ("dosages", "variants", "phenotypes",
+    paths = {k: single_path(outputs, k, output=True) for k in ("dosages", "variants", "phenotypes",
                                                 "covariates", "dropped")}
     n_var, n_samp = genotypes.write_store(
         source, columns, paths["dosages"], paths["variants"], chunk=config["chunk_variants"],

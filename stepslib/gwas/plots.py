@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, step
-from stepslib.gwas.common import in_path, optional_in
+from engine import StepContext, StepError, optional_path, path_list, single_path, step
 
 PARAMS = {
     "properties": {
@@ -39,7 +38,7 @@ def plots(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     import numpy as np
     import pandas as pd
 
-    table = pd.read_csv(in_path(inputs, "summary"), sep="\t", dtype={"CHR": str},
+    table = pd.read_csv(single_path(inputs, "summary"), sep="\t", dtype={"CHR": str},
                         keep_default_na=False, na_values=["NA"])
     table = table[np.isfinite(table["P"].to_numpy(dtype=float)) & (table["P"] > 0)]
     if table.empty:
@@ -47,22 +46,19 @@ def plots(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     written: list[str] = []
     written += _save(_manhattan(table, config), _paths(outputs, "manhattan"), config["dpi"])
     written += _save(_qq(table, config), _paths(outputs, "qq"), config["dpi"])
-    pcs_path = optional_in(inputs, "pcs")
+    pcs_path = optional_path(inputs, "pcs")
     pca_out = _paths(outputs, "pca")
     if pca_out:
         if pcs_path is None:
             raise StepError("a 'pca' plot was requested but no 'pcs' input was given")
-        pheno_path = optional_in(inputs, "phenotypes")
+        pheno_path = optional_path(inputs, "phenotypes")
         written += _save(_pca(pcs_path, pheno_path, config), pca_out, config["dpi"])
     context.log.info("wrote %s", ", ".join(written))
     return {"status": "completed", "output": {"plots": written}}
 
 
 def _paths(outputs: dict[str, Any], name: str) -> list[Path]:
-    value = outputs.get(name)
-    if value is None:
-        return []
-    paths = [Path(v) for v in value] if isinstance(value, list | tuple) else [Path(value)]
+    paths = path_list(outputs.get(name))
     for path in paths:
         path.parent.mkdir(parents=True, exist_ok=True)
     return paths

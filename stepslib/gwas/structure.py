@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import StepContext, StepError, step
-from stepslib.gwas.common import in_path, optional_out, out_path
+from engine import StepContext, StepError, optional_path, single_path, step
 
 PARAMS = {
     "properties": {
@@ -34,9 +33,9 @@ def structure(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
 
     from stepslib.gwas import genotypes
 
-    matrix = genotypes.open_dosages(in_path(inputs, "dosages"))
-    rows = genotypes.read_index(in_path(inputs, "pruned"))
-    samples = pd.read_csv(in_path(inputs, "kept_samples"), sep="\t", dtype={"sample_id": str})
+    matrix = genotypes.open_dosages(single_path(inputs, "dosages"))
+    rows = genotypes.read_index(single_path(inputs, "pruned"))
+    samples = pd.read_csv(single_path(inputs, "kept_samples"), sep="\t", dtype={"sample_id": str})
     cols = samples["index"].to_numpy()
     n = len(cols)
     grm = np.zeros((n, n))
@@ -62,11 +61,11 @@ def structure(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     vectors = vectors * np.where(signs == 0, 1, signs)
     names = [f"PC{i + 1}" for i in range(k)]
     pd.DataFrame(vectors, columns=names, index=pd.Index(samples["sample_id"], name="sample_id")
-                 ).to_csv(out_path(outputs, "pcs"), sep="\t", float_format="%.8g")
+                 ).to_csv(single_path(outputs, "pcs", output=True), sep="\t", float_format="%.8g")
     pd.DataFrame({"PC": names, "eigenvalue": values,
                   "variance_explained": values / np.trace(grm)}).to_csv(
-        out_path(outputs, "eigenvalues"), sep="\t", index=False, float_format="%.8g")
-    grm_path = optional_out(outputs, "grm")
+        single_path(outputs, "eigenvalues", output=True), sep="\t", index=False, float_format="%.8g")
+    grm_path = optional_path(outputs, "grm", output=True)
     if grm_path is not None:
         np.save(grm_path, grm)
     context.log.info("PCA on %d variants x %d samples; eigenvalues %s", used, n,

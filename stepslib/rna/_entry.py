@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import engine
 
-SPEC = Path(__file__).resolve().parents[2] / "specs" / "rna" / "amalgkit.yaml"
+SPEC = "rna/amalgkit.yaml"  # a spec shipped with the engine (engine.bundled_spec)
 
 
 def execute_amalgkit_workflow(
@@ -31,7 +30,7 @@ def execute_amalgkit_workflow(
         files.append(os.fspath(config))
     if work_dir is not None:
         overrides["work_dir"] = os.fspath(work_dir)
-    workflow = engine.load(SPEC, config_files=files, overrides=overrides)
+    workflow = engine.load(engine.bundled_spec(SPEC), config_files=files, overrides=overrides)
     return engine.run(workflow, **run_options)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import StepContext, StepError, step
+from engine import StepContext, StepError, path_list, step
 
 if TYPE_CHECKING:
     import numpy as np
@@ -27,12 +27,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 MARKERS = "osD^vP*Xh<>p"
-
-
-def _paths(value: Any) -> list[Path]:
-    if value is None:
-        return []
-    return [Path(v) for v in value] if isinstance(value, list | tuple) else [Path(value)]
 
 
 def _load(curate_dirs: list[Path], alg: str,
@@ -129,12 +123,12 @@ def csca(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
     """PCA, correlation heatmap, dendrogram and boxplots across species from curate tables."""
     import numpy as np
 
-    curate_dirs = _paths(inputs.get("curate"))
-    targets = _paths(outputs.get("dir"))
+    curate_dirs = path_list(inputs.get("curate"))
+    targets = path_list(outputs.get("dir"))
     if not curate_dirs or len(targets) != 1:
         raise StepError("rna.csca needs input 'curate' (rna.curate's directory) and one "
                         "output 'dir'")
-    table_inputs = _paths(inputs.get("orthogroup_table"))
+    table_inputs = path_list(inputs.get("orthogroup_table"))
     orthogroups = table_inputs[0] if table_inputs else (
         Path(config["orthogroup_table"]) if config["orthogroup_table"] else None)
     tables, samples = _load(curate_dirs, config["batch_effect_alg"], config["sample_group"])

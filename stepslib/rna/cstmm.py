@@ -18,20 +18,12 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import StepContext, StepError, step
+from engine import StepContext, StepError, path_list, step
 
 if TYPE_CHECKING:
     import pandas as pd
 
 _NUMBER = {"type": "number"}
-
-
-def _paths(value: Any) -> list[Path]:
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return [Path(v) for v in value]
-    return [Path(value)]
 
 
 def species_of(path: Path) -> str:
@@ -132,8 +124,8 @@ def cstmm(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
 
     from stepslib.rna.tmm import amalgkit_factors
 
-    count_paths = _paths(inputs.get("counts"))
-    out_counts = _paths(outputs.get("counts"))
+    count_paths = path_list(inputs.get("counts"))
+    out_counts = path_list(outputs.get("counts"))
     if not count_paths or "metadata" not in inputs or "metadata" not in outputs:
         raise StepError("rna.cstmm needs inputs 'counts' (est_counts tables) and 'metadata', "
                         "and outputs 'counts' and 'metadata'")
@@ -147,22 +139,7 @@ def cstmm(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
                         hint="name files <Genus>_<species>_est_counts.tsv, one per species")
     counts = {sp: read_counts(p) for sp, p in zip(species, count_paths)}
 
-    table_paths = _paths(inputs.get("orthogroup_table"))
-    if table_paths and config["orthogroup_table"]:
-        raise StepError("rna.cstmm: orthogroup table given both as input and as param",
-                        hint="keep one of them")
-    table_path = table_paths[0] if table_paths else (
-        Path(config["orthogroup_table"]) if config["orthogroup_table"] else None)
-    mode = config["mode"]
-    if mode == "auto":
-        mode = "cross" if table_path is not None else "single"
-    if mode == "cross" and table_path is None:
-        raise StepError("rna.cstmm: mode 'cross' needs an orthogroup table",
-                        hint="set param 'orthogroup_table' or declare input 'orthogroup_table'")
-    if mode == "single" and len(counts) != 1:
-        raise StepError(f"rna.cstmm: single-species mode got {len(counts)} species",
-                        hint="give an orthogroup table for cross-species TMM, or run one "
-                             "rna.cstmm per species (foreach)")
+    mode, table_path = _mode(config, inputs, len(counts))
 
     genecount = None
     if mode == "single":
@@ -195,13 +172,7 @@ def cstmm(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
                      matrix.shape[1], "/".join(matrix.columns[ref]))
     stats = pd.DataFrame({"library_size": lib, "factor": factors}, index=matrix.columns)
 
-    for (sp, frame), target in zip(counts.items(), out_counts):
-        corrected = frame.copy()
-        for run in frame.columns:  # runs without a factor stay raw, as in amalgkit
-            if (sp, run) in stats.index:
-                corrected[run] = frame[run] / stats.loc[(sp, run), "factor"]
-        target.parent.mkdir(parents=True, exist_ok=True)
-        corrected.rename_axis("target_id").reset_index().to_csv(target, sep="\t", index=False)
+    _write_corrected(counts, stats, out_counts)
     metadata = _annotate_metadata(Path(inputs["metadata"]), stats)
     Path(outputs["metadata"]).parent.mkdir(parents=True, exist_ok=True)
     metadata.to_csv(outputs["metadata"], sep="\t", index=False)
@@ -211,6 +182,40 @@ def cstmm(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     return {"status": "completed",
             "metadata": {"mode": mode, "genes": int(matrix.shape[0]),
                          "runs": int(matrix.shape[1]), "reference": "/".join(matrix.columns[ref])}}
+
+
+def _mode(config: dict[str, Any], inputs: dict[str, Any],
+          n_species: int) -> tuple[str, Path | None]:
+    """``single`` or ``cross`` (what ``auto`` means here), and the orthogroup table if any."""
+    table_paths = path_list(inputs.get("orthogroup_table"))
+    if table_paths and config["orthogroup_table"]:
+        raise StepError("rna.cstmm: orthogroup table given both as input and as param",
+                        hint="keep one of them")
+    table_path = table_paths[0] if table_paths else (
+        Path(config["orthogroup_table"]) if config["orthogroup_table"] else None)
+    mode = config["mode"]
+    if mode == "auto":
+        mode = "cross" if table_path is not None else "single"
+    if mode == "cross" and table_path is None:
+        raise StepError("rna.cstmm: mode 'cross' needs an orthogroup table",
+                        hint="set param 'orthogroup_table' or declare input 'orthogroup_table'")
+    if mode == "single" and n_species != 1:
+        raise StepError(f"rna.cstmm: single-species mode got {n_species} species",
+                        hint="give an orthogroup table for cross-species TMM, or run one "
+                             "rna.cstmm per species (foreach)")
+    return str(mode), table_path
+
+
+def _write_corrected(counts: dict[str, pd.DataFrame], stats: pd.DataFrame,
+                     targets: list[Path]) -> None:
+    """Each species' counts divided by their runs' TMM factors, in the order of ``targets``."""
+    for (sp, frame), target in zip(counts.items(), targets):
+        corrected = frame.copy()
+        for run in frame.columns:  # runs without a factor stay raw, as in amalgkit
+            if (sp, run) in stats.index:
+                corrected[run] = frame[run] / stats.loc[(sp, run), "factor"]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        corrected.rename_axis("target_id").reset_index().to_csv(target, sep="\t", index=False)
 
 
 def _annotate_metadata(path: Path, stats: pd.DataFrame) -> pd.DataFrame:
@@ -241,7 +246,7 @@ def _annotate_metadata(path: Path, stats: pd.DataFrame) -> pd.DataFrame:
 
 def _copy_eff_length(inputs: dict[str, Any], outputs: dict[str, Any]) -> None:
     """amalgkit copies <Sp>_eff_length.tsv next to the cstmm counts (curate reads it there)."""
-    sources, targets = _paths(inputs.get("eff_length")), _paths(outputs.get("eff_length"))
+    sources, targets = path_list(inputs.get("eff_length")), path_list(outputs.get("eff_length"))
     if len(sources) != len(targets):
         raise StepError(f"rna.cstmm: {len(sources)} input and {len(targets)} output "
                         "'eff_length' paths; declare both, one per species, or neither")

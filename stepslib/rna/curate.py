@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import StepContext, StepError, step
+from engine import StepContext, StepError, path_list, step
 from stepslib.rna.curate_core import NORMS
 
 if TYPE_CHECKING:
@@ -30,12 +30,6 @@ _YES_NO = {"oneOf": [{"type": "boolean"}, {"enum": ["yes", "no"]}]}
 
 def _flag(value: bool | str) -> bool:
     return value is True or value == "yes"
-
-
-def _paths(value: Any) -> list[Path]:
-    if value is None:
-        return []
-    return [Path(v) for v in value] if isinstance(value, list | tuple) else [Path(value)]
 
 
 def _groups(value: str | list[str] | None, meta: pd.DataFrame) -> list[str]:
@@ -132,15 +126,15 @@ def curate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
     if config["batch_effect_alg"] != "no":
         raise StepError(f"rna.curate: batch_effect_alg '{config['batch_effect_alg']}' is not "
                         "implemented", hint="use batch_effect_alg: no")
-    count_paths = _paths(inputs.get("counts"))
+    count_paths = path_list(inputs.get("counts"))
     if not count_paths or "eff_length" not in inputs or "metadata" not in inputs:
         raise StepError("rna.curate needs inputs 'counts', 'eff_length' and 'metadata'")
-    if len(_paths(outputs.get("dir"))) != 1:
+    if len(path_list(outputs.get("dir"))) != 1:
         raise StepError("rna.curate writes into one directory: declare output 'dir' "
                         "(e.g. '{{ work_dir }}/curate')")
-    out_dir = _paths(outputs["dir"])[0]
+    out_dir = path_list(outputs["dir"])[0]
     species = [species_of(p) for p in count_paths]
-    eff_paths = _match(_paths(inputs["eff_length"]), species, "eff_length")
+    eff_paths = _match(path_list(inputs["eff_length"]), species, "eff_length")
     meta_all = read_metadata(Path(inputs["metadata"]))
     groups = _groups(config["sample_group"], meta_all)
     options = {

@@ -16,9 +16,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, step
+from engine import StepContext, StepError, optional_path, step
 from stepslib.rna.metadata import AMALGKIT_INSTALL_HINT
-from stepslib.rna.tables import YES_NO, optional, yes
+from stepslib.rna.metadata_io import YES_NO, yes
 
 
 def run_files(out_dir: Path, run: str, paired: bool) -> list[Path]:
@@ -77,7 +77,7 @@ def public_runs(rows: list[dict[str, str]], out_dir: Path, config: dict[str, Any
                           "access. Offline: put the reads in a directory and use rna.integrate")
     import pandas as pd
 
-    from stepslib.rna.tables import write_metadata
+    from stepslib.rna.metadata_io import write_metadata
 
     table = context.tmp_dir / "metadata_getfastq.tsv"
     write_metadata(pd.DataFrame(rows), table)
@@ -124,12 +124,12 @@ def getfastq(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[st
     """Put each run's reads into out_dir/getfastq/<RUN>/ (link or fastp for private runs,
     amalgkit for public runs). Rows: the fan-out item, else input 'metadata'. Declared outputs
     must be among the files written."""
-    from stepslib.rna.tables import read_metadata
+    from stepslib.rna.metadata_io import read_metadata
 
     if isinstance(context.item, dict):
         rows = [{k: str(v) for k, v in context.item.items()}]
     else:
-        table = optional(inputs, "metadata")
+        table = optional_path(inputs, "metadata")
         if table is None:
             raise StepError("rna.getfastq needs a fan-out over metadata rows or an input "
                             "'metadata'")

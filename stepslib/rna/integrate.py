@@ -18,8 +18,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from engine import StepContext, StepError, step
-from stepslib.rna.tables import optional, single_path
+from engine import StepContext, StepError, optional_path, single_path, step
 
 _FASTQ = re.compile(r"^(?P<stem>.+?)\.(?:fq|fastq)(?:\.gz)?$", re.IGNORECASE)
 _MATE = re.compile(r"^(?P<run>.+)_(?P<mate>[12])$")
@@ -131,14 +130,14 @@ def integrate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     """Describe local FASTQ files as amalgkit metadata rows (output 'metadata': input metadata
     plus these rows; optional output 'private': the new rows only). Optional inputs:
     'metadata' (existing table), 'sample_sheet' (TSV with a run column)."""
-    from stepslib.rna.tables import (
+    from stepslib.rna.metadata_io import (
         concat_metadata,
         duplicated_runs,
         read_metadata,
         write_metadata,
     )
 
-    target = single_path(outputs.get("metadata"), "metadata", "rna.integrate")
+    target = single_path(outputs, "metadata", output=True)
     if not config["fastq_dir"]:
         raise StepError("rna.integrate needs param 'fastq_dir' (a directory of FASTQ files)")
     rows = private_rows(Path(config["fastq_dir"]), context)
@@ -146,7 +145,7 @@ def integrate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
 
     private = pd.DataFrame(rows)
     warnings: list[str] = []
-    sheet_path = optional(inputs, "sample_sheet")
+    sheet_path = optional_path(inputs, "sample_sheet")
     if sheet_path is not None:
         sheet = read_metadata(sheet_path)
         if sheet["run"].duplicated().any():
@@ -164,7 +163,7 @@ def integrate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
         extra = sheet.drop(columns=computed)  # measured values win over the sheet
         private = private.merge(extra, on="run", how="left")
     frames = [private]
-    metadata_path = optional(inputs, "metadata")
+    metadata_path = optional_path(inputs, "metadata")
     if metadata_path is not None:
         existing = read_metadata(metadata_path)
         clash = sorted(set(existing["run"]) & set(private["run"]))
@@ -174,7 +173,7 @@ def integrate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     merged = concat_metadata(frames)
     merged["private_file"] = merged["private_file"].replace("", "no")
     write_metadata(merged, target)
-    private_out = optional(outputs, "private")
+    private_out = optional_path(outputs, "private", output=True)
     if private_out is not None:
         write_metadata(concat_metadata([private]), private_out)
     for message in warnings:

@@ -14,8 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, step
-from stepslib.rna.tables import path_list, single_path
+from engine import StepContext, StepError, path_list, single_path, step
 
 QUANTITIES = ("est_counts", "tpm", "eff_length")
 _ABUNDANCE = re.compile(r"^(?P<run>.+)_abundance\.tsv$")
@@ -54,9 +53,9 @@ def merge(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     optional 'est_counts', 'tpm', 'eff_length' (paths the step must produce)."""
     import pandas as pd
 
-    from stepslib.rna.tables import read_metadata, species_dir_name, write_metadata
+    from stepslib.rna.metadata_io import read_metadata, species_dir_name, write_metadata
 
-    meta = read_metadata(single_path(inputs.get("metadata"), "metadata", "rna.merge"))
+    meta = read_metadata(single_path(inputs, "metadata"))
     if meta["run"].duplicated().any():
         raise StepError("the metadata lists a run more than once: "
                         + ", ".join(sorted(set(meta.loc[meta['run'].duplicated(), 'run']))))
@@ -72,7 +71,7 @@ def merge(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
         if config["missing_quant"] == "error":
             raise StepError(message)
         warnings.append(message)
-    out_meta = single_path(outputs.get("metadata"), "metadata", "rna.merge")
+    out_meta = single_path(outputs, "metadata", output=True)
     out_dir = out_meta.parent
     rates = []
     for run in meta["run"]:

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
-from engine import StepContext, StepError, step
-from stepslib.rna.tables import METADATA_COLUMNS, YES_NO, optional, single_path
+from engine import StepContext, StepError, optional_path, single_path, step
+from stepslib.rna.metadata_io import METADATA_COLUMNS, YES_NO
 
 AMALGKIT_INSTALL_HINT = (
     "amalgkit is not on PyPI: install it with 'conda install -c bioconda amalgkit' or "
@@ -138,7 +138,7 @@ def parse_sra_xml(path: str | Path) -> Any:
     """An SRA ``EXPERIMENT_PACKAGE_SET`` XML as an amalgkit metadata table (one row per RUN)."""
     import pandas as pd
 
-    from stepslib.rna.tables import order_columns
+    from stepslib.rna.metadata_io import order_columns
 
     try:
         root = ElementTree.parse(path).getroot()
@@ -183,10 +183,10 @@ def metadata(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[st
              context: StepContext) -> dict[str, Any]:
     """Build the amalgkit metadata table: parse a saved SRA XML (input 'xml'), else run
     ``amalgkit metadata`` (network). Output 'metadata' is the table (metadata/metadata.tsv)."""
-    from stepslib.rna.tables import write_metadata
+    from stepslib.rna.metadata_io import write_metadata
 
-    target = single_path(outputs.get("metadata"), "metadata", "rna.metadata")
-    xml = optional(inputs, "xml")
+    target = single_path(outputs, "metadata", output=True)
+    xml = optional_path(inputs, "xml")
     if xml is not None:
         frame = parse_sra_xml(xml)
         write_metadata(frame, target)

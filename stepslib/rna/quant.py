@@ -14,8 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, step
-from stepslib.rna.tables import path_list, single_path
+from engine import StepContext, StepError, path_list, single_path, step
 
 _NUMBER_OR_TEXT = ["number", "string", "null"]  # fan-out templates may render table cells
 
@@ -33,8 +32,8 @@ _NUMBER_OR_TEXT = ["number", "string", "null"]  # fan-out templates may render t
 def index(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
           context: StepContext) -> dict[str, Any]:
     """``kallisto index`` of input 'fasta' (transcriptome, may be gzipped) to output 'index'."""
-    fasta = single_path(inputs.get("fasta"), "fasta", "rna.index")
-    target = single_path(outputs.get("index"), "index", "rna.index")
+    fasta = single_path(inputs, "fasta")
+    target = single_path(outputs, "index", output=True)
     if config["kmer_size"] % 2 == 0:
         raise StepError(f"kmer_size must be odd, got {config['kmer_size']}")
     if not fasta.exists():
@@ -101,10 +100,10 @@ def quant(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
           context: StepContext) -> dict[str, Any]:
     """``kallisto quant`` of ONE run: inputs 'index' and 'reads' (1 or 2 FASTQ files); outputs
     'abundance' (<RUN>_abundance.tsv) and 'run_info' (<RUN>_run_info.json)."""
-    index_path = single_path(inputs.get("index"), "index", "rna.quant")
+    index_path = single_path(inputs, "index")
     reads = path_list(inputs.get("reads"))
-    abundance = single_path(outputs.get("abundance"), "abundance", "rna.quant")
-    run_info = single_path(outputs.get("run_info"), "run_info", "rna.quant")
+    abundance = single_path(outputs, "abundance", output=True)
+    run_info = single_path(outputs, "run_info", output=True)
     run = config["run"] or _item_value(context, "run") or abundance.parent.name
     layout = config["lib_layout"]
     if layout == "auto":

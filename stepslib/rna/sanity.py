@@ -12,8 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, step
-from stepslib.rna.tables import single_path
+from engine import StepContext, StepError, single_path, step
 
 CHECKS = ("getfastq", "index", "quant")
 
@@ -69,9 +68,9 @@ def sanity(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
            context: StepContext) -> dict[str, Any]:
     """Input 'metadata' (the runs that should be there); output 'report' (TSV: run,
     scientific_name, has_fastq, has_index, has_quant) plus amalgkit's text lists beside it."""
-    from stepslib.rna.tables import duplicated_runs, read_metadata, species_dir_name
+    from stepslib.rna.metadata_io import duplicated_runs, read_metadata, species_dir_name
 
-    meta = read_metadata(single_path(inputs.get("metadata"), "metadata", "rna.sanity"))
+    meta = read_metadata(single_path(inputs, "metadata"))
     dupes = duplicated_runs(meta)
     if dupes:
         raise StepError(f"duplicate run ids in the metadata: {', '.join(dupes[:10])}",
@@ -100,7 +99,7 @@ def sanity(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
         lines.append("\t".join([row["run"], row.get("scientific_name", ""), *cells]))
     missing["index"] = sorted(s or "(no scientific_name)" for s, ok in species_seen.items()
                               if not ok)
-    report = single_path(outputs.get("report"), "report", "rna.sanity")
+    report = single_path(outputs, "report", output=True)
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text("\n".join(lines) + "\n")
     names = {"getfastq": "SRA_IDs_without_fastq.txt", "index": "species_without_index.txt",

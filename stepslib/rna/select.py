@@ -18,8 +18,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import StepContext, StepError, step
-from stepslib.rna.tables import TAXID_RANKS, YES_NO, optional, single_path, to_number
+from engine import StepContext, StepError, optional_path, single_path, step
+from stepslib.rna.metadata_io import TAXID_RANKS, YES_NO, to_number
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -191,9 +191,9 @@ def select(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
     'control_term', 'group_attribute' (amalgkit .config files). Outputs 'metadata' (all rows),
     optional 'original' (input copy), 'pivot_qualified', 'pivot_selected', 'selected'
     (is_sampled & is_qualified rows: the table quant fans out over)."""
-    from stepslib.rna.tables import duplicated_runs, read_metadata, write_metadata
+    from stepslib.rna.metadata_io import duplicated_runs, read_metadata, write_metadata
 
-    source = single_path(inputs.get("metadata"), "metadata", "rna.select")
+    source = single_path(inputs, "metadata")
     frame = read_metadata(source)
     dupes = duplicated_runs(frame)
     if dupes:
@@ -207,7 +207,7 @@ def select(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
     for name, width, default in (("exclude_keyword", 3, BASE_EXCLUDE_KEYWORD),
                                  ("control_term", 2, BASE_CONTROL_TERM),
                                  ("group_attribute", 2, BASE_GROUP_ATTRIBUTE)):
-        path = optional(inputs, name)
+        path = optional_path(inputs, name)
         rules[name] = read_rules(path, width) if path else list(default) if builtin else []
         if name == "exclude_keyword" and path:
             rules["custom_keyword"] = rules[name]
@@ -215,8 +215,8 @@ def select(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
         frame = frame[frame["sample_group"].isin(config["sample_group"])].reset_index(drop=True)
     frame = apply_exclusions(frame, config, rules)
     frame = sample_runs(frame, config["max_sample"], config["seed"])
-    target = single_path(outputs.get("metadata"), "metadata", "rna.select")
-    original = optional(outputs, "original")
+    target = single_path(outputs, "metadata", output=True)
+    original = optional_path(outputs, "original", output=True)
     if original is not None:
         original.parent.mkdir(parents=True, exist_ok=True)
         original.write_bytes(source.read_bytes())
@@ -224,10 +224,10 @@ def select(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
     qualified = frame[frame["is_qualified"] == "yes"]
     selected = qualified[qualified["is_sampled"] == "yes"]
     for key, part in (("pivot_qualified", qualified), ("pivot_selected", selected)):
-        path = optional(outputs, key)
+        path = optional_path(outputs, key, output=True)
         if path is not None:
             write_metadata(pivot(part), path)
-    selected_path = optional(outputs, "selected")
+    selected_path = optional_path(outputs, "selected", output=True)
     if selected_path is not None:
         write_metadata(selected, selected_path)
     reasons = frame.loc[frame["exclusion"] != "no", "exclusion"].value_counts().to_dict()

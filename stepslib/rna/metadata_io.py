@@ -7,7 +7,7 @@ pandas is imported inside the functions (step modules must stay cheap to import)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -125,29 +125,3 @@ def to_number(values: Iterable[Any]) -> list[float]:
         except (TypeError, ValueError):
             result.append(float("nan"))
     return result
-
-
-def single_path(value: Any, name: str, step: str) -> Path:
-    """The one path of the input/output ``name`` (a one-element list is accepted)."""
-    if isinstance(value, list | tuple):
-        if len(value) != 1:
-            raise StepError(f"{step}: '{name}' must be one path, got {len(value)}")
-        value = value[0]
-    if value is None:
-        raise StepError(f"{step}: '{name}' is required",
-                        hint=f"declare it in the spec, e.g. '{name}: path/to/file'")
-    return Path(value)
-
-
-def path_list(value: Any) -> list[Path]:
-    """An input/output that may be absent, one path, or a list of paths."""
-    if value is None:
-        return []
-    if isinstance(value, list | tuple):
-        return [Path(v) for v in value]
-    return [Path(value)]
-
-
-def optional(mapping: Mapping[str, Any], key: str) -> Path | None:
-    paths = path_list(mapping.get(key))
-    return paths[0] if paths else None
