@@ -1,4 +1,4 @@
-"""The executor contract (tests/engine_exec) run against ``--backend dask`` on a real LocalCluster.
+"""The executor contract (tests/helpers/contract.py) run against ``--backend dask`` on a real LocalCluster.
 
 Two worker processes of one thread each, talking TCP on 127.0.0.1. One cluster serves the whole
 module (starting one takes ~3 s); ``cancel_all`` and worker deaths must leave it usable, which
@@ -7,55 +7,19 @@ the tests below check as they go.
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import os
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
 import pytest
 
 pytest.importorskip("distributed")
 
-HERE = Path(__file__).resolve().parent
-EXEC_TESTS = HERE.parent / "engine_exec"
-ROOT = HERE.parents[1]
-
-
-def _import_contract() -> tuple[ModuleType, ModuleType]:
-    """tests/engine_exec's contract module and its ``conftest`` helpers.
-
-    The contract module does ``from conftest import ...``; when the whole suite is collected,
-    ``sys.modules["conftest"]`` is whichever conftest pytest loaded last, so load the right one
-    under that name just while the contract module is imported.
-    """
-    sys.path.insert(0, str(EXEC_TESTS))  # for ``import steps_fixture`` and the contract
-    spec = importlib.util.spec_from_file_location("conftest", EXEC_TESTS / "conftest.py")
-    assert spec is not None and spec.loader is not None
-    helpers = importlib.util.module_from_spec(spec)
-    previous = sys.modules.get("conftest")
-    sys.modules["conftest"] = helpers
-    try:
-        spec.loader.exec_module(helpers)
-        module = importlib.import_module("test_exec_contract")
-    finally:
-        if previous is not None:
-            sys.modules["conftest"] = previous
-        else:
-            del sys.modules["conftest"]
-    return module, helpers
-
-
-contract, _helpers = _import_contract()
-make_instance, run_all = _helpers.make_instance, _helpers.run_all
-_Contract: Any = contract.TestExecutorContract  # pytest collects only Test* names
-
-from engine.executors import Executor, make_executor  # noqa: E402
-from engine.model import Status  # noqa: E402
+from engine.executors import Executor, make_executor
+from engine.model import Status
+from tests.helpers.contract import ExecutorContract
+from tests.helpers.executors import group_alive, make_instance, run_all, wait_file, worker_env
 
 pytestmark = pytest.mark.slow
 
@@ -63,9 +27,8 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def dask_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executor]:
     with pytest.MonkeyPatch.context() as mp:  # what the spawned workers inherit
-        path = os.pathsep.join([str(EXEC_TESTS), str(ROOT), os.environ.get("PYTHONPATH", "")])
-        mp.setenv("PYTHONPATH", path.rstrip(os.pathsep))
-        mp.setenv("MI_STEP_MODULES", "steps_fixture")
+        for name, value in worker_env().items():
+            mp.setenv(name, value)
         executor = make_executor("dask", tmp_root=str(tmp_path_factory.mktemp("dask-tmp")),
                                  config={"kill_grace": 0.3})
         executor.start(2)
@@ -76,15 +39,17 @@ def dask_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executor
             executor.shutdown()
 
 
-class TestDaskContract(_Contract):
+class TestDaskContract(ExecutorContract):
     """Every contract test, with ``backend`` = the shared dask executor."""
+
+    backend_name = "dask"
 
     @pytest.fixture
     def backend(self, dask_executor: Executor) -> Iterator[Executor]:
         assert dask_executor.running() == 0
         _both_workers(dask_executor)
         yield dask_executor
-        dask_executor.cancel_all()  # as the contract's own fixture does after each test
+        dask_executor.cancel_all()  # leave the shared cluster idle for the next test
 
 
 class TestDaskOnly:
@@ -95,7 +60,7 @@ class TestDaskOnly:
     def test_workers_are_separate_processes_on_loopback(
         self, dask_executor: Executor, tmp_path: Path
     ) -> None:
-        client = dask_executor._client  # type: ignore[attr-defined]
+        client = dask_executor.client
         workers = client.scheduler_info()["workers"]
         assert len(workers) == 2
         assert all(addr.startswith("tcp://127.0.0.1:") for addr in workers)
@@ -128,7 +93,7 @@ class TestDaskOnly:
 
         inst = make_instance(tmp_path, "orphan", command="echo $$ > g.pid; sleep 1000")
         dask_executor.submit(inst, 1, str(tmp_path / "orphan.log"))
-        pgid = int(contract._wait_file(tmp_path / "g.pid"))
+        pgid = int(wait_file(tmp_path / "g.pid"))
         worker_pid = os.getpgid(pgid) and _parent_worker(pgid)
         os.kill(worker_pid, signal.SIGKILL)
         got = []
@@ -139,9 +104,9 @@ class TestDaskOnly:
         assert [o.instance_id for o in got] == ["orphan"]
         assert got[0].status is Status.FAILED and "worker died" in (got[0].error or "")
         deadline = time.monotonic() + 30  # reaped once a worker runs on the node again
-        while contract._group_alive(pgid) and time.monotonic() < deadline:
+        while group_alive(pgid) and time.monotonic() < deadline:
             assert dask_executor.wait(0.2) == []
-        assert contract._group_alive(pgid) == []
+        assert group_alive(pgid) == []
 
     def test_workers_that_cannot_import_a_step_library_are_refused(
         self, dask_executor: Executor, monkeypatch: pytest.MonkeyPatch
@@ -152,21 +117,21 @@ class TestDaskOnly:
         info = registry.StepInfo(name="labx.align", function=print, params_schema={},
                                  description="", version="1", module="labx_private_steps")
         monkeypatch.setitem(registry.REGISTRY._steps, "labx.align", info)
-        assert len(dask_executor._client.scheduler_info()["workers"]) == 2  # type: ignore[attr-defined]
+        assert len(dask_executor.client.scheduler_info()["workers"]) == 2
         with pytest.raises(UsageError) as error:
-            dask_executor._check_workers()  # type: ignore[attr-defined]
+            dask_executor.check_workers()
         text = str(error.value)
         assert text.count("cannot import labx_private_steps: ModuleNotFoundError") == 2
         assert "tcp://127.0.0.1:" in text and "labx_private_steps" in text
         assert error.value.hint is not None and "PYTHONPATH" in error.value.hint
         monkeypatch.delitem(registry.REGISTRY._steps, "labx.align")
-        dask_executor._check_workers()  # type: ignore[attr-defined]
+        dask_executor.check_workers()
 
     def test_resource_larger_than_any_worker_fails_at_once(self, tmp_path: Path) -> None:
         from engine.executors.dask import DaskExecutor
 
         ex = DaskExecutor()
-        ex._limits = {"slots": 4.0, "mem_mb": 8000.0}
+        ex._conn.limits = {"slots": 4.0, "mem_mb": 8000.0}
         inst = make_instance(tmp_path, "big", command="true", threads=16,
                              resources={"mem_mb": 64000, "gpu": 1})  # fmt: skip
         _, refusal = ex._resources_for(inst)
@@ -176,7 +141,7 @@ class TestDaskOnly:
 
 
 def _both_workers(executor: Executor) -> None:
-    executor._client.wait_for_workers(2, timeout=60)  # type: ignore[attr-defined]
+    executor.client.wait_for_workers(2, timeout=60)
 
 
 def _parent_worker(pgid: int) -> int:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from planning_helpers import write
 
 from engine.plan.plan import Plan
 from engine.plan.workflow import Workflow, load
+from tests.helpers.planning import write
 
 
 @pytest.fixture(autouse=True)

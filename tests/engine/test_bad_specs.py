@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from planning_helpers import DATA, PYTHON, subprocess_env
+
+from tests.helpers.planning import DATA, PYTHON, subprocess_env
 
 CORPUS = DATA / "bad_specs"
 ERROR_LINE = re.compile(r"^(?P<path>.+?):(?P<line>\d+):(?P<col>\d+): error: ", re.M)

@@ -8,7 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from planning_helpers import CHECKOUT, PYTHON, dry_run_json, rows_by_id, subprocess_env, write
+
+from tests.helpers.planning import CHECKOUT, PYTHON, dry_run_json, rows_by_id, subprocess_env, write
 
 SPEC = """\
 name: demo

@@ -6,11 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from planning_helpers import write
 
 from engine.errors import SpecError
 from engine.spec.config import env_layer, parse_scalar, parse_set, resolve_config
 from engine.spec.yamlload import load_yaml_text
+from tests.helpers.planning import write
 
 SPEC = """\
 name: cfg

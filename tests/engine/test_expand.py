@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from planning_helpers import write
 
 from engine.errors import SpecError
+from tests.helpers.planning import write
 
 TABLE = "sample\tcondition\treads\nS1\tcontrol\t10\nS2\ttreated\t20\nS3\tcontrol\t30\n"
 
@@ -254,7 +254,7 @@ def test_disabled_by_set_names_the_argument(plan_of) -> None:
 
 
 def test_disabled_rows_in_the_dry_run_json(cli, spec_file) -> None:
-    from planning_helpers import dry_run_json, rows_by_id
+    from tests.helpers.planning import dry_run_json, rows_by_id
 
     rows = rows_by_id(dry_run_json(cli, spec_file(DISABLED)))
     assert rows["a"]["action"] == "disabled"

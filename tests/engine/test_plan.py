@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from planning_helpers import write
 
 from engine.errors import SpecError
 from engine.plan.graph import Dag, order_groups
 from engine.plan.plan import MAX_REPEATS, group_ids
 from engine.render.dryrun import plan_json
+from tests.helpers.planning import write
 
 CHAIN = """\
 name: chain

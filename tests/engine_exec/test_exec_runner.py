@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from conftest import make_instance
-
 from engine.executors.markers import read_marker
 from engine.executors.worker import execute
 from engine.model import Status
+from tests.helpers.executors import make_instance
 
 
 def _run(tmp_path: Path, **fields: object):

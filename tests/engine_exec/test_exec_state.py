@@ -10,13 +10,13 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, make_instance
 
 from engine.errors import LockError
 from engine.fingerprint import Fingerprint
 from engine.model import Outcome, Status
 from engine.running import state as state_mod
 from engine.running.state import StateStore
+from tests.helpers.executors import ROOT, make_instance
 
 
 def _outcome(iid: str, status: Status = Status.COMPLETED) -> Outcome:
@@ -102,8 +102,7 @@ def test_committed_records_survive_kill_9(tmp_path: Path) -> None:
     script = textwrap.dedent(f"""
         import os, signal, sys
         sys.path.insert(0, {str(ROOT)!r})
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
-        from conftest import make_instance, _outcome_for_child as outcome
+        from tests.helpers.executors import make_instance, outcome_for_child as outcome
         from engine.running.state import StateStore
         store = StateStore({str(tmp_path / "st")!r})
         store.record("wf", make_instance("/x", "kept"), outcome("kept"), {{}}, {{}}, {{}})

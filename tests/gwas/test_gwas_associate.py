@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import needs_plink2, plink2, plink_sample_file, printed_close
+
+from tests.helpers.gwas import needs_plink2, plink2, plink_sample_file, printed_close
 
 pytestmark = [pytest.mark.tools, needs_plink2]
 

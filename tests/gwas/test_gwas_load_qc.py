@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import load_outputs, needs_plink2, plink2, qc_outputs, simulate_plink
 
 from stepslib.gwas.qcstats import hwe_exact
+from tests.helpers.gwas import load_outputs, needs_plink2, plink2, qc_outputs, simulate_plink
 
 
 def _write_vcf(path: Path) -> None:

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import needs_plink2, plink2, prepare
 from scipy import stats
+
+from tests.helpers.gwas import needs_plink2, plink2, prepare
 
 
 def _prune(sim: dict[str, Any], tmp: Path, run_step: Any, **params: Any) -> list[str]:

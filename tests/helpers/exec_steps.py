@@ -1,7 +1,7 @@
 """Test-only step functions (namespace ``testexec``) used by the executor contract tests.
 
-Worker processes import this module by name: the tests put this directory on PYTHONPATH and
-name the module in ``MI_STEP_MODULES`` (see engine.registry).
+Worker processes import this module by name: the tests put the checkout on PYTHONPATH and
+name ``tests.helpers.exec_steps`` in ``MI_STEP_MODULES`` (see engine.registry).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Plain helpers for the planning-stage tests (fixtures live in conftest.py)."""
+"""Plain helpers for the planning-stage tests (fixtures live in tests/engine/conftest.py)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 
 from engine import StepError
 from stepslib.rna.integrate import fastq_stats
-from tests.rna.conftest import EXAMPLES, write
+from tests.helpers.rna import EXAMPLES, write
 
 
 def fastq_text(prefix: str, seqs: list[str]) -> str:

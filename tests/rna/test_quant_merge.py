@@ -13,7 +13,7 @@ import pytest
 
 from engine import StepError, ToolMissingError
 from stepslib.rna.quant import single_end_lengths
-from tests.rna.conftest import EXAMPLES, KALLISTO_TEST, needs_kallisto, write
+from tests.helpers.rna import EXAMPLES, KALLISTO_TEST, needs_kallisto, write
 
 ALPHA_FASTQ = EXAMPLES / "fastq" / "Demo_alpha"
 BETA_FASTQ = EXAMPLES / "fastq" / "Demo_beta"
@@ -30,7 +30,7 @@ def indices(tmp_path_factory) -> dict[str, Path]:
     if shutil.which("kallisto") is None:
         pytest.skip("kallisto not installed")
     from engine.registry import get_step
-    from tests.rna.conftest import checked_params, make_context
+    from tests.helpers.rna import checked_params, make_context
 
     where = tmp_path_factory.mktemp("index")
     result = {}
@@ -195,7 +195,7 @@ def test_amalgkit_spec_end_to_end_on_example(tmp_path: Path, monkeypatch) -> Non
     outputs, low-depth PRVA13 is not selected, the mislabelled PRVA03 is curated out."""
     from engine.model import Status
     from engine.running.orchestrate import run_workflow
-    from tests.rna.conftest import ROOT
+    from tests.helpers.rna import ROOT
 
     monkeypatch.chdir(tmp_path)
     work = tmp_path / "work"

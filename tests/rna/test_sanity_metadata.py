@@ -14,8 +14,8 @@ import pytest
 from engine import StepError
 from stepslib.rna.integrate import fastq_stats
 from stepslib.rna.metadata import parse_sra_xml
-from stepslib.rna.tables import METADATA_COLUMNS, species_dir_name, species_from_filename
-from tests.rna.conftest import DATA, EXAMPLES, write
+from stepslib.rna.metadata_io import METADATA_COLUMNS, species_dir_name, species_from_filename
+from tests.helpers.rna import DATA, EXAMPLES, write
 
 XML = DATA / "sra_experiment_packages.xml"
 

@@ -1,4 +1,4 @@
-"""The ``work`` fixture: tmp_path as the current directory (helpers are in run_helpers.py)."""
+"""The ``work`` fixture: tmp_path as the current directory (helpers: tests/helpers/running.py)."""
 
 from __future__ import annotations
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import psutil
 import pytest
-from run_helpers import cli, completed, dry, mi, ran, run, write_spec
 
 from engine.model import Status
 from engine.running.state import StateStore
+from tests.helpers.running import cli, completed, dry, mi, ran, run, write_spec
 
 # With -j 1, 'first' then 'bad' go before 'indep': they head the longest path.
 SPEC = """

@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from run_helpers import cli, completed, dry, ran, run, up_to_date, write_spec
+
+from tests.helpers.running import cli, completed, dry, ran, run, up_to_date, write_spec
 
 SPEC = """
 name: dynamic

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import psutil
 import pytest
-from run_helpers import dry, mi, mi_popen, write_spec
 
 from engine.running.state import StateStore
+from tests.helpers.running import dry, mi, mi_popen, write_spec
 
 SPEC = """
 name: sig

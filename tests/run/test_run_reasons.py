@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 import pytest
-from run_helpers import cli, completed, dry, ran, run, to_run, up_to_date, write_spec
+
+from tests.helpers.running import cli, completed, dry, ran, run, to_run, up_to_date, write_spec
 
 CHAIN = """
 name: reasons

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from run_helpers import completed, run, write_spec
+
+from tests.helpers.running import completed, run, write_spec
 
 TIMED = ('s=$(date +%s%N); {work}echo "$s $(date +%s%N)" >> times/{name}; '
          'echo {name} >> order.log; echo {name} > {{{{ outputs.o }}}}')

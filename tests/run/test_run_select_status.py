@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
-from run_helpers import cli, completed, dry, ran, run, to_run, write_spec
 
 from engine.model import Status
+from tests.helpers.running import cli, completed, dry, ran, run, to_run, write_spec
 
 SPEC = """
 name: sel

@@ -1,0 +1,137 @@
+"""The executor contract: every backend (processes, loky, threads, serial, dask) must pass it.
+
+``ExecutorContract`` holds the tests; it is subclassed once per backend as ``Test<Name>Contract``
+(tests/engine_exec/test_exec_contract.py, tests/dask/test_dask_contract.py). A subclass gets a
+``backend`` fixture, a started executor shared by the class's tests: tests/engine_exec's
+conftest starts the backend named by the class's ``backend_name``; a subclass may instead
+define its own ``backend`` fixture (dask does). A new backend adds one subclass; nothing else
+changes here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+
+from engine.executors import Executor
+from engine.model import Status
+from tests.helpers.executors import make_instance, run_all, wait_file, wait_gone
+
+
+class ExecutorContract:
+    """The tests every executor must pass; not collected itself (its name lacks ``Test``)."""
+
+    backend_name: ClassVar[str]
+
+    def test_python_step_completes_with_outputs(self, backend: Executor, tmp_path: Path) -> None:
+        inst = make_instance(
+            tmp_path, "w", uses="testexec.write", params={"text": "hi"}, outputs={"out": "d/o.txt"}
+        )
+        out = run_all(backend, [inst], tmp_path / "logs")["w"]
+        assert out.status is Status.COMPLETED, out.error
+        assert (tmp_path / "d/o.txt").read_text() == "hi\n"
+        assert out.output["pid"] > 0
+        assert out.warnings == ("just a warning",)
+        assert out.metadata["execution_time"] >= 0
+        assert out.peak_mem_mb is not None and out.peak_mem_mb > 1
+        assert set(out.output_fps) == {"d/o.txt"}
+        log = Path(out.log_path).read_text()
+        assert "writing" in log and "just a warning" in log
+
+    def test_shell_step(self, backend: Executor, tmp_path: Path) -> None:
+        inst = make_instance(
+            tmp_path,
+            "sh",
+            command="echo to-out > res/a.txt; echo to-err >&2; echo $TMPDIR > tmpdir.txt;"
+            " touch $TMPDIR/scratch",
+            outputs={"a": "res/a.txt"},
+        )
+        out = run_all(backend, [inst], tmp_path / "logs")["sh"]
+        assert out.status is Status.COMPLETED, out.error
+        assert (tmp_path / "res/a.txt").read_text() == "to-out\n"
+        assert "to-err" in Path(out.log_path).read_text()
+        private_tmp = Path((tmp_path / "tmpdir.txt").read_text().strip())
+        # nothing is left behind: the private dir is removed (or emptied and reused)
+        assert private_tmp.name and not (private_tmp.exists() and any(private_tmp.iterdir())), \
+            "private tmp dir left with files"
+
+    @pytest.mark.parametrize(
+        ("fields", "error", "hint"),
+        [
+            ({"command": "echo partial; exit 3"}, "exit status 3", "log"),
+            ({"uses": "testexec.raise"}, "ValueError: boom from the step", "traceback"),
+            ({"uses": "testexec.steperror"}, "has no 'run' column", "add a 'run' column"),
+            ({"uses": "testexec.report_failure"}, "first problem; second problem", None),
+            ({"uses": "testexec.nothing", "outputs": {"o": "never.txt"}}, "never.txt", "outputs"),
+            ({"command": "true", "outputs": {"o": "x/never.txt"}}, "was not created", "outputs"),
+        ],
+    )
+    def test_failures_become_failed_outcomes(
+        self, backend: Executor, tmp_path: Path, fields: dict, error: str, hint: str | None
+    ) -> None:
+        out = run_all(backend, [make_instance(tmp_path, "f", **fields)], tmp_path / "logs")["f"]
+        assert out.status is Status.FAILED
+        assert out.error is not None and error in out.error
+        if hint is None:
+            assert out.hint is None
+        else:
+            assert out.hint is not None and hint in out.hint
+        log = Path(out.log_path).read_text()
+        assert "failed" in log
+        if fields.get("uses") == "testexec.raise":
+            assert "Traceback" in log
+        if fields.get("uses") == "testexec.steperror":
+            assert "Traceback" not in log and "add a 'run' column" in log
+
+    def test_shell_timeout_kills_the_process_group(self, backend: Executor, tmp_path: Path) -> None:
+        inst = make_instance(
+            tmp_path,
+            "slow",
+            command="echo $$ > bash.pid; sleep 1000 & sleep 1000 & bash -c 'sleep 1000' & wait",
+            timeout=0.5,
+        )
+        out = run_all(backend, [inst], tmp_path / "logs")["slow"]
+        assert out.status is Status.FAILED
+        assert out.error is not None and "timed out after 0.5 s" in out.error
+        pgid = int((tmp_path / "bash.pid").read_text())
+        assert wait_gone(pgid) == []
+
+    def test_two_steps_run_concurrently(self, backend: Executor, tmp_path: Path) -> None:
+        if backend.name == "serial":
+            pytest.skip("serial runs one step at a time by design")
+        steps = [
+            make_instance(tmp_path, "a", command="sleep 0.5"),
+            make_instance(tmp_path, "b", uses="testexec.sleep", params={"seconds": 0.5}),
+        ]
+        got = run_all(backend, steps, tmp_path / "logs")
+        a, b = got["a"], got["b"]
+        assert a.status is Status.COMPLETED and b.status is Status.COMPLETED
+        assert max(a.started, b.started) < min(a.ended, b.ended), "the two steps did not overlap"
+
+    def test_python_timeout(self, backend: Executor, tmp_path: Path) -> None:
+        seconds = 0.6 if backend.name == "threads" else 1000  # threads can only report it
+        inst = make_instance(tmp_path, "t", uses="testexec.sleep", params={"seconds": seconds}, timeout=0.2)
+        out = run_all(backend, [inst], tmp_path / "logs")["t"]
+        assert out.status is Status.FAILED
+        assert out.error is not None and "timed out" in out.error
+
+    def test_cancel_all_kills_running_work(self, backend: Executor, tmp_path: Path) -> None:
+        if backend.name == "serial":
+            inst = make_instance(tmp_path, "q", command="true")
+            backend.submit(inst, 1, str(tmp_path / "q.log"))
+            backend.cancel_all()
+            assert backend.running() == 0 and backend.wait(0.1) == []
+            return
+        for name in ("c1", "c2"):
+            inst = make_instance(tmp_path, name, command=f"echo $$ > {name}.pid; sleep 1000")
+            backend.submit(inst, 1, str(tmp_path / f"{name}.log"))
+        pgids = [int(wait_file(tmp_path / f"{n}.pid")) for n in ("c1", "c2")]
+        backend.cancel_all()
+        assert backend.running() == 0
+        for pgid in pgids:
+            assert wait_gone(pgid) == []
+        # still usable afterwards
+        after = make_instance(tmp_path, "after", command="echo ok > after.txt")
+        assert run_all(backend, [after], tmp_path / "logs")["after"].status is Status.COMPLETED
