@@ -35,13 +35,12 @@ from typing import Any
 from joblib.externals.loky import ProcessPoolExecutor
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
-from engine.executors.base import Executor
+from engine.executors.base import Executor, worker_module
 from engine.executors.markers import MarkerInfo, read_marker
 from engine.executors.shell import kill_group
 from engine.executors.worker import execute
 from engine.fingerprint import DEFAULT_HASH_LIMIT
 from engine.model import Outcome, StepInstance, failed_outcome
-from engine.registry import module_of
 
 _MAX_FRUITLESS_BREAKS = 3
 _SIGKILL_EXIT = -signal.SIGKILL
@@ -78,7 +77,6 @@ class LokyExecutor(Executor):
         self._queue: deque[_Task] = deque()
         self._ready: list[Outcome] = []
         self._procs: dict[int, Any] = {}  # worker pid -> loky process (for exit codes)
-        self._modules: dict[str, str | None] = {}
         self._seq = 0
         self._fruitless_breaks = 0
 
@@ -176,7 +174,7 @@ class LokyExecutor(Executor):
                     task.log_path,
                     self._tmp,
                     marker=task.marker,
-                    step_module=self._module_of(task.instance),
+                    step_module=worker_module(task.instance),
                     hash_limit=self._hash_limit,
                 )
                 break
@@ -203,14 +201,6 @@ class LokyExecutor(Executor):
             pool.shutdown(wait=False, kill_workers=True)
         except Exception:
             pass
-
-    def _module_of(self, instance: StepInstance) -> str | None:
-        """Module that registered ``instance.uses`` here, so a worker can import it by name."""
-        if instance.uses is None:
-            return None
-        if instance.uses not in self._modules:
-            self._modules[instance.uses] = module_of(instance.uses)
-        return self._modules[instance.uses]
 
     # -- results and failures ------------------------------------------------------------------
 

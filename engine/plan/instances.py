@@ -77,7 +77,10 @@ def compile_step(step: StepSpec, settings: StepSettings, context: Mapping[str, A
 
 def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str, Any],
                      problems: Problems) -> list[StepInstance]:
-    step = compiled.step
+    """One StepInstance per fan-out item (one for a plain step). A problem in one instance is
+    reported and that instance skipped; a plain step's problem ends the step."""
+    # One loop body, no helper call per instance: at 100,000 instances a call costs ~2 %.
+    step, settings = compiled.step, compiled.settings
     fanned = step.foreach is not None
     result: list[StepInstance] = []
     seen_labels: dict[str, int] = {}
@@ -94,49 +97,46 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
                 continue
             seen_labels[label] = index
         try:
-            result.append(_instance(compiled, ctx, problems, item, index, label))
-        except _Skip:
-            if not fanned:
-                break
+            inputs = compiled.inputs(ctx)
+            outputs = compiled.outputs(ctx)
+            params = compiled.shared_params
+            if params is None:
+                params = _rendered_params(compiled, ctx, problems)
+            numbers = compiled.shared_numbers or render_numbers(step, settings, ctx, problems,
+                                                                compiled.max_threads)
+            command = None
+            if compiled.command is not None:
+                run_ctx = dict(ctx, inputs=inputs, outputs=outputs, params=params,
+                               threads=numbers.threads, resources=numbers.resources)
+                command = _rendered_command(compiled.command, run_ctx, step, problems)
+        except TemplateError as exc:
+            problems.at_step(step, ("inputs",), f"in a path: {exc}")
+        except _TypeProblem as problem:
+            problems.at_step(step, (problem.which,), str(problem))
+        except (BadSetting, _Skip):
+            pass
+        else:
+            result.append(StepInstance(
+                id=f"{step.name}[{label}]" if fanned else step.name,
+                step=step.name, uses=step.uses, command=command, params=params, inputs=inputs,
+                outputs=outputs, threads=numbers.threads, resources=numbers.resources,
+                retries=numbers.retries, timeout=numbers.timeout, item=item if fanned else None,
+                index=index if fanned else None, work_dir=compiled.work_dir,
+            ))
+            continue
+        if not fanned:
+            break
     return result
 
 
-def _instance(compiled: StepTemplates, ctx: dict[str, Any], problems: Problems, item: Any,
-              index: int, label: Any) -> StepInstance:
-    step, settings = compiled.step, compiled.settings
+def _rendered_command(command: Template, run_ctx: Mapping[str, Any], step: StepSpec,
+                      problems: Problems) -> str:
     try:
-        inputs = compiled.inputs(ctx)
-        outputs = compiled.outputs(ctx)
-        params = compiled.shared_params
-        if params is None:
-            params = _rendered_params(compiled, ctx, problems)
-        numbers = compiled.shared_numbers or render_numbers(step, settings, ctx, problems,
-                                                            compiled.max_threads)
+        rendered: str = command.render(run_ctx)
     except TemplateError as exc:
-        problems.at_step(step, ("inputs",), f"in a path: {exc}")
+        problems.at_step(step, ("run",), f"in 'run': {exc}")
         raise _Skip from None
-    except _TypeProblem as problem:
-        problems.at_step(step, (problem.which,), str(problem))
-        raise _Skip from None
-    except BadSetting:
-        raise _Skip from None
-    command = None
-    if compiled.command is not None:
-        run_ctx = dict(ctx, inputs=inputs, outputs=outputs, params=params,
-                       threads=numbers.threads, resources=numbers.resources)
-        try:
-            command = compiled.command.render(run_ctx)
-        except TemplateError as exc:
-            problems.at_step(step, ("run",), f"in 'run': {exc}")
-            raise _Skip from None
-    fanned = step.foreach is not None
-    return StepInstance(
-        id=f"{step.name}[{label}]" if fanned else step.name,
-        step=step.name, uses=step.uses, command=command, params=params, inputs=inputs,
-        outputs=outputs, threads=numbers.threads, resources=numbers.resources,
-        retries=numbers.retries, timeout=numbers.timeout, item=item if fanned else None,
-        index=index if fanned else None, work_dir=compiled.work_dir,
-    )
+    return rendered
 
 
 def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any],

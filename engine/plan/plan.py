@@ -168,8 +168,10 @@ def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[s
                 work_dir: str) -> list[tuple[str, str, EdgeKind]]:
     """An edge from the writer of each input to its reader; inputs nobody writes must exist."""
     edges: list[tuple[str, str, EdgeKind]] = []
+    file_kind = EdgeKind.FILE  # locals: this loop runs once per input of every instance
+    disabled, exists = nodes.disabled, os.path.exists
     for instance in nodes.instances.values():
-        if instance.id in nodes.disabled:
+        if instance.id in disabled:
             continue
         for path in instance.input_paths():
             source = producers.get(normalize(path, work_dir))
@@ -177,16 +179,16 @@ def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[s
                 checks.add(spec, instance.step, "self-input", ("inputs",),
                            f"step '{instance.step}' reads its own output '{path}'")
             elif source is None:
-                if not os.path.exists(path):
+                if not exists(path):
                     _missing_input(spec, checks, instance, path, nodes.pending)
             else:
-                if source in nodes.disabled and not os.path.exists(path):
+                if source in disabled and not exists(path):
                     producer = nodes.instances[source].step
                     checks.add(spec, instance.step, "disabled-input", ("inputs",),
                                f"step '{instance.step}' needs '{path}' from step '{producer}', "
                                f"which is disabled, and the file does not exist",
                                f"enable it (--set steps.{producer}.enabled=true) or create the file")
-                edges.append((source, instance.id, EdgeKind.FILE))
+                edges.append((source, instance.id, file_kind))
     return edges
 
 
