@@ -16,16 +16,21 @@ Heavy modules are imported lazily so that ``import engine`` stays cheap.
 
 from __future__ import annotations
 
+import importlib
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from engine.context import StepContext, require_tool, run_tool
 from engine.errors import MiError, SpecError, StepError, ToolMissingError, UsageError
-from engine.paths import optional_path, path_list, single_path
-from engine.registry import step
-from engine.resources import bundled_spec
 from engine.version import __version__
+
+# The step API is imported on first use, so that `mi-run` planning a shell-only workflow never
+# pays for it (engine.context brings logging, subprocess and shutil: ~8 ms of start-up).
+_LAZY = {
+    "StepContext": "engine.context", "require_tool": "engine.context", "run_tool": "engine.context",
+    "optional_path": "engine.paths", "path_list": "engine.paths", "single_path": "engine.paths",
+    "step": "engine.registry", "bundled_spec": "engine.resources",
+}
 
 __all__ = [
     "MiError",
@@ -47,9 +52,21 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from engine.context import StepContext, require_tool, run_tool
+    from engine.paths import optional_path, path_list, single_path
     from engine.plan.workflow import Workflow
+    from engine.registry import step
+    from engine.resources import bundled_spec
     from engine.running.orchestrate import run_workflow as run
 else:
+
+    def __getattr__(name: str) -> Any:
+        module = _LAZY.get(name)
+        if module is None:
+            raise AttributeError(f"module 'engine' has no attribute {name!r}")
+        value = getattr(importlib.import_module(module), name)
+        globals()[name] = value  # once imported, a plain module attribute
+        return value
 
     def run(workflow_or_spec, **settings):
         """Run a workflow (or a spec path): :func:`engine.running.orchestrate.run_workflow`."""

@@ -146,13 +146,15 @@ def decide(plan: Plan, records: Mapping[str, Record],
     """Decisions for every runnable instance, in topological order (so upstream is known)."""
     decisions: dict[str, Decision] = {}
     signatures = Signatures()
-    preds = plan.graph.predecessor_map()
-    for node, instance in plan.instances.items():
-        if node in plan.disabled:
+    # Locals: this loop runs once per instance (100,000 in the planning benchmark).
+    preds_of = plan.graph.predecessor_map().get
+    instances, disabled, run = plan.instances, plan.disabled, Action.RUN
+    for node, instance in instances.items():
+        if node in disabled:
             continue
-        upstream = [p for p in preds.get(node, ()) if p in decisions
-                    and decisions[p].action is Action.RUN]
-        rewritten = {path for p in upstream for path in plan.instances[p].output_paths()}
+        upstream = [p for p in preds_of(node, ()) if p in decisions
+                    and decisions[p].action is run]
+        rewritten = {path for p in upstream for path in instances[p].output_paths()}
         reasons = own_reasons(instance, records.get(node), forced(instance), rewritten,
                               signatures)
         if not reasons and upstream:
