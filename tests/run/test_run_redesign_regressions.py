@@ -11,10 +11,8 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -22,21 +20,7 @@ import pytest
 import engine
 from engine import envvars
 from engine.model import Status
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _spec(folder: Path, text: str) -> Path:
-    path = folder / "wf.yaml"
-    path.write_text(textwrap.dedent(text).lstrip())
-    return path
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(envvars.PREFIX)}
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
+from tests.helpers.running import env, mi, write_spec
 
 SIGNAL_SPEC = """
     name: rt
@@ -52,11 +36,8 @@ SIGNAL_SPEC = """
 
 @pytest.mark.parametrize("backend", ["processes", "loky", "threads", "serial"])
 def test_a_step_killed_by_a_realtime_signal_is_a_failed_step(tmp_path: Path, backend: str) -> None:
-    spec = _spec(tmp_path, SIGNAL_SPEC)
-    proc = subprocess.run(
-        [sys.executable, "-m", "engine.cli", str(spec), "-j", "2", "-k", "--backend", backend],
-        cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=120,
-    )
+    write_spec(tmp_path, SIGNAL_SPEC)
+    proc = mi(tmp_path, "wf.yaml", "-j", "2", "-k", "--backend", backend)
     output = proc.stdout + proc.stderr
     assert proc.returncode == 1, output  # a step failed; 70 or a traceback would be a crash
     assert "Traceback" not in output, output
@@ -66,7 +47,7 @@ def test_a_step_killed_by_a_realtime_signal_is_a_failed_step(tmp_path: Path, bac
 
 @pytest.mark.parametrize("name", sorted(envvars.RESERVED))
 def test_the_engines_own_variables_never_reach_the_config(tmp_path: Path, name: str) -> None:
-    spec = _spec(tmp_path, """
+    spec = write_spec(tmp_path, """
         name: env
         config: {min_score: 1}
         steps:
@@ -100,7 +81,7 @@ print(json.dumps([before, after, sorted(s.value for s in result.statuses.values(
 
 @pytest.mark.parametrize("gc_state", ["enabled", "disabled"])
 def test_engine_run_from_python_leaves_the_callers_gc_alone(tmp_path: Path, gc_state: str) -> None:
-    spec = _spec(tmp_path, """
+    spec = write_spec(tmp_path, """
         name: gcwf
         steps:
           - name: a
@@ -108,7 +89,7 @@ def test_engine_run_from_python_leaves_the_callers_gc_alone(tmp_path: Path, gc_s
             outputs: {x: out/a.txt}
     """)
     proc = subprocess.run([sys.executable, "-c", GC_SCRIPT, gc_state, str(spec)], cwd=tmp_path,
-                          env=_env(), capture_output=True, text=True, timeout=120)
+                          env=env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     (enabled_before, frozen_before), (enabled_after, frozen_after), statuses = json.loads(
         proc.stdout.strip().splitlines()[-1])
@@ -128,7 +109,7 @@ def _report_threads(config, *, inputs, outputs, context):  # type: ignore[no-unt
 def test_a_step_is_told_the_threads_it_is_charged(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    _spec(tmp_path, """
+    write_spec(tmp_path, """
         name: threads
         steps:
           - name: shell
