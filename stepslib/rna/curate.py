@@ -61,7 +61,7 @@ def read_metadata(path: Path) -> pd.DataFrame:
     for column in ("instrument", "bioproject"):  # as amalgkit: empty -> "not_provided"
         if column not in meta.columns:
             meta[column] = "not_provided"
-        meta[column] = meta[column].fillna("not_provided").replace("", "not_provided")
+        meta[column] = meta[column].astype(object).fillna("not_provided").replace("", "not_provided")
     return meta
 
 
