@@ -50,6 +50,19 @@ class RunStatus(StrEnum):
     INTERRUPTED = "interrupted"
 
 
+class Trigger(StrEnum):
+    """What may make an up-to-date instance stale (``--rerun-triggers``, as Snakemake's).
+
+    A missing or changed output always reruns; threads and resources never do."""
+
+    INPUT = "input"  # an input's content (or the set of inputs) changed
+    PARAMS = "params"  # the resolved params changed
+    CODE = "code"  # the rendered command or the step function's code changed
+
+
+ALL_TRIGGERS = frozenset(Trigger)
+
+
 class Reason(Enum):
     NEVER_RUN = "never run"
     OUTPUT_MISSING = "output missing"
@@ -94,6 +107,9 @@ class StepInstance:
     item: Any = None
     index: int | None = None
     work_dir: str = "."  # absolute: where relative paths resolve and shell commands run
+    # The command with threads and resources masked, for rerun decisions (None: the command
+    # does not mention them). Threads and resources never make an instance stale.
+    signature_command: str | None = None
 
     @property
     def label(self) -> str | None:

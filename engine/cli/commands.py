@@ -42,6 +42,7 @@ def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:
         backend=backend, backend_options=backend_options,
         keep_incomplete=getattr(args, "keep_incomplete", False),
         verbose=getattr(args, "verbose", False), argv=sys.argv,
+        rerun_triggers=getattr(args, "rerun_triggers", None),
     )
 
 

@@ -30,7 +30,7 @@ PathRenderer = Callable[[Mapping[str, Any]], dict[str, PathValue]]
 
 @dataclass(frozen=True)
 class StepTemplates:
-    """A step compiled once; :meth:`instance` renders one fan-out item."""
+    """A step compiled once; :func:`render_instances` renders its fan-out items."""
 
     step: StepSpec
     settings: StepSettings
@@ -42,6 +42,13 @@ class StepTemplates:
     check_params: ParamsChecker | None
     max_threads: int | None
     work_dir: str
+
+    @property
+    def command_uses_numbers(self) -> bool:
+        """Whether the command mentions threads or resources, which are never rerun triggers
+        (so its signature is rendered a second time with them masked)."""
+        source = self.command.source if self.command is not None else ""
+        return "threads" in source or "resources" in source
 
 
 class _Skip(Exception):
@@ -82,6 +89,7 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
     # One loop body, no helper call per instance: at 100,000 instances a call costs ~2 %.
     step, settings = compiled.step, compiled.settings
     fanned = step.foreach is not None
+    masked = compiled.command_uses_numbers
     result: list[StepInstance] = []
     seen_labels: dict[str, int] = {}
     for index, (item, label) in enumerate(zip(fan.items, fan.labels)):
@@ -104,11 +112,14 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
                 params = _rendered_params(compiled, ctx, problems)
             numbers = compiled.shared_numbers or render_numbers(step, settings, ctx, problems,
                                                                 compiled.max_threads)
-            command = None
+            command = signature_command = None
             if compiled.command is not None:
                 run_ctx = dict(ctx, inputs=inputs, outputs=outputs, params=params,
                                threads=numbers.threads, resources=numbers.resources)
                 command = _rendered_command(compiled.command, run_ctx, step, problems)
+                if masked:
+                    signature_command = _masked_command(compiled.command, run_ctx, numbers,
+                                                        command)
         except TemplateError as exc:
             problems.at_step(step, ("inputs",), f"in a path: {exc}")
         except _TypeProblem as problem:
@@ -122,11 +133,25 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
                 outputs=outputs, threads=numbers.threads, resources=numbers.resources,
                 retries=numbers.retries, timeout=numbers.timeout, item=item if fanned else None,
                 index=index if fanned else None, work_dir=compiled.work_dir,
+                signature_command=signature_command,
             ))
             continue
         if not fanned:
             break
     return result
+
+
+def _masked_command(command: Template, run_ctx: dict[str, Any], numbers: Numbers,
+                    rendered_command: str) -> str | None:
+    """The command with threads and resources as placeholders: what a rerun compares (None
+    when that is the command itself)."""
+    masked = dict(run_ctx, threads="<threads>",
+                  resources={name: f"<resources.{name}>" for name in numbers.resources})
+    try:
+        rendered: str = command.render(masked)
+    except Exception:  # arithmetic on threads, say: compare the command as rendered
+        return None
+    return rendered if rendered != rendered_command else None
 
 
 def _rendered_command(command: Template, run_ctx: Mapping[str, Any], step: StepSpec,

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.errors import UsageError
 from engine.fingerprint import unchanged
-from engine.model import Action, Reason, RerunReason, Status, StepInstance
+from engine.model import ALL_TRIGGERS, Action, Reason, RerunReason, Status, StepInstance, Trigger
 from engine.registry import get_step
 
 if TYPE_CHECKING:
@@ -60,7 +60,8 @@ class Signatures:
         if instance.uses is not None:
             return {"uses": instance.uses, "code": self._code_hash(instance.uses),
                     "params": self._plain(instance.params)}
-        return {"command": instance.command, "params": self._plain(instance.params)}
+        return {"command": instance.signature_command or instance.command,
+                "params": self._plain(instance.params)}
 
     def _code_hash(self, uses: str) -> str:
         found = self._code.get(uses)
@@ -80,10 +81,12 @@ class Signatures:
 
 def own_reasons(instance: StepInstance, record: Record | None, forced: bool = False,
                 rewritten: frozenset[str] | set[str] = frozenset(),
-                signatures: Signatures | None = None) -> list[RerunReason]:
+                signatures: Signatures | None = None,
+                triggers: frozenset[Trigger] = ALL_TRIGGERS) -> list[RerunReason]:
     """Why ``instance`` must run on its own account (empty: up to date).
 
     ``rewritten``: inputs an upstream instance will write first; they are judged after it ran.
+    ``triggers``: which kinds of change count (``--rerun-triggers``); outputs always count.
     """
     if record is None:
         return [RerunReason(Reason.NEVER_RUN)]
@@ -97,23 +100,48 @@ def own_reasons(instance: StepInstance, record: Record | None, forced: bool = Fa
         reasons.append(RerunReason(Reason.FORCED))
     old = record.signature
     new = (signatures or Signatures()).of(instance)
-    if old.get("command") != new.get("command") or old.get("uses") != new.get("uses"):
-        reasons.append(RerunReason(Reason.CODE_CHANGED, "command changed" if new.get("command")
-                                   else f"now uses {new.get('uses')}"))
-    elif old.get("code") != new.get("code"):
-        reasons.append(RerunReason(Reason.CODE_CHANGED, f"{instance.uses} changed"))
-    if old.get("params") != new.get("params"):
+    if Trigger.CODE in triggers:
+        reasons.extend(_code_reasons(instance, old, new))
+    if Trigger.PARAMS in triggers and old.get("params") != new.get("params"):
         reasons.append(RerunReason(Reason.PARAMS_CHANGED,
                                    _params_diff(old.get("params") or {}, new.get("params") or {})))
+    reasons.extend(_output_reasons(instance, record))
+    if Trigger.INPUT in triggers:
+        reasons.extend(_input_reasons(instance, record, rewritten))
+    return reasons
+
+
+def _code_reasons(instance: StepInstance, old: Mapping[str, Any],
+                  new: Mapping[str, Any]) -> list[RerunReason]:
+    if old.get("uses") != new.get("uses") or (
+            old.get("command") != new.get("command")
+            and old.get("command") != instance.command):  # recorded before threads were masked
+        return [RerunReason(Reason.CODE_CHANGED, "command changed" if new.get("command")
+                            else f"now uses {new.get('uses')}")]
+    if old.get("code") != new.get("code"):
+        return [RerunReason(Reason.CODE_CHANGED, f"{instance.uses} changed")]
+    return []
+
+
+def _output_reasons(instance: StepInstance, record: Record) -> list[RerunReason]:
+    reasons = []
     outputs = record.outputs
     for path in instance.output_paths():
         fp = outputs.get(path)
         if fp is not None and unchanged(path, fp):
             continue
-        if fp is None or not os.path.lexists(path):
+        if not os.path.lexists(path):
             reasons.append(RerunReason(Reason.OUTPUT_MISSING, path))
+        elif fp is None:  # on disk, but this record never wrote it: never call it missing
+            reasons.append(RerunReason(Reason.OUTPUT_CHANGED, f"{path} (not written by the last run)"))
         else:
             reasons.append(RerunReason(Reason.OUTPUT_CHANGED, path))
+    return reasons
+
+
+def _input_reasons(instance: StepInstance, record: Record,
+                   rewritten: frozenset[str] | set[str]) -> list[RerunReason]:
+    reasons = []
     recorded_inputs = record.input_fps
     paths = instance.input_paths()
     if set(paths) != set(recorded_inputs):
@@ -141,8 +169,8 @@ def _params_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return "; ".join(changes[:3]) + (f" (+{len(changes) - 3} more)" if len(changes) > 3 else "")
 
 
-def decide(plan: Plan, records: Mapping[str, Record],
-           forced: Callable[[StepInstance], bool]) -> dict[str, Decision]:
+def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInstance], bool],
+           triggers: frozenset[Trigger] = ALL_TRIGGERS) -> dict[str, Decision]:
     """Decisions for every runnable instance, in topological order (so upstream is known)."""
     decisions: dict[str, Decision] = {}
     signatures = Signatures()
@@ -156,7 +184,7 @@ def decide(plan: Plan, records: Mapping[str, Record],
                     and decisions[p].action is run]
         rewritten = {path for p in upstream for path in instances[p].output_paths()}
         reasons = own_reasons(instance, records.get(node), forced(instance), rewritten,
-                              signatures)
+                              signatures, triggers)
         if not reasons and upstream:
             reasons = [RerunReason(Reason.UPSTREAM_RERAN, upstream[0])]
         decisions[node] = Decision(Action.RUN, tuple(reasons)) if reasons else UP_TO_DATE

@@ -15,6 +15,7 @@ from typing import Any, TypedDict, Unpack
 from engine import envvars
 from engine.errors import UsageError
 from engine.executors import EXECUTORS
+from engine.model import ALL_TRIGGERS, Trigger
 
 DEFAULT_STATE_DIR = ".mi"
 
@@ -36,6 +37,7 @@ class RunOptions:
     keep_incomplete: bool = False
     verbose: bool = False
     argv: tuple[str, ...] = ()
+    rerun_triggers: frozenset[Trigger] = ALL_TRIGGERS
 
     @property
     def log_dir(self) -> str:
@@ -63,6 +65,7 @@ class RunSettings(TypedDict, total=False):
     keep_incomplete: bool
     verbose: bool
     argv: Iterable[str]
+    rerun_triggers: Iterable[str] | None
 
 
 def make_run_options(environ: Mapping[str, str] | None = None,
@@ -91,7 +94,28 @@ def make_run_options(environ: Mapping[str, str] | None = None,
         keep_incomplete=settings.get("keep_incomplete", False),
         verbose=settings.get("verbose", False),
         argv=tuple(settings.get("argv", ())),
+        rerun_triggers=parse_triggers(settings.get("rerun_triggers")),
     )
+
+
+def parse_triggers(names: Iterable[str] | None) -> frozenset[Trigger]:
+    """``["input,params"]`` or ``["input", "params"]`` (the CLI's forms); None: all of them."""
+    if names is None:
+        return ALL_TRIGGERS
+    if isinstance(names, str):
+        names = [names]
+    found: set[Trigger] = set()
+    for name in (n.strip() for item in names for n in str(item).split(",")):
+        if not name:
+            continue
+        try:
+            found.add(Trigger(name))
+        except ValueError:
+            raise UsageError(f"unknown rerun trigger '{name}'",
+                             f"choose from {', '.join(t.value for t in Trigger)}") from None
+    if not found:
+        raise UsageError("--rerun-triggers needs at least one of input, params, code")
+    return frozenset(found)
 
 
 def parse_resources(items: Iterable[str] | Mapping[str, int] | None) -> dict[str, int]:

@@ -72,7 +72,7 @@ class RunSession:
         self._store = store
         self.records = store.records(self.workflow.name)
         self.plan, self.decisions = settle(self.workflow, self.records, self._forced,
-                                           self.options.jobs)
+                                           self.options.jobs, self.options.rerun_triggers)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -135,13 +135,15 @@ class RunSession:
 
     def _replanner(self) -> Replanner:
         workflow, records, forced, jobs = self.workflow, self.records, self._forced, self.options.jobs
+        triggers = self.options.rerun_triggers
 
         def replan(ready_steps: set[str]) -> tuple[Plan, dict[str, Decision]]:
             plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=jobs)
-            return plan, decide(plan, records, forced)
+            return plan, decide(plan, records, forced, triggers)
 
         def recheck(instance: StepInstance) -> list[RerunReason]:
-            return own_reasons(instance, records.get(instance.id), forced(instance))
+            return own_reasons(instance, records.get(instance.id), forced(instance),
+                               triggers=triggers)
 
         durations = {n: r.duration for n, r in records.items() if r.duration}
         return Replanner(replan, recheck, durations)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from engine.model import Action, Reason, RerunReason
+from engine.model import ALL_TRIGGERS, Action, Reason, RerunReason, Trigger
 from engine.running.decide import UP_TO_DATE, Decision, Forced, decide, forced_predicate, selection
 from engine.running.options import RunOptions
 
@@ -23,12 +23,13 @@ NOT_SELECTED = Decision(Action.SKIP, (RerunReason(Reason.NOT_SELECTED),))
 
 
 def settle(workflow: Workflow, records: Mapping[str, Record], forced: Forced,
-           max_threads: int | None = None) -> tuple[Plan, dict[str, Decision]]:
+           max_threads: int | None = None,
+           triggers: frozenset[Trigger] = ALL_TRIGGERS) -> tuple[Plan, dict[str, Decision]]:
     """Plan and decide, expanding every pending fan-out whose table is already up to date."""
     ready_steps: set[str] = set()
     while True:
         plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=max_threads)
-        decisions = decide(plan, records, forced)
+        decisions = decide(plan, records, forced, triggers)
         newly = {w for p in plan.pending.values() for w in p.waits_for
                  if w not in ready_steps and _step_up_to_date(plan, decisions, w)}
         if not newly:
@@ -41,7 +42,7 @@ def plan_and_decide(workflow: Workflow, records: Mapping[str, Record],
     """What a run with ``options`` would do: :func:`settle`, then ``--until``/``--only``
     mark the instances they leave out as 'not selected'."""
     forced = forced_predicate(workflow.spec.step_names, options.force, options.force_all)
-    plan, decisions = settle(workflow, records, forced, options.jobs)
+    plan, decisions = settle(workflow, records, forced, options.jobs, options.rerun_triggers)
     chosen = selection(plan, options.until, options.only)
     if chosen is not None:
         decisions = {n: (d if n in chosen else NOT_SELECTED) for n, d in decisions.items()}
