@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from engine.model import Action, Reason, RerunReason
+from engine.model import Action, Reason, RerunReason, StepInstance
 
 if TYPE_CHECKING:
     from engine.plan.plan import Plan
@@ -49,11 +49,13 @@ def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> li
             "inputs": instance.inputs,  # str or tuple values: JSON lists already
             "outputs": instance.outputs,
             "depends_on": preds.get(node, []),
+            "command": instance.command,  # the rendered shell command (None: a Python step)
+            "uses": instance.uses,
         })
     for node, pending in plan.pending.items():
         rows.append({"id": node, "step": pending.step, "action": Action.PENDING.value,
                      "reasons": [pending.reason], "inputs": {}, "outputs": {},
-                     "depends_on": preds.get(node, [])})
+                     "depends_on": preds.get(node, []), "command": None, "uses": None})
     return rows
 
 
@@ -76,6 +78,7 @@ def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, ver
     for node in [*plan.instances, *plan.pending]:
         by_step[plan.step_of(node)].append(node)
     rows: list[tuple[str, str, str]] = []
+    commands: list[tuple[int, str]] = []  # (row index, what runs) with --verbose
     for step in plan.step_order:
         nodes = by_step.get(step, [])
         if not nodes:
@@ -85,6 +88,8 @@ def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, ver
             for node in nodes:
                 action, reasons = decision_of(plan, node, decisions)
                 rows.append((node, action.value, "; ".join(reasons)))
+                if verbose and node in plan.instances:
+                    commands.append((len(rows) - 1, _what_runs(plan.instances[node])))
             continue
         actions: Counter[str] = Counter()
         reasons_count: Counter[str] = Counter()
@@ -99,12 +104,23 @@ def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, ver
     first = max((len(r[0]) for r in rows), default=4) + 2
     second = max((len(r[1]) for r in rows), default=4) + 2
     lines = [f"workflow {plan.workflow} ({plan.spec_path})"]
-    lines.extend(f"  {a:<{first}}{b:<{second}}{c}".rstrip() for a, b, c in rows)
+    shown = dict(commands)
+    for index, (a, b, c) in enumerate(rows):
+        lines.append(f"  {a:<{first}}{b:<{second}}{c}".rstrip())
+        if index in shown:
+            lines.append(f"      {shown[index]}")
     lines.append("summary: " + summary_line(summary_counts(plan, decisions)))
     if verbose and config is not None:
         lines.append("config (final value  <- where it was set):")
         lines.extend(_config_lines(config))
     return "\n".join(lines)
+
+
+def _what_runs(instance: StepInstance) -> str:
+    """``$ COMMAND`` of a shell step (as Snakemake's ``-np`` prints it), or the step function."""
+    if instance.command is not None:
+        return "$ " + instance.command.strip().replace("\n", "\n        ")
+    return f"uses {instance.uses}"
 
 
 _KINDS = {r.value for r in Reason}

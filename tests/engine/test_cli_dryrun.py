@@ -40,13 +40,15 @@ def spec(spec_file) -> Path:
 def test_dry_run_json_shape(cli, spec: Path) -> None:
     doc = dry_run_json(cli, spec)
     assert set(doc) == {"workflow", "steps"} and doc["workflow"] == "demo"
-    keys = {"id", "step", "action", "reasons", "inputs", "outputs", "depends_on"}
+    keys = {"id", "step", "action", "reasons", "inputs", "outputs", "depends_on", "command", "uses"}
     assert all(set(row) == keys for row in doc["steps"])
     rows = rows_by_id(doc)
     assert list(rows) == ["count[S1]", "count[S2]", "idle", "join"]
     assert rows["count[S1]"] == {"id": "count[S1]", "step": "count", "action": "run",
                                  "reasons": ["never run"], "inputs": {},
-                                 "outputs": {"n": "results/S1.n"}, "depends_on": []}
+                                 "outputs": {"n": "results/S1.n"}, "depends_on": [],
+                                 "command": "echo S1 > results/S1.n", "uses": None}
+    assert (rows["join"]["command"], rows["join"]["uses"]) == (None, "core.concat")
     assert rows["join"]["inputs"] == {"parts": ["results/S1.n", "results/S2.n"]}
     assert sorted(rows["join"]["depends_on"]) == ["count[S1]", "count[S2]"]
     assert rows["idle"]["action"] == "disabled"
@@ -78,6 +80,11 @@ def test_dry_run_verbose_lists_every_instance_and_the_config(cli, spec: Path) ->
     assert any(line.split()[:2] == ["count[S1]", "run"] for line in out.splitlines())
     assert any(line.split()[:2] == ["count[S2]", "run"] for line in out.splitlines())
     assert "out = 'elsewhere'  <- set --set out=elsewhere" in out
+    lines = out.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["count[S1]"])
+    assert lines[at + 1].strip() == "$ echo S1 > elsewhere/S1.n"  # the command, as -np shows it
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["join"])
+    assert lines[at + 1].strip() == "uses core.concat"
     assert f"samples = ['S1', 'S2']  <- spec {spec}:5:3" in out
 
 
