@@ -26,6 +26,7 @@ class Action(Enum):
     SKIP = "skip"
     DISABLED = "disabled"
     PENDING = "pending expansion"
+    TOUCH = "touch"  # --touch: its outputs on disk will be accepted, nothing runs
 
 
 class Status(StrEnum):

@@ -17,6 +17,7 @@ from engine.running.options import RunOptions, make_run_options
 
 if TYPE_CHECKING:
     from engine.plan.workflow import Workflow
+    from engine.running.touch import TouchPlan
 
 
 def _load(args: argparse.Namespace) -> Workflow:
@@ -43,6 +44,7 @@ def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:
         keep_incomplete=getattr(args, "keep_incomplete", False),
         verbose=getattr(args, "verbose", False), argv=sys.argv,
         rerun_triggers=getattr(args, "rerun_triggers", None),
+        touch=getattr(args, "touch", None),
     )
 
 
@@ -55,6 +57,8 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
     from engine.running.orchestrate import RunSession
 
     with RunSession(workflow, options) as session:
+        if options.touch is not None:
+            return _report_touch(session.touch())
         if manage_gc:
             # The console script ran planning without the cyclic GC; a long run (Dask
             # clients, asyncio) makes cycles, so collect again, after freezing the plan so
@@ -66,6 +70,15 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
     return 0 if result.ok else 1
 
 
+def _report_touch(touched: TouchPlan) -> int:
+    for node, path in touched.missing.items():
+        print(f"mi-run: cannot accept {node}: output missing: {path} (run it instead)",
+              file=sys.stderr)
+    print(f"mi-run: accepted {len(touched.marked)} instance(s) as up to date; nothing was run"
+          + (f"; {len(touched.missing)} not accepted" if touched.missing else ""), file=sys.stderr)
+    return 1 if touched.missing else 0
+
+
 def _look(args: argparse.Namespace, workflow: Workflow, options: RunOptions) -> int:
     """--dry-run and --graph: what a run would do, without running anything."""
     from engine.running.settle import plan_and_decide
@@ -73,6 +86,10 @@ def _look(args: argparse.Namespace, workflow: Workflow, options: RunOptions) -> 
 
     records = read_records(options.state_dir, workflow.name)
     plan, decisions = plan_and_decide(workflow, records, options)
+    if options.touch is not None:
+        from engine.running.touch import plan_touch
+
+        decisions = plan_touch(plan, decisions, options.touch).decisions(decisions)
     if args.graph is not None:
         from engine.render.graph import write_graph
 

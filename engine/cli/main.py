@@ -47,6 +47,9 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--force", action="append", default=[], metavar="STEP",
                      help="rerun STEP (and what depends on it) even if up to date")
     run.add_argument("--force-all", action="store_true", help="rerun everything")
+    run.add_argument("--touch", nargs="*", default=None, metavar="STEP",
+                     help="accept the outputs on disk as up to date (of STEPs, or of every "
+                          "step) without running anything")
     run.add_argument("--rerun-triggers", nargs="+", default=None, metavar="TRIGGER",
                      help="what makes an up-to-date step stale: input, params, code "
                           "(default: all three; a missing or changed output always does)")

@@ -67,8 +67,10 @@ def summary_counts(plan: Plan, decisions: Mapping[str, Decision] | None) -> Coun
 
 
 def summary_line(counts: Counter[Action]) -> str:
+    touched = f", {counts[Action.TOUCH]} to accept as up to date (--touch)" if counts[Action.TOUCH] else ""
     return (f"{counts[Action.RUN]} to run, {counts[Action.SKIP]} up to date, "
-            f"{counts[Action.DISABLED]} disabled, {counts[Action.PENDING]} pending expansion")
+            f"{counts[Action.DISABLED]} disabled, {counts[Action.PENDING]} pending expansion"
+            + touched)
 
 
 def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, verbose: bool = False,

@@ -34,6 +34,7 @@ STYLE = {  # action -> (fill colour, border style, legend text)
     Action.SKIP: ("#e6e6e6", "solid", "up to date"),
     Action.DISABLED: ("#ffffff", "dashed", "disabled"),
     Action.PENDING: ("#fff4cc", "dotted", "pending expansion"),
+    Action.TOUCH: ("#e0f5e0", "solid", "accepted as up to date (--touch)"),
 }
 
 
@@ -69,7 +70,7 @@ def graph_model(plan: Plan, decisions: Mapping[str, Decision] | None,
 
 
 def _main_action(actions: Counter[Action]) -> Action:
-    for action in (Action.PENDING, Action.RUN, Action.SKIP, Action.DISABLED):
+    for action in (Action.PENDING, Action.RUN, Action.TOUCH, Action.SKIP, Action.DISABLED):
         if actions.get(action):
             return action
     return Action.RUN
@@ -86,7 +87,8 @@ def to_text(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
     width = max((len(n.label) for n in nodes), default=4) + 2
     lines = []
     for node in sorted(nodes, key=lambda n: depth[n.id]):
-        mark = {"run": "*", "skip": "=", "disabled": "-", "pending expansion": "?"}[node.action.value]
+        mark = {"run": "*", "skip": "=", "disabled": "-", "pending expansion": "?",
+                "touch": "~"}[node.action.value]
         detail = _actions_text(node) if node.count > 1 else node.action.value
         after = ("  <- " + ", ".join(preds[node.id])) if node.id in preds else ""
         lines.append(f"{'  ' * (depth[node.id] - 1)}{mark} {node.label:<{width}} [{detail}]{after}")
@@ -125,10 +127,16 @@ def to_mermaid(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str
         arrow = "-.->" if kind is not EdgeKind.FILE else "-->"
         if src in ids and dst in ids:
             lines.append(f"  {ids[src]} {arrow} {ids[dst]}")
-    for action, (fill, border, _) in STYLE.items():
+    for action, (fill, border, _) in _styles(nodes).items():
         dash = ",stroke-dasharray: 5 5" if border != "solid" else ""
         lines.append(f"  classDef {action.name.lower()} fill:{fill},stroke:#333{dash}")
     return "\n".join(lines)
+
+
+def _styles(nodes: list[Node]) -> dict[Action, tuple[str, str, str]]:
+    """The legend: every action but 'touch', which only a ``--touch`` dry-run shows."""
+    used = {node.action for node in nodes}
+    return {a: style for a, style in STYLE.items() if a is not Action.TOUCH or a in used}
 
 
 def to_json(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
@@ -155,7 +163,7 @@ def to_html(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]], name: str
     svg = svg[svg.find("<svg"):]
     legend = "".join(
         f'<span class="key" style="background:{fill};border-style:{border}">{html.escape(text)}</span>'
-        for fill, border, text in STYLE.values())
+        for fill, border, text in _styles(nodes).values())
     rows = "".join(f"<tr><td>{html.escape(n.label)}</td><td>{html.escape(_actions_text(n))}</td></tr>"
                    for n in nodes)
     return f"""<!DOCTYPE html>

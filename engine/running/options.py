@@ -38,6 +38,7 @@ class RunOptions:
     verbose: bool = False
     argv: tuple[str, ...] = ()
     rerun_triggers: frozenset[Trigger] = ALL_TRIGGERS
+    touch: tuple[str, ...] | None = None  # --touch [STEP...]: () = every step; None = no
 
     @property
     def log_dir(self) -> str:
@@ -66,6 +67,7 @@ class RunSettings(TypedDict, total=False):
     verbose: bool
     argv: Iterable[str]
     rerun_triggers: Iterable[str] | None
+    touch: Iterable[str] | None
 
 
 def make_run_options(environ: Mapping[str, str] | None = None,
@@ -95,6 +97,7 @@ def make_run_options(environ: Mapping[str, str] | None = None,
         verbose=settings.get("verbose", False),
         argv=tuple(settings.get("argv", ())),
         rerun_triggers=parse_triggers(settings.get("rerun_triggers")),
+        touch=None if settings.get("touch") is None else tuple(settings.get("touch") or ()),
     )
 
 

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from types import FrameType, TracebackType
 from typing import Unpack
 
-from engine.errors import Interrupted
+from engine.errors import Interrupted, UsageError
 from engine.executors import make_executor
 from engine.executors.base import Executor
 from engine.model import Action, RerunReason, RunStatus, Status, StepInstance
@@ -29,6 +29,7 @@ from engine.running.result import RunResult
 from engine.running.scheduler import LoopOptions, Replanner, Scheduler
 from engine.running.settle import settle
 from engine.running.state import Record, StateStore
+from engine.running.touch import TouchPlan, plan_touch, touch
 
 
 def run_workflow(
@@ -47,7 +48,11 @@ def run_workflow(
         workflow = workflow_or_spec
     else:
         workflow = load_workflow(workflow_or_spec, config_files=config_files, overrides=overrides)
-    with RunSession(workflow, make_run_options(**settings), reporter) as session:
+    options = make_run_options(**settings)
+    if options.touch is not None:
+        raise UsageError("engine.run runs steps; touch=... accepts outputs without running",
+                         "use: with RunSession(workflow, options) as s: s.touch()")
+    with RunSession(workflow, options, reporter) as session:
         return session.execute()
 
 
@@ -100,6 +105,22 @@ class RunSession:
         finally:
             self._store.end_run(run_id, status)
         return result
+
+    def touch(self) -> TouchPlan:
+        """``--touch``: record the instances that would run, and whose outputs all exist, as
+        completed now; run nothing. Returns what was accepted and what was not."""
+        assert self.plan is not None and self._store is not None, "enter the session first"
+        selected = selection(self.plan, self.options.until, self.options.only)
+        touch_plan = plan_touch(self.plan, self.decisions, self.options.touch or (), selected)
+        if touch_plan.marked:
+            run_id = self._store.begin_run(workflow=self.workflow.name,
+                                           argv=list(self.options.argv),
+                                           spec_path=self.workflow.spec.path)
+            recorder = Recorder(self._store, self.workflow.name, run_id, self.records,
+                                self.options.log_dir, keep_incomplete=True)
+            touch(self.plan, touch_plan, recorder)
+            self._store.end_run(run_id, RunStatus.COMPLETED)
+        return touch_plan
 
     def _nothing_to_do(self, plan: Plan, selected: set[str] | None) -> RunResult:
         statuses = {n: Status.UP_TO_DATE if selected is None or n in selected

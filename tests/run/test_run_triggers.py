@@ -126,3 +126,87 @@ def test_python_api_takes_rerun_triggers(triggers_wf: Path) -> None:
     result = engine.run("wf.yaml", jobs=2, backend="threads", rerun_triggers=["input", "params"])
     assert ran(triggers_wf) == []
     assert all(s.value == "up to date" for s in result.statuses.values()), result.statuses
+
+
+# -- --touch -----------------------------------------------------------------------------------
+
+CHAIN = """
+name: touchwf
+steps:
+  - name: a
+    run: "cat {{ inputs.src }} > {{ outputs.o }}; echo a >> ran.log"
+    inputs: {src: data.txt}
+    outputs: {o: out/a.txt}
+  - name: b
+    run: "tr a-z A-Z < {{ inputs.a }} > {{ outputs.o }}; echo b >> ran.log"
+    inputs: {a: "{{ steps.a.outputs.o }}"}
+    outputs: {o: out/b.txt}
+"""
+
+
+@pytest.fixture
+def chain(work: Path) -> Path:
+    write_spec(work, CHAIN)
+    (work / "data.txt").write_text("data\n")
+    assert cli("wf.yaml", "-j", "1")[0] == 0
+    ran(work)
+    return work
+
+
+def test_touch_accepts_a_cosmetic_command_edit(chain: Path) -> None:
+    write_spec(chain, CHAIN.replace("echo a >> ran.log", "echo a >> ran.log  # a comment"))
+    plan = dry("wf.yaml", "--touch")
+    assert plan["a"] == ("touch", ["code changed: command changed"])
+    assert plan["b"][0] == "touch"  # its upstream would rerun: accepted with it
+    code, out, _ = cli("wf.yaml", "--touch", "--dry-run")
+    assert code == 0 and "2 to accept as up to date (--touch)" in out
+    code, _, err = cli("wf.yaml", "--touch")
+    assert code == 0, err
+    assert "accepted 2 instance(s) as up to date; nothing was run" in err
+    assert ran(chain) == []
+    assert to_run(dry("wf.yaml")) == set()
+    assert cli("wf.yaml")[0] == 0
+    assert ran(chain) == []
+
+
+def test_touch_accepts_outputs_made_outside_mi_run(work: Path) -> None:
+    write_spec(work, CHAIN)
+    (work / "data.txt").write_text("data\n")
+    (work / "out").mkdir()
+    (work / "out" / "a.txt").write_text("data\n")  # made by hand; b's output is not there
+    code, _, err = cli("wf.yaml", "--touch")
+    assert code == 1
+    assert "cannot accept b: output missing: out/b.txt (run it instead)" in err
+    assert "accepted 1 instance(s)" in err
+    assert ran(work) == []
+    assert dry("wf.yaml") == {"a": ("skip", ["up to date"]), "b": ("run", ["never run"])}
+
+
+def test_touch_of_one_step_leaves_the_others(chain: Path) -> None:
+    (chain / "data.txt").write_text("new data\n")
+    write_spec(chain, CHAIN.replace("tr a-z A-Z", "tr a-z A-Z "))
+    assert to_run(dry("wf.yaml")) == {"a", "b"}
+    assert cli("wf.yaml", "--touch", "b")[0] == 0
+    plan = dry("wf.yaml")
+    assert plan["a"] == ("run", ["input changed: data.txt"])
+    # b was accepted as it is on disk; it reruns now only because a will
+    assert plan["b"] == ("run", ["upstream reran: a"])
+
+
+def test_touch_unknown_step_is_a_usage_error(chain: Path) -> None:
+    code, _, err = cli("wf.yaml", "--touch", "bb")
+    assert code == 2 and "--touch names unknown step 'bb'" in err and "did you mean 'b'" in err
+
+
+def test_engine_run_refuses_touch(chain: Path) -> None:
+    with pytest.raises(UsageError, match="accepts outputs without running"):
+        engine.run("wf.yaml", touch=[])
+
+
+def test_touch_dry_run_graph_shows_what_is_accepted(chain: Path) -> None:
+    write_spec(chain, CHAIN.replace("echo a >> ran.log", "echo a >> ran.log  # a comment"))
+    code, out, _ = cli("wf.yaml", "--touch", "--graph", "mermaid")
+    assert code == 0
+    assert '  n0["a"]:::touch' in out.splitlines() and "  classDef touch" in out
+    code, out, _ = cli("wf.yaml", "--graph", "mermaid")
+    assert '  n0["a"]:::run' in out.splitlines() and "classDef touch" not in out
