@@ -44,7 +44,7 @@ def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:
         keep_incomplete=getattr(args, "keep_incomplete", False),
         verbose=getattr(args, "verbose", False), argv=sys.argv,
         rerun_triggers=getattr(args, "rerun_triggers", None),
-        touch=getattr(args, "touch", None),
+        touch=getattr(args, "touch", None), targets=getattr(args, "targets", ()),
     )
 
 

@@ -29,6 +29,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", help="workflow spec (YAML)")
+    parser.add_argument("targets", nargs="*", metavar="PATH",
+                        help="build just these outputs and what they need (default: all)")
     _common(parser)
     look = parser.add_argument_group("looking before leaping")
     look.add_argument("-n", "--dry-run", action="store_true", help="show what would run, run nothing")
@@ -120,7 +122,9 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
     command = "run"
     if args_list and args_list[0] in SUBCOMMANDS:
         command = args_list.pop(0)
-    args = parsers[command].parse_args(args_list)
+    parser = parsers[command]
+    # Targets may come after options (mi-run SPEC -j 2 out/a.txt), as make and Snakemake allow.
+    args = parser.parse_intermixed_args(args_list) if command == "run" else parser.parse_args(args_list)
     debug = getattr(args, "debug", False) or bool(envvars.read(envvars.DEBUG))
     try:
         return _dispatch(command, args, console)

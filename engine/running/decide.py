@@ -191,10 +191,12 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
     return decisions
 
 
-def selection(plan: Plan, until: Iterable[str], only: Iterable[str]) -> set[str] | None:
-    """Instance ids that --until/--only keep (None: no selection, everything counts)."""
-    until, only = list(until), list(only)
-    if not until and not only:
+def selection(plan: Plan, until: Iterable[str], only: Iterable[str],
+              targets: Iterable[str] = ()) -> set[str] | None:
+    """Instance ids that --until/--only and target paths keep (None: no selection, everything
+    counts). A target is an output path (absolute); its writer and all it needs are kept."""
+    until, only, targets = list(until), list(only), list(targets)
+    if not until and not only and not targets:
         return None
     steps = set(plan.step_order)
     for name in [*until, *only]:
@@ -204,6 +206,8 @@ def selection(plan: Plan, until: Iterable[str], only: Iterable[str]) -> set[str]
     selected = {n for n, i in plan.instances.items() if i.step in set(only) | set(until)}
     preds = plan.graph.predecessor_map()
     work = [n for n, i in plan.instances.items() if i.step in set(until)]
+    work += target_writers(plan, targets)
+    selected.update(work)
     while work:
         node = work.pop()
         for parent in preds.get(node, ()):
@@ -211,6 +215,41 @@ def selection(plan: Plan, until: Iterable[str], only: Iterable[str]) -> set[str]
                 selected.add(parent)
                 work.append(parent)
     return selected
+
+
+def target_writers(plan: Plan, targets: Iterable[str]) -> list[str]:
+    """The instance that writes each target path (absolute); a path no instance writes is a
+    usage error naming the nearest declared outputs."""
+    targets = list(targets)
+    if not targets:
+        return []
+    writers: dict[str, str] = {}
+    for node, instance in plan.instances.items():
+        if node not in plan.disabled:
+            for out in instance.output_paths():
+                writers[os.path.normpath(os.path.join(instance.work_dir, out))] = node
+    found = []
+    for target in targets:
+        writer = writers.get(os.path.normpath(target))
+        if writer is None:
+            raise UsageError(f"no step writes '{_shown(target)}'", _target_hint(plan, target, writers))
+        found.append(writer)
+    return found
+
+
+def _shown(path: str) -> str:
+    relative = os.path.relpath(path)
+    return relative if not relative.startswith("..") else path
+
+
+def _target_hint(plan: Plan, target: str, writers: Mapping[str, str]) -> str:
+    close = difflib.get_close_matches(_shown(target), [_shown(p) for p in writers], n=3, cutoff=0.5)
+    hint = ("did you mean " + ", ".join(f"'{c}'" for c in close) + "?") if close else (
+        "a target must be an output path declared by an enabled step (see --dry-run -v)")
+    if plan.pending:
+        waiting = sorted({p.step for p in plan.pending.values()})
+        hint += f" (steps expanded later, after their tables exist: {', '.join(waiting)})"
+    return hint
 
 
 Forced = Callable[[StepInstance], bool]

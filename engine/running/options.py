@@ -39,6 +39,7 @@ class RunOptions:
     argv: tuple[str, ...] = ()
     rerun_triggers: frozenset[Trigger] = ALL_TRIGGERS
     touch: tuple[str, ...] | None = None  # --touch [STEP...]: () = every step; None = no
+    targets: tuple[str, ...] = ()  # output paths to build (absolute), with what they need
 
     @property
     def log_dir(self) -> str:
@@ -68,6 +69,7 @@ class RunSettings(TypedDict, total=False):
     argv: Iterable[str]
     rerun_triggers: Iterable[str] | None
     touch: Iterable[str] | None
+    targets: Iterable[str | os.PathLike[str]]
 
 
 def make_run_options(environ: Mapping[str, str] | None = None,
@@ -98,6 +100,7 @@ def make_run_options(environ: Mapping[str, str] | None = None,
         argv=tuple(settings.get("argv", ())),
         rerun_triggers=parse_triggers(settings.get("rerun_triggers")),
         touch=None if settings.get("touch") is None else tuple(settings.get("touch") or ()),
+        targets=tuple(os.path.abspath(t) for t in settings.get("targets", ())),
     )
 
 

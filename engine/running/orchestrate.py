@@ -87,7 +87,7 @@ class RunSession:
     def execute(self) -> RunResult:
         assert self.plan is not None and self._store is not None, "enter the session first"
         plan, options = self.plan, self.options
-        selected = selection(plan, options.until, options.only)
+        selected = selection(plan, options.until, options.only, options.targets)
         if not plan.pending and not any(
                 d.action is Action.RUN and (selected is None or n in selected)
                 for n, d in self.decisions.items()):
@@ -110,7 +110,8 @@ class RunSession:
         """``--touch``: record the instances that would run, and whose outputs all exist, as
         completed now; run nothing. Returns what was accepted and what was not."""
         assert self.plan is not None and self._store is not None, "enter the session first"
-        selected = selection(self.plan, self.options.until, self.options.only)
+        selected = selection(self.plan, self.options.until, self.options.only,
+                             self.options.targets)
         touch_plan = plan_touch(self.plan, self.decisions, self.options.touch or (), selected)
         if touch_plan.marked:
             run_id = self._store.begin_run(workflow=self.workflow.name,

@@ -43,7 +43,7 @@ def plan_and_decide(workflow: Workflow, records: Mapping[str, Record],
     mark the instances they leave out as 'not selected'."""
     forced = forced_predicate(workflow.spec.step_names, options.force, options.force_all)
     plan, decisions = settle(workflow, records, forced, options.jobs, options.rerun_triggers)
-    chosen = selection(plan, options.until, options.only)
+    chosen = selection(plan, options.until, options.only, options.targets)
     if chosen is not None:
         decisions = {n: (d if n in chosen else NOT_SELECTED) for n, d in decisions.items()}
     return plan, decisions

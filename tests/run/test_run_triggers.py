@@ -210,3 +210,45 @@ def test_touch_dry_run_graph_shows_what_is_accepted(chain: Path) -> None:
     assert '  n0["a"]:::touch' in out.splitlines() and "  classDef touch" in out
     code, out, _ = cli("wf.yaml", "--graph", "mermaid")
     assert '  n0["a"]:::run' in out.splitlines() and "classDef touch" not in out
+
+
+# -- target files ------------------------------------------------------------------------------
+
+TARGETS = CHAIN + """
+  - name: c
+    run: "echo c > {{ outputs.o }}; echo c >> ran.log"
+    outputs: {o: out/c.txt}
+  - name: d
+    run: "cat {{ inputs.b }} > {{ outputs.o }}; echo d >> ran.log"
+    inputs: {b: "{{ steps.b.outputs.o }}"}
+    outputs: {o: out/d.txt}
+"""
+
+
+@pytest.fixture
+def targets_wf(work: Path) -> Path:
+    write_spec(work, TARGETS)
+    (work / "data.txt").write_text("data\n")
+    return work
+
+
+def test_a_target_path_builds_only_what_it_needs(targets_wf: Path) -> None:
+    plan = dry("wf.yaml", "out/b.txt")
+    assert to_run(plan) == {"a", "b"}
+    assert plan["c"] == plan["d"] == ("skip", ["not selected"])
+    code, _, err = cli("wf.yaml", "-j", "2", "out/b.txt")  # a target after the options too
+    assert code == 0, err
+    assert ran(targets_wf) == ["a", "b"]
+    assert not (targets_wf / "out" / "c.txt").exists()
+    code, _, err = cli("wf.yaml", str(targets_wf / "out" / "c.txt"), "out/d.txt")  # absolute too
+    assert code == 0, err
+    assert ran(targets_wf) == ["c", "d"]
+
+
+def test_a_path_no_step_writes_is_a_usage_error(targets_wf: Path) -> None:
+    code, _, err = cli("wf.yaml", "--dry-run", "out/bb.txt")
+    assert code == 2
+    assert "error: no step writes 'out/bb.txt'" in err
+    assert "did you mean 'out/b.txt'" in err
+    code, _, err = cli("wf.yaml", "--dry-run", "data.txt")  # an input, not an output
+    assert code == 2 and "no step writes 'data.txt'" in err
