@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import itertools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,24 +39,63 @@ def fan_out(step: StepSpec, enabled: bool, context: Mapping[str, Any], problems:
             producer_of: ProducerOf, table_ready: Callable[[str], bool]) -> FanOut:
     if step.foreach is None:
         return FanOut()
+    if isinstance(step.foreach, Mapping) and ("product" in step.foreach or "zip" in step.foreach):
+        return _combined_items(step, context, problems)
     if isinstance(step.foreach, Mapping):
         return _table_items(step, enabled, context, problems, producer_of, table_ready)
-    value = step.foreach
+    value = _as_list(step, step.foreach, ("foreach",), context, problems)
+    if value is None:
+        return NOTHING
+    return FanOut(tuple(value), tuple(_label(v, i) for i, v in enumerate(value)))
+
+
+_LIST_HINT = ("give a YAML list, a template rendering to a list, {table: PATH, column: COL}, "
+              "{product: {NAME: LIST, ...}} or {zip: {NAME: LIST, ...}}")
+
+
+def _as_list(step: StepSpec, value: Any, where: tuple[str, ...], context: Mapping[str, Any],
+             problems: Problems) -> list[Any] | None:
+    """A list as written, or a template rendering to one; None after reporting a problem."""
     if isinstance(value, str):
         try:
             value = compile_template(value).render(context)
         except TemplateError as exc:
-            problems.at_step(step, ("foreach",), f"in 'foreach': {exc}")
-            return NOTHING
+            problems.at_step(step, where, f"in '{'.'.join(where)}': {exc}")
+            return None
         if isinstance(value, str):
             parsed = parse_scalar(value)
             value = parsed if isinstance(parsed, list) else value
     if isinstance(value, Mapping) or not isinstance(value, list | tuple):
-        problems.at_step(step, ("foreach",), f"'foreach' must yield a list, got "
-                         f"{type(value).__name__} {_short(value)}", "give a YAML list, a "
-                         "template rendering to a list, or {table: PATH, column: COL}")
-        return NOTHING
-    return FanOut(tuple(value), tuple(_label(v, i) for i, v in enumerate(value)))
+        problems.at_step(step, where, f"'{'.'.join(where)}' must yield a list, got "
+                         f"{type(value).__name__} {_short(value)}", _LIST_HINT)
+        return None
+    return list(value)
+
+
+def _combined_items(step: StepSpec, context: Mapping[str, Any], problems: Problems) -> FanOut:
+    """``{product: {a: [...], b: [...]}}``: every combination; ``{zip: {...}}``: lists of equal
+    length side by side. Items are mappings (``item.a``); labels name the values (``x,1``)."""
+    assert step.foreach is not None
+    kind = "product" if "product" in step.foreach else "zip"
+    named = step.foreach[kind]
+    lists: dict[str, list[Any]] = {}
+    for name, value in named.items():
+        found = _as_list(step, value, ("foreach", kind, name), context, problems)
+        if found is None:
+            return NOTHING
+        lists[name] = found
+    if kind == "zip":
+        lengths = {name: len(values) for name, values in lists.items()}
+        if len(set(lengths.values())) > 1:
+            problems.at_step(step, ("foreach", "zip"), "'foreach.zip' lists differ in length: "
+                             + ", ".join(f"{n} has {k}" for n, k in lengths.items()),
+                             "zip pairs the lists item by item; use product for combinations")
+            return NOTHING
+        rows = list(zip(*lists.values()))
+    else:
+        rows = list(itertools.product(*lists.values()))
+    items = tuple(dict(zip(lists, row)) for row in rows)
+    return FanOut(items, tuple(",".join(str(v) for v in row) for row in rows))
 
 
 def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], problems: Problems,

@@ -1,0 +1,33 @@
+"""``foreach: {product: ...}`` and ``{zip: ...}`` end to end (issue #10, part 4)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers.running import dry, ran, run, to_run, write_spec
+
+SPEC = """
+name: grid
+config: {chroms: [chr1, chr2], samples: [A, B]}
+steps:
+  - name: call
+    foreach: {product: {chrom: "{{ chroms }}", sample: "{{ samples }}"}}
+    run: "echo {{ item.chrom }}-{{ item.sample }} > {{ outputs.o }}; echo call >> ran.log"
+    outputs: {o: "calls/{{ item.chrom }}.{{ item.sample }}.txt"}
+  - name: pair
+    foreach: {zip: {left: [x, y], right: ["1", "2"]}}
+    run: "echo {{ item.left }}{{ item.right }} > {{ outputs.o }}"
+    outputs: {o: "pairs/{{ item.left }}.txt"}
+"""
+
+
+def test_product_and_zip_run_and_a_reordered_list_reruns_no_call(work: Path) -> None:
+    write_spec(work, SPEC)
+    result = run()
+    assert result.ok
+    assert sorted(p.name for p in (work / "calls").iterdir()) == [
+        "chr1.A.txt", "chr1.B.txt", "chr2.A.txt", "chr2.B.txt"]
+    assert (work / "calls" / "chr2.B.txt").read_text() == "chr2-B\n"
+    assert (work / "pairs" / "y.txt").read_text() == "y2\n"
+    assert ran(work) == ["call"] * 4
+    assert to_run(dry("wf.yaml", "--set", "samples=[B, A]", "--set", "chroms=[chr2, chr1]")) == set()
