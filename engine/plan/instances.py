@@ -21,7 +21,14 @@ from engine.plan.settings import (
     static_numbers,
 )
 from engine.spec.spec import StepSpec
-from engine.spec.templates import Template, TemplateError, compile_template, is_template, render_value
+from engine.spec.templates import (
+    Gathered,
+    Template,
+    TemplateError,
+    compile_template,
+    is_template,
+    render_value,
+)
 
 # (step, settings, rendered params) -> validated params with defaults; reports problems itself
 ParamsChecker = Callable[[StepSpec, StepSettings, Mapping[str, Any]], Mapping[str, Any]]
@@ -184,14 +191,17 @@ def published_paths(step: StepSpec, instances: list[StepInstance]) -> dict[str, 
         only = instances[0] if instances else None
         return {"inputs": _as_template_values(only.inputs) if only else {},
                 "outputs": _as_template_values(only.outputs) if only else {}}
-    gathered: dict[str, dict[str, list[str]]] = {"inputs": {}, "outputs": {}}
+    gathered: dict[str, dict[str, Gathered]] = {"inputs": {}, "outputs": {}}
     for which in ("inputs", "outputs"):
         for key in getattr(step, which):
             flat: list[str] = []
+            origins: list[Any] = []
             for instance in instances:
                 value = getattr(instance, which).get(key, ())
-                flat.extend([value] if isinstance(value, str) else value)
-            gathered[which][key] = flat
+                paths = [value] if isinstance(value, str) else value
+                flat.extend(paths)
+                origins.extend([instance.item] * len(paths))
+            gathered[which][key] = Gathered(flat, origins)
     return gathered
 
 

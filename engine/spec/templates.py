@@ -79,6 +79,39 @@ def _expand(pattern: str, **values: Any) -> list[str]:
     return [str(pattern).format(**dict(zip(keys, combo))) for combo in itertools.product(*lists)]
 
 
+class Gathered(list[str]):
+    """A fan-out's paths gathered into one list (``steps.X.outputs.Y``), remembering the item
+    of the instance each path came from, so that ``where(...)`` can pick a group."""
+
+    def __init__(self, paths: Iterable[str] = (), origins: Iterable[Any] = ()):
+        super().__init__(paths)
+        self.origins: list[Any] = list(origins)
+
+
+def _where(value: Any, **conditions: Any) -> Gathered:
+    """``steps.call.outputs.vcf | where(chrom=item)``: the paths of the instances whose item
+    has those values (``item.chrom == item`` here); a scalar item is matched as ``item=``."""
+    if not isinstance(value, Gathered):
+        raise jinja2.TemplateRuntimeError(
+            "where(...) filters a fan-out's gathered paths, e.g. "
+            "steps.call.outputs.vcf | where(chrom=item)")
+    if not conditions:
+        raise jinja2.TemplateRuntimeError("where(...) needs at least one KEY=VALUE")
+    kept, origins = [], []
+    for path, origin in zip(value, value.origins):
+        if all(_item_value(origin, key) == str(wanted) for key, wanted in conditions.items()):
+            kept.append(path)
+            origins.append(origin)
+    return Gathered(kept, origins)
+
+
+def _item_value(origin: Any, key: str) -> str | None:
+    if isinstance(origin, Mapping):
+        found = origin.get(key)
+        return None if found is None else str(found)
+    return str(origin) if key == "item" else None
+
+
 def _make_env(finalize: Callable[[Any], Any] | None) -> jinja2.Environment:
     env = ImmutableSandboxedEnvironment(
         undefined=jinja2.StrictUndefined,
@@ -87,7 +120,8 @@ def _make_env(finalize: Callable[[Any], Any] | None) -> jinja2.Environment:
         finalize=finalize,
     )
     env.filters.update(
-        unquoted=_unquoted, basename=_basename, dirname=_dirname, stem=_stem, quote=_shell_quote
+        unquoted=_unquoted, basename=_basename, dirname=_dirname, stem=_stem, quote=_shell_quote,
+        where=_where,
     )
     env.globals["expand"] = _expand
     return env

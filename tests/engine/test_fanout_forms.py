@@ -93,3 +93,41 @@ def test_unknown_foreach_form_is_a_schema_error(plan_of) -> None:
             foreach: {cartesian: {a: [1]}}
             run: echo {{ item }}
         """)
+
+
+GROUPED = PRODUCT + """\
+  - name: per_chrom
+    foreach: "{{ chroms }}"
+    run: cat {{ inputs.vcfs }} > {{ outputs.merged }}
+    inputs: {vcfs: "{{ steps.call.outputs.vcf | where(chrom=item) }}"}
+    outputs: {merged: "merged/{{ item }}.vcf"}
+  - name: per_pair
+    foreach: {product: {chrom: "{{ chroms }}", sample: "{{ samples }}"}}
+    run: cat {{ inputs.vcf }} > {{ outputs.copy }}
+    inputs: {vcf: "{{ steps.call.outputs.vcf | where(chrom=item.chrom, sample=item.sample) }}"}
+    outputs: {copy: "copies/{{ item.chrom }}.{{ item.sample }}.vcf"}
+"""
+
+
+def test_where_gathers_exactly_one_group_and_its_dependencies(plan_of) -> None:
+    plan = plan_of(GROUPED)
+    chr2 = plan.instances["per_chrom[chr2]"]
+    assert chr2.inputs == {"vcfs": ("calls/chr2/A.vcf", "calls/chr2/B.vcf", "calls/chr2/C.vcf",
+                                    "calls/chr2/D.vcf")}
+    preds = plan.graph.predecessor_map()
+    assert sorted(preds["per_chrom[chr2]"]) == ["call[chr2,A]", "call[chr2,B]", "call[chr2,C]",
+                                                "call[chr2,D]"]
+    assert list(preds["per_pair[chr3,B]"]) == ["call[chr3,B]"]
+    assert plan.instances["per_pair[chr3,B]"].inputs == {"vcf": ("calls/chr3/B.vcf",)}
+
+
+def test_where_on_something_else_than_gathered_paths_is_an_error(plan_of) -> None:
+    with pytest.raises(SpecError) as caught:
+        plan_of("""\
+        name: f
+        config: {xs: [a, b]}
+        steps:
+          - name: s
+            run: echo {{ xs | where(chrom='a') }}
+        """)
+    assert "where(...) filters a fan-out's gathered paths" in caught.value.render()

@@ -31,3 +31,16 @@ def test_product_and_zip_run_and_a_reordered_list_reruns_no_call(work: Path) -> 
     assert (work / "pairs" / "y.txt").read_text() == "y2\n"
     assert ran(work) == ["call"] * 4
     assert to_run(dry("wf.yaml", "--set", "samples=[B, A]", "--set", "chroms=[chr2, chr1]")) == set()
+
+
+def test_where_gathers_per_group_when_run(work: Path) -> None:
+    write_spec(work, SPEC + """
+  - name: per_chrom
+    foreach: "{{ chroms }}"
+    run: "cat {{ inputs.calls }} > {{ outputs.o }}"
+    inputs: {calls: "{{ steps.call.outputs.o | where(chrom=item) }}"}
+    outputs: {o: "merged/{{ item }}.txt"}
+""")
+    assert run().ok
+    assert (work / "merged" / "chr1.txt").read_text() == "chr1-A\nchr1-B\n"
+    assert (work / "merged" / "chr2.txt").read_text() == "chr2-A\nchr2-B\n"
