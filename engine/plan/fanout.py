@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import csv
 import difflib
+import glob
 import itertools
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,8 @@ def fan_out(step: StepSpec, enabled: bool, context: Mapping[str, Any], problems:
         return FanOut()
     if isinstance(step.foreach, Mapping) and ("product" in step.foreach or "zip" in step.foreach):
         return _combined_items(step, context, problems)
+    if isinstance(step.foreach, Mapping) and "glob" in step.foreach:
+        return _glob_items(step, context, problems)
     if isinstance(step.foreach, Mapping):
         return _table_items(step, enabled, context, problems, producer_of, table_ready)
     value = _as_list(step, step.foreach, ("foreach",), context, problems)
@@ -70,6 +74,66 @@ def _as_list(step: StepSpec, value: Any, where: tuple[str, ...], context: Mappin
                          f"{type(value).__name__} {_short(value)}", _LIST_HINT)
         return None
     return list(value)
+
+
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def _glob_items(step: StepSpec, context: Mapping[str, Any], problems: Problems) -> FanOut:
+    """``{glob: "data/{sample}_R{read}.fq.gz"}``: one instance per existing file that matches,
+    ``item.sample``/``item.read``/``item.path``; ``group_by: sample`` gives one instance per
+    sample with ``item.path`` (and the other parts) as lists, in sorted order."""
+    assert step.foreach is not None
+    try:
+        pattern = str(compile_template(str(step.foreach["glob"])).render(context))
+    except TemplateError as exc:
+        problems.at_step(step, ("foreach", "glob"), f"in 'foreach.glob': {exc}")
+        return NOTHING
+    names = _PLACEHOLDER.findall(pattern)
+    group_by = step.foreach.get("group_by") or []
+    group_by = [group_by] if isinstance(group_by, str) else list(group_by)
+    unknown = [g for g in group_by if g not in names]
+    if not names or unknown:
+        problems.at_step(step, ("foreach", "group_by" if unknown else "glob"),
+                         f"'foreach.group_by' names '{unknown[0]}', which the glob does not have"
+                         if unknown else f"'foreach.glob' has no {{name}} part: '{pattern}'",
+                         "write the varying parts as {name}, e.g. data/{sample}_R{read}.fastq.gz")
+        return NOTHING
+    matches = _glob_matches(pattern, names)
+    if not group_by:
+        return FanOut(tuple({**parts, "path": path} for path, parts in matches),
+                      tuple(",".join(parts[n] for n in names) for _, parts in matches))
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for path, parts in matches:
+        key = tuple(parts[g] for g in group_by)
+        item = groups.setdefault(key, {g: parts[g] for g in group_by} | {"path": []} | {
+            n: [] for n in names if n not in group_by})
+        item["path"].append(path)
+        for name in names:
+            if name not in group_by:
+                item[name].append(parts[name])
+    return FanOut(tuple(groups.values()), tuple(",".join(key) for key in groups))
+
+
+def _glob_matches(pattern: str, names: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """(path, {name: part}) of every existing file matching ``pattern``, sorted by path."""
+    regex_parts, last = [], 0
+    seen: set[str] = set()
+    for found in _PLACEHOLDER.finditer(pattern):
+        regex_parts.append(re.escape(pattern[last:found.start()]))
+        name = found.group(1)
+        regex_parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>[^/]+?)")
+        seen.add(name)
+        last = found.end()
+    regex = re.compile("".join(regex_parts) + re.escape(pattern[last:]) + r"\Z")
+    wildcard = _PLACEHOLDER.sub("*", pattern)
+    found_paths = sorted(glob.glob(wildcard))
+    result = []
+    for path in found_paths:
+        match = regex.match(path)
+        if match is not None:
+            result.append((path, {n: match.group(n) for n in names}))
+    return result
 
 
 def _combined_items(step: StepSpec, context: Mapping[str, Any], problems: Problems) -> FanOut:
