@@ -9,6 +9,7 @@ import csv
 import difflib
 import glob
 import itertools
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -206,9 +207,21 @@ def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], prob
 
 
 def _label(value: Any, index: int) -> str:
+    """An instance's label from its item's value, never its position (so reordering a list
+    renames nothing): a scalar as is, a mapping as its values joined by commas."""
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return str(value)
-    return str(index)
+    if isinstance(value, Mapping) and value:
+        return ",".join(_part(v) for v in value.values())
+    if isinstance(value, list | tuple) and value:
+        return ",".join(_part(v) for v in value)
+    return str(index)  # None, booleans, empty containers: nothing better to name them by
+
+
+def _part(value: Any) -> str:
+    if isinstance(value, str | int | float | bool) or value is None:
+        return str(value)
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _short(value: Any) -> str:

@@ -34,16 +34,21 @@ def test_list_fan_out(plan_of) -> None:
     assert plan.fanned_out == {"count"}
 
 
-def test_fan_out_over_mappings_uses_the_index_as_label(plan_of) -> None:
-    plan = plan_of("""\
+def test_fan_out_over_mappings_names_instances_by_their_values(plan_of) -> None:
+    # Issue #10: ids come from values, never positions, so reordering a list renames nothing.
+    spec = """\
     name: f
     steps:
       - name: count
         foreach: [{id: x, n: 1}, {id: y, n: 2}]
         run: echo {{ item.id }} {{ item.n }}
-    """)
-    assert ids(plan) == ["count[0]", "count[1]"]
-    assert plan.instances["count[1]"].command == "echo y 2"
+    """
+    plan = plan_of(spec)
+    assert ids(plan) == ["count[x,1]", "count[y,2]"]
+    assert plan.instances["count[y,2]"].command == "echo y 2"
+    reordered = plan_of(spec.replace("[{id: x, n: 1}, {id: y, n: 2}]", "[{id: y, n: 2}, {id: x, n: 1}]"))
+    assert ids(reordered) == ["count[y,2]", "count[x,1]"]
+    assert reordered.instances["count[y,2]"].command == "echo y 2"
 
 
 @pytest.mark.parametrize("foreach", ['"{{ samples }}"', '"{{ samples[1:] + [\'S9\'] }}"',

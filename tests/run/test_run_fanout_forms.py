@@ -44,3 +44,22 @@ def test_where_gathers_per_group_when_run(work: Path) -> None:
     assert run().ok
     assert (work / "merged" / "chr1.txt").read_text() == "chr1-A\nchr1-B\n"
     assert (work / "merged" / "chr2.txt").read_text() == "chr2-A\nchr2-B\n"
+
+
+def test_reordering_a_list_of_mappings_reruns_nothing(work: Path) -> None:
+    spec = """
+name: records
+steps:
+  - name: call
+    foreach: [{sample: A, depth: 10}, {sample: B, depth: 20}]
+    run: "echo {{ item.depth }} > {{ outputs.o }}; echo call >> ran.log"
+    outputs: {o: "out/{{ item.sample }}.txt"}
+"""
+    write_spec(work, spec)
+    assert run().ok
+    assert ran(work) == ["call", "call"]
+    write_spec(work, spec.replace("[{sample: A, depth: 10}, {sample: B, depth: 20}]",
+                                  "[{sample: B, depth: 20}, {sample: A, depth: 10}]"))
+    assert to_run(dry("wf.yaml")) == set()
+    assert run().ok
+    assert ran(work) == []
