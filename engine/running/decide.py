@@ -169,6 +169,25 @@ def _params_diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return "; ".join(changes[:3]) + (f" (+{len(changes) - 3} more)" if len(changes) > 3 else "")
 
 
+def same_outputs(record: Record, instance: StepInstance) -> bool:
+    """Whether ``record`` is of the configuration of ``instance`` that writes these outputs."""
+    paths = instance.output_paths()
+    outputs = record.outputs
+    return len(paths) == len(outputs) and all(p in outputs for p in paths)
+
+
+def record_for(records: Mapping[str, Record], instance: StepInstance) -> Record | None:
+    """The record that decides ``instance``: the latest one of its id, unless that was written
+    by another configuration (other output paths) and this configuration's is kept."""
+    record = records.get(instance.id)
+    earlier = getattr(records, "earlier", None)
+    if not earlier or record is None or same_outputs(record, instance):
+        return record
+    key = "\n".join(sorted(instance.output_paths()))  # state.outputs_key, without the import
+    kept: Record | None = earlier.get((instance.id, key), record)
+    return kept
+
+
 def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInstance], bool],
            triggers: frozenset[Trigger] = ALL_TRIGGERS) -> dict[str, Decision]:
     """Decisions for every runnable instance, in topological order (so upstream is known)."""
@@ -183,8 +202,8 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
         upstream = [p for p in preds_of(node, ()) if p in decisions
                     and decisions[p].action is run]
         rewritten = {path for p in upstream for path in instances[p].output_paths()}
-        reasons = own_reasons(instance, records.get(node), forced(instance), rewritten,
-                              signatures, triggers)
+        reasons = own_reasons(instance, record_for(records, instance), forced(instance),
+                              rewritten, signatures, triggers)
         if not reasons and upstream:
             reasons = [RerunReason(Reason.UPSTREAM_RERAN, upstream[0])]
         decisions[node] = Decision(Action.RUN, tuple(reasons)) if reasons else UP_TO_DATE

@@ -21,7 +21,14 @@ from engine.model import Action, RerunReason, RunStatus, Status, StepInstance
 from engine.plan.plan import Plan
 from engine.plan.workflow import Workflow
 from engine.plan.workflow import load as load_workflow
-from engine.running.decide import Decision, decide, forced_predicate, own_reasons, selection
+from engine.running.decide import (
+    Decision,
+    decide,
+    forced_predicate,
+    own_reasons,
+    record_for,
+    selection,
+)
 from engine.running.options import RunOptions, RunSettings, make_run_options
 from engine.running.record import Recorder
 from engine.running.reporter import Reporter
@@ -164,7 +171,7 @@ class RunSession:
             return plan, decide(plan, records, forced, triggers)
 
         def recheck(instance: StepInstance) -> list[RerunReason]:
-            return own_reasons(instance, records.get(instance.id), forced(instance),
+            return own_reasons(instance, record_for(records, instance), forced(instance),
                                triggers=triggers)
 
         durations = {n: r.duration for n, r in records.items() if r.duration}

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 
 from engine.fingerprint import Fingerprint, fingerprint
 from engine.model import Outcome, Status, StepInstance
-from engine.running.decide import Signatures
-from engine.running.state import Record, StateStore
+from engine.running.decide import Signatures, same_outputs
+from engine.running.state import Record, StateStore, outputs_key
 
 
 class Recorder:
@@ -38,6 +38,11 @@ class Recorder:
         return os.path.join(self._log_dir, instance.step, f"{name}.log")
 
     def started(self, instance: StepInstance, attempt: int, log_path: str) -> None:
+        old = self._records.get(instance.id)
+        if (attempt == 1 and old is not None and old.status is Status.COMPLETED
+                and not same_outputs(old, instance)):
+            # Another configuration's record: keep it for when that configuration comes back.
+            self._store.keep_earlier(self._workflow, instance.id, outputs_key(old.outputs))
         self._store.mark_running(self._workflow, instance, run_id=self.run_id, attempt=attempt,
                                  log_path=log_path)
 

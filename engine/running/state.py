@@ -1,8 +1,10 @@
 """The run state: one embedded SQLite database ``<state_dir>/state.db`` (no per-output files).
 
-Tables: ``runs`` (one row per mi-run invocation) and ``instances`` (the last thing that happened
-to each step instance: status, signature, output fingerprints, timings). Instances are keyed by
-``(workflow, instance_id)`` so two workflows sharing a state directory cannot clash.
+Tables: ``runs`` (one row per mi-run invocation), ``instances`` (the last thing that happened
+to each step instance: status, signature, output fingerprints, timings), keyed by
+``(workflow, instance_id)`` so two workflows sharing a state directory cannot clash, and
+``earlier`` (the last completed record of each other configuration of an instance, i.e. other
+output paths, so that switching ``--set label=run1`` -> ``run2`` -> ``run1`` reruns nothing).
 
 Durability: WAL mode with ``synchronous=NORMAL`` -- a commit survives the engine being killed
 (``kill -9``; only an OS crash/power loss can drop the last commits). Writes from
@@ -26,7 +28,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from json.encoder import encode_basestring_ascii as _quote
@@ -51,7 +53,20 @@ CREATE TABLE IF NOT EXISTS instances (
     log_path TEXT, attempts INTEGER, error TEXT,
     PRIMARY KEY (workflow, instance_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS earlier (
+    workflow TEXT NOT NULL, instance_id TEXT NOT NULL, outputs_key TEXT NOT NULL, step TEXT,
+    run_id TEXT, status TEXT, signature TEXT, outputs TEXT, started REAL, ended REAL,
+    duration REAL, peak_mem_mb REAL, log_path TEXT, attempts INTEGER, error TEXT,
+    PRIMARY KEY (workflow, instance_id, outputs_key)
+) WITHOUT ROWID;
 """
+_COLUMNS = ("step, run_id, status, signature, outputs, started, ended, duration, peak_mem_mb,"
+            " log_path, attempts, error")
+# A completed record about to be replaced by another configuration's (other outputs) is kept
+# here, so that switching back finds it (records per configuration, not per instance id).
+_KEEP_SQL = (f"INSERT OR REPLACE INTO earlier (workflow, instance_id, outputs_key, {_COLUMNS})"
+             f" SELECT workflow, instance_id, ?, {_COLUMNS} FROM instances"
+             " WHERE workflow = ? AND instance_id = ? AND status = 'completed'")
 
 _RECORD_SQL = (
     "INSERT OR REPLACE INTO instances (workflow, instance_id, step, run_id, status, signature,"
@@ -229,16 +244,24 @@ class StateStore:
 
     # -- instances -----------------------------------------------------------------------------
 
-    def records(self, workflow: str) -> dict[str, Record]:
-        """Every recorded instance of ``workflow`` by instance id (pending writes included)."""
+    def records(self, workflow: str) -> Records:
+        """Every recorded instance of ``workflow`` by instance id (pending writes included),
+        with the kept records of its other configurations."""
         self.flush()
         cursor = self._db.execute(
-            "SELECT instance_id, workflow, step, run_id, status, signature, outputs, started,"
-            " ended, duration, peak_mem_mb, log_path, attempts, error"
-            " FROM instances WHERE workflow = ?",
-            (workflow,),
-        )
-        return {row[0]: _record(row) for row in cursor}
+            f"SELECT instance_id, workflow, {_COLUMNS} FROM instances WHERE workflow = ?",
+            (workflow,))
+        found = Records((row[0], _record(row)) for row in cursor)
+        cursor = self._db.execute(
+            f"SELECT instance_id, workflow, {_COLUMNS}, outputs_key FROM earlier"
+            " WHERE workflow = ?", (workflow,))
+        found.earlier = {(row[0], row[-1]): _record(row[:-1]) for row in cursor}
+        return found
+
+    def keep_earlier(self, workflow: str, instance_id: str, outputs_key: str) -> None:
+        """Keep the current completed record of ``instance_id`` as that of the configuration
+        whose outputs are ``outputs_key`` (before another configuration's replaces it)."""
+        self._queue(_KEEP_SQL, (outputs_key, workflow, instance_id))
 
     def mark_running(
         self,
@@ -344,10 +367,22 @@ class StateStore:
         self.close()
 
 
-def read_records(state_dir: str, workflow: str) -> dict[str, Record]:
+class Records(dict[str, Record]):
+    """The latest record of each instance id; ``earlier``: the last completed record of other
+    configurations of it, by (instance id, :func:`outputs_key`)."""
+
+    earlier: dict[tuple[str, str], Record] = {}
+
+
+def outputs_key(paths: Iterable[str]) -> str:
+    """What tells two configurations of one instance apart: its output paths."""
+    return "\n".join(sorted(paths))
+
+
+def read_records(state_dir: str, workflow: str) -> Records:
     """Records of earlier runs of ``workflow``, read without creating anything on disk."""
     if not os.path.exists(os.path.join(state_dir, "state.db")):
-        return {}
+        return Records()
     with StateStore(state_dir) as store:
         return store.records(workflow)
 

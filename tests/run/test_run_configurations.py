@@ -1,0 +1,60 @@
+"""Records per configuration (issue #10, part 1): switching a config back and forth in one
+directory reruns nothing whose outputs still match their record."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers.running import cli, dry, ran, to_run, write_spec
+
+SPEC = """
+name: labels
+config: {label: run1, min_score: 1}
+steps:
+  - name: filter
+    run: "echo {{ label }} {{ min_score }} > {{ outputs.o }}; echo filter >> ran.log"
+    outputs: {o: "out/{{ label }}/filtered.tsv"}
+  - name: report
+    run: "cat {{ inputs.f }} > {{ outputs.o }}; echo report >> ran.log"
+    inputs: {f: "{{ steps.filter.outputs.o }}"}
+    outputs: {o: "out/{{ label }}/report.txt"}
+"""
+
+
+def test_switching_a_configuration_back_runs_nothing(work: Path) -> None:
+    write_spec(work, SPEC)
+    assert cli("wf.yaml", "--set", "label=run1")[0] == 0
+    assert ran(work) == ["filter", "report"]
+    assert cli("wf.yaml", "--set", "label=run2")[0] == 0
+    assert ran(work) == ["filter", "report"]
+    plan = dry("wf.yaml", "--set", "label=run1")
+    assert plan == {"filter": ("skip", ["up to date"]), "report": ("skip", ["up to date"])}
+    assert cli("wf.yaml", "--set", "label=run1")[0] == 0
+    assert ran(work) == []
+    assert to_run(dry("wf.yaml", "--set", "label=run2")) == set()
+    assert cli("wf.yaml", "--set", "label=run2")[0] == 0
+    assert ran(work) == []
+
+
+def test_a_switched_back_configuration_whose_output_changed_reruns_truthfully(work: Path) -> None:
+    write_spec(work, SPEC)
+    assert cli("wf.yaml", "--set", "label=run1")[0] == 0
+    assert cli("wf.yaml", "--set", "label=run2")[0] == 0
+    ran(work)
+    (work / "out" / "run1" / "report.txt").unlink()
+    plan = dry("wf.yaml", "--set", "label=run1")
+    assert plan["filter"] == ("skip", ["up to date"])
+    assert plan["report"] == ("run", ["output missing: out/run1/report.txt"])
+    (work / "out" / "run1" / "filtered.tsv").write_text("edited by hand\n")
+    plan = dry("wf.yaml", "--set", "label=run1")
+    assert plan["filter"] == ("run", ["output changed: out/run1/filtered.tsv"])
+
+
+def test_same_outputs_other_params_rerun_with_the_params_reason(work: Path) -> None:
+    write_spec(work, SPEC)
+    assert cli("wf.yaml")[0] == 0
+    assert cli("wf.yaml", "--set", "min_score=2")[0] == 0
+    ran(work)
+    plan = dry("wf.yaml")
+    assert plan["filter"] == ("run", ["code changed: command changed"])
+    assert all("missing" not in r for _, reasons in plan.values() for r in reasons)
