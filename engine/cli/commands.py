@@ -107,6 +107,34 @@ def _look(args: argparse.Namespace, workflow: Workflow, options: RunOptions) -> 
     return 0
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    """``mi-run clean SPEC --records``: forget the records whose outputs are gone."""
+    if not args.records:
+        raise UsageError("say what to clean",
+                         "mi-run clean SPEC --records forgets the records whose outputs no "
+                         "longer exist")
+    import os
+
+    from engine.running.state import StateStore
+
+    workflow = _load(args)
+    options = run_options(args, workflow)
+    with StateStore(options.state_dir) as store, store.lock():
+        records = store.records(workflow.name)
+
+        def gone(outputs: Mapping[str, object]) -> bool:
+            return any(not os.path.lexists(path) for path in outputs)
+
+        latest = [i for i, r in records.items() if gone(r.outputs)]
+        earlier = [key for key, r in records.earlier.items() if gone(r.outputs)]
+        store.drop_records(workflow.name, latest, earlier)
+    total = len(records) + len(records.earlier)
+    forgotten = len(latest) + len(earlier)
+    print(f"forgot {forgotten} record(s) whose outputs no longer exist; "
+          f"{total - forgotten} kept", file=sys.stderr)
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     workflow = _load(args)
     plan = workflow.plan()

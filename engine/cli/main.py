@@ -16,7 +16,7 @@ from engine.errors import MiError
 from engine.executors import EXECUTORS
 from engine.version import __version__
 
-SUBCOMMANDS = ("run", "validate", "schema", "steps", "status", "step")
+SUBCOMMANDS = ("run", "validate", "schema", "steps", "status", "step", "clean")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -97,6 +97,14 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     steps.add_argument("--json", action="store_true")
     steps.add_argument("--debug", action="store_true")
     parsers["steps"] = steps
+    clean = argparse.ArgumentParser(prog="mi-run clean", description="tidy the state directory")
+    clean.add_argument("spec")
+    _common(clean)
+    clean.add_argument("--state-dir", default=None)
+    clean.add_argument("--records", action="store_true",
+                       help="forget the records whose outputs no longer exist (of every "
+                            "configuration this workflow ran under)")
+    parsers["clean"] = clean
     status = argparse.ArgumentParser(prog="mi-run status", description="state of every step instance")
     status.add_argument("spec")
     _common(status)

@@ -23,10 +23,10 @@ from engine.errors import UsageError
 from engine.fingerprint import unchanged
 from engine.model import ALL_TRIGGERS, Action, Reason, RerunReason, Status, StepInstance, Trigger
 from engine.registry import get_step
+from engine.running.records import Record, outputs_key
 
 if TYPE_CHECKING:
     from engine.plan.plan import Plan
-    from engine.running.state import Record
 
 DEFAULT_STATE_DIR = ".mi"
 
@@ -183,8 +183,7 @@ def record_for(records: Mapping[str, Record], instance: StepInstance) -> Record 
     earlier = getattr(records, "earlier", None)
     if not earlier or record is None or same_outputs(record, instance):
         return record
-    key = "\n".join(sorted(instance.output_paths()))  # state.outputs_key, without the import
-    kept: Record | None = earlier.get((instance.id, key), record)
+    kept: Record | None = earlier.get((instance.id, outputs_key(instance.output_paths())), record)
     return kept
 
 

@@ -31,11 +31,12 @@ from engine.running.decide import (
 )
 from engine.running.options import RunOptions, RunSettings, make_run_options
 from engine.running.record import Recorder
+from engine.running.records import Record
 from engine.running.reporter import Reporter
 from engine.running.result import RunResult
 from engine.running.scheduler import LoopOptions, Replanner, Scheduler
 from engine.running.settle import settle
-from engine.running.state import Record, StateStore
+from engine.running.state import StateStore
 from engine.running.touch import TouchPlan, plan_touch, touch
 
 

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Mapping
 from engine.fingerprint import Fingerprint, fingerprint
 from engine.model import Outcome, Status, StepInstance
 from engine.running.decide import Signatures, same_outputs
-from engine.running.state import Record, StateStore, outputs_key
+from engine.running.records import Record, outputs_key
+from engine.running.state import StateStore
 
 
 class Recorder:

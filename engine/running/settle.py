@@ -17,7 +17,7 @@ from engine.running.options import RunOptions
 if TYPE_CHECKING:
     from engine.plan.plan import Plan
     from engine.plan.workflow import Workflow
-    from engine.running.state import Record
+    from engine.running.records import Record
 
 NOT_SELECTED = Decision(Action.SKIP, (RerunReason(Reason.NOT_SELECTED),))
 

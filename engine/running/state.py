@@ -30,7 +30,6 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from json.encoder import encode_basestring_ascii as _quote
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from typing import Any
 from engine.errors import LockError
 from engine.fingerprint import Fingerprint
 from engine.model import Outcome, RunStatus, Status, StepInstance
+from engine.running.records import Record, Records
 
 BATCH_SIZE = 1000
 BATCH_SECONDS = 0.2
@@ -81,50 +81,6 @@ _RUNNING_SQL = (
     " run_id = excluded.run_id, started = excluded.started, log_path = excluded.log_path,"
     " attempts = excluded.attempts"
 )
-
-
-@dataclass(frozen=True)
-class Record:
-    """What the state store remembers about one instance (JSON columns parsed on access)."""
-
-    instance_id: str
-    workflow: str
-    step: str
-    run_id: str | None
-    status: Status  # RUNNING: started, outcome never recorded
-    signature_json: str | None
-    outputs_json: str | None
-    started: float | None
-    ended: float | None
-    duration: float | None
-    peak_mem_mb: float | None
-    log_path: str | None
-    attempts: int
-    error: str | None
-
-    @property
-    def interrupted(self) -> bool:
-        """The instance was started but its outcome was never recorded (run killed/interrupted)."""
-        return self.status is Status.RUNNING
-
-    @cached_property
-    def signature(self) -> dict[str, Any]:
-        """``{uses|command, code, params, ...}`` as recorded, with ``inputs`` as Fingerprints."""
-        if not self.signature_json:
-            return {}
-        data: dict[str, Any] = json.loads(self.signature_json)
-        data["inputs"] = {p: Fingerprint.from_json(v) for p, v in data.get("inputs", {}).items()}
-        return data
-
-    @property
-    def input_fps(self) -> dict[str, Fingerprint]:
-        return dict(self.signature.get("inputs", {}))
-
-    @cached_property
-    def outputs(self) -> dict[str, Fingerprint]:
-        if not self.outputs_json:
-            return {}
-        return {p: Fingerprint.from_json(v) for p, v in json.loads(self.outputs_json).items()}
 
 
 @dataclass(frozen=True)
@@ -258,6 +214,17 @@ class StateStore:
         found.earlier = {(row[0], row[-1]): _record(row[:-1]) for row in cursor}
         return found
 
+    def drop_records(self, workflow: str, latest: Iterable[str],
+                     earlier: Iterable[tuple[str, str]]) -> None:
+        """Delete the latest records of ``latest`` ids and the kept ``(id, outputs key)`` ones."""
+        self.flush()
+        self._db.execute("BEGIN")
+        self._db.executemany("DELETE FROM instances WHERE workflow = ? AND instance_id = ?",
+                             [(workflow, i) for i in latest])
+        self._db.executemany("DELETE FROM earlier WHERE workflow = ? AND instance_id = ?"
+                             " AND outputs_key = ?", [(workflow, i, k) for i, k in earlier])
+        self._db.execute("COMMIT")
+
     def keep_earlier(self, workflow: str, instance_id: str, outputs_key: str) -> None:
         """Keep the current completed record of ``instance_id`` as that of the configuration
         whose outputs are ``outputs_key`` (before another configuration's replaces it)."""
@@ -365,18 +332,6 @@ class StateStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-class Records(dict[str, Record]):
-    """The latest record of each instance id; ``earlier``: the last completed record of other
-    configurations of it, by (instance id, :func:`outputs_key`)."""
-
-    earlier: dict[tuple[str, str], Record] = {}
-
-
-def outputs_key(paths: Iterable[str]) -> str:
-    """What tells two configurations of one instance apart: its output paths."""
-    return "\n".join(sorted(paths))
 
 
 def read_records(state_dir: str, workflow: str) -> Records:

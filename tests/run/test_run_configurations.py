@@ -58,3 +58,26 @@ def test_same_outputs_other_params_rerun_with_the_params_reason(work: Path) -> N
     plan = dry("wf.yaml")
     assert plan["filter"] == ("run", ["code changed: command changed"])
     assert all("missing" not in r for _, reasons in plan.values() for r in reasons)
+
+
+def test_clean_records_forgets_only_configurations_whose_outputs_are_gone(work: Path) -> None:
+    import shutil
+
+    write_spec(work, SPEC)
+    for label in ("run1", "run2", "run3"):
+        assert cli("wf.yaml", "--set", f"label={label}")[0] == 0
+    ran(work)
+    shutil.rmtree(work / "out" / "run2")
+    code, _, err = cli("clean", "wf.yaml", "--records")
+    assert code == 0, err
+    assert "forgot 2 record(s) whose outputs no longer exist; 4 kept" in err
+    for label in ("run1", "run3"):  # still found, still up to date
+        assert to_run(dry("wf.yaml", "--set", f"label={label}")) == set(), label
+    action, reasons = dry("wf.yaml", "--set", "label=run2")["filter"]
+    assert action == "run" and "output missing: out/run2/filtered.tsv" in reasons
+
+
+def test_clean_without_a_target_says_what_it_can_clean(work: Path) -> None:
+    write_spec(work, SPEC)
+    code, _, err = cli("clean", "wf.yaml")
+    assert code == 2 and "say what to clean" in err and "--records" in err

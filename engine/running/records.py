@@ -1,0 +1,73 @@
+"""What the state store remembers about an instance, as the decision stage reads it.
+
+Kept apart from :mod:`engine.running.state` (the SQLite store) so that deciding needs no
+database: a :class:`Record` is a frozen row, :class:`Records` the rows of one workflow.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from engine.fingerprint import Fingerprint
+from engine.model import Status
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the state store remembers about one instance (JSON columns parsed on access)."""
+
+    instance_id: str
+    workflow: str
+    step: str
+    run_id: str | None
+    status: Status  # RUNNING: started, outcome never recorded
+    signature_json: str | None
+    outputs_json: str | None
+    started: float | None
+    ended: float | None
+    duration: float | None
+    peak_mem_mb: float | None
+    log_path: str | None
+    attempts: int
+    error: str | None
+
+    @property
+    def interrupted(self) -> bool:
+        """The instance was started but its outcome was never recorded (run killed/interrupted)."""
+        return self.status is Status.RUNNING
+
+    @cached_property
+    def signature(self) -> dict[str, Any]:
+        """``{uses|command, code, params, ...}`` as recorded, with ``inputs`` as Fingerprints."""
+        if not self.signature_json:
+            return {}
+        data: dict[str, Any] = json.loads(self.signature_json)
+        data["inputs"] = {p: Fingerprint.from_json(v) for p, v in data.get("inputs", {}).items()}
+        return data
+
+    @property
+    def input_fps(self) -> dict[str, Fingerprint]:
+        return dict(self.signature.get("inputs", {}))
+
+    @cached_property
+    def outputs(self) -> dict[str, Fingerprint]:
+        if not self.outputs_json:
+            return {}
+        return {p: Fingerprint.from_json(v) for p, v in json.loads(self.outputs_json).items()}
+
+
+
+class Records(dict[str, Record]):
+    """The latest record of each instance id; ``earlier``: the last completed record of other
+    configurations of it, by (instance id, :func:`outputs_key`)."""
+
+    earlier: dict[tuple[str, str], Record] = {}
+
+
+def outputs_key(paths: Iterable[str]) -> str:
+    """What tells two configurations of one instance apart: its output paths."""
+    return "\n".join(sorted(paths))
