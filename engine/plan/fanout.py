@@ -46,6 +46,8 @@ def fan_out(step: StepSpec, enabled: bool, context: Mapping[str, Any], problems:
         return _combined_items(step, context, problems)
     if isinstance(step.foreach, Mapping) and "glob" in step.foreach:
         return _glob_items(step, context, problems)
+    if isinstance(step.foreach, Mapping) and "items" in step.foreach:
+        return _keyed_items(step, context, problems)
     if isinstance(step.foreach, Mapping):
         return _table_items(step, enabled, context, problems, producer_of, table_ready)
     value = _as_list(step, step.foreach, ("foreach",), context, problems)
@@ -75,6 +77,26 @@ def _as_list(step: StepSpec, value: Any, where: tuple[str, ...], context: Mappin
                          f"{type(value).__name__} {_short(value)}", _LIST_HINT)
         return None
     return list(value)
+
+
+def _keyed_items(step: StepSpec, context: Mapping[str, Any], problems: Problems) -> FanOut:
+    """``{items: LIST, key: id}``: a list of mappings whose instances are named by one field."""
+    assert step.foreach is not None
+    items = _as_list(step, step.foreach["items"], ("foreach", "items"), context, problems)
+    if items is None:
+        return NOTHING
+    key = step.foreach.get("key")
+    if key is None:
+        return FanOut(tuple(items), tuple(_label(v, i) for i, v in enumerate(items)))
+    labels = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping) or key not in item:
+            problems.at_step(step, ("foreach", "key"), f"item {index + 1} of 'foreach.items' has "
+                             f"no '{key}': {_short(item)}", "every item must be a mapping with "
+                             f"a '{key}' field (it names the instance)")
+            return NOTHING
+        labels.append(str(item[key]))
+    return FanOut(tuple(items), tuple(labels))
 
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")

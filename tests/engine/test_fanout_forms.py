@@ -131,3 +131,29 @@ def test_where_on_something_else_than_gathered_paths_is_an_error(plan_of) -> Non
             run: echo {{ xs | where(chrom='a') }}
         """)
     assert "where(...) filters a fan-out's gathered paths" in caught.value.render()
+
+
+def test_items_with_a_key_name_instances_by_that_field(plan_of) -> None:
+    plan = plan_of("""\
+    name: f
+    config:
+      samples: [{id: S1, depth: 10}, {id: S2, depth: 20}]
+    steps:
+      - name: call
+        foreach: {items: "{{ samples }}", key: id}
+        run: echo {{ item.id }} {{ item.depth }}
+    """)
+    assert list(plan.instances) == ["call[S1]", "call[S2]"]
+    assert plan.instances["call[S2]"].command == "echo S2 20"
+
+
+def test_items_without_the_key_field_is_a_located_error(plan_of) -> None:
+    with pytest.raises(SpecError) as caught:
+        plan_of("""\
+        name: f
+        steps:
+          - name: call
+            foreach: {items: [{id: S1}, {name: S2}], key: id}
+            run: echo {{ item }}
+        """)
+    assert "item 2 of 'foreach.items' has no 'id'" in caught.value.render()
