@@ -23,7 +23,7 @@ from engine.errors import UsageError
 from engine.fingerprint import unchanged
 from engine.model import ALL_TRIGGERS, Action, Reason, RerunReason, Status, StepInstance, Trigger
 from engine.registry import get_step
-from engine.running.records import Record, outputs_key
+from engine.running.records import Record, config_key
 
 if TYPE_CHECKING:
     from engine.plan.plan import Plan
@@ -176,15 +176,34 @@ def same_outputs(record: Record, instance: StepInstance) -> bool:
     return len(paths) == len(outputs) and all(p in outputs for p in paths)
 
 
-def record_for(records: Mapping[str, Record], instance: StepInstance) -> Record | None:
+def record_for(records: Mapping[str, Record], instance: StepInstance,
+               signatures: Signatures | None = None) -> Record | None:
     """The record that decides ``instance``: the latest one of its id, unless that was written
-    by another configuration (other output paths) and this configuration's is kept."""
+    by another configuration (other outputs, command or params) and this one's is kept."""
     record = records.get(instance.id)
     earlier = getattr(records, "earlier", None)
-    if not earlier or record is None or same_outputs(record, instance):
+    if not earlier or record is None:
         return record
-    kept: Record | None = earlier.get((instance.id, outputs_key(instance.output_paths())), record)
-    return kept
+    signature = (signatures or Signatures()).of(instance)
+    if same_outputs(record, instance) and record.config_signature == signature:
+        return record
+    kept: Record | None = earlier.get((instance.id, config_key(instance.output_paths(), signature)))
+    return kept or record
+
+
+def _overwritten(reasons: list[RerunReason], chosen: Record | None,
+                 latest: Record | None) -> list[RerunReason]:
+    """Say so when a changed output holds what the latest (another) configuration wrote."""
+    if chosen is None or latest is None or chosen is latest:
+        return reasons
+    result = []
+    for reason in reasons:
+        fp = latest.outputs.get(reason.detail)
+        if reason.kind is Reason.OUTPUT_CHANGED and fp is not None and unchanged(reason.detail, fp):
+            reason = RerunReason(Reason.OUTPUT_CHANGED,
+                                 f"{reason.detail} (written by another configuration)")
+        result.append(reason)
+    return result
 
 
 def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInstance], bool],
@@ -201,8 +220,9 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
         upstream = [p for p in preds_of(node, ()) if p in decisions
                     and decisions[p].action is run]
         rewritten = {path for p in upstream for path in instances[p].output_paths()}
-        reasons = own_reasons(instance, record_for(records, instance), forced(instance),
-                              rewritten, signatures, triggers)
+        chosen = record_for(records, instance, signatures)
+        reasons = own_reasons(instance, chosen, forced(instance), rewritten, signatures, triggers)
+        reasons = _overwritten(reasons, chosen, records.get(node))
         if not reasons and upstream:
             reasons = [RerunReason(Reason.UPSTREAM_RERAN, upstream[0])]
         decisions[node] = Decision(Action.RUN, tuple(reasons)) if reasons else UP_TO_DATE

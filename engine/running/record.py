@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from engine.fingerprint import Fingerprint, fingerprint
 from engine.model import Outcome, Status, StepInstance
 from engine.running.decide import Signatures, same_outputs
-from engine.running.records import Record, outputs_key
+from engine.running.records import Record, config_key
 from engine.running.state import StateStore
 
 
@@ -40,10 +40,12 @@ class Recorder:
 
     def started(self, instance: StepInstance, attempt: int, log_path: str) -> None:
         old = self._records.get(instance.id)
-        if (attempt == 1 and old is not None and old.status is Status.COMPLETED
-                and not same_outputs(old, instance)):
-            # Another configuration's record: keep it for when that configuration comes back.
-            self._store.keep_earlier(self._workflow, instance.id, outputs_key(old.outputs))
+        if attempt == 1 and old is not None and old.status is Status.COMPLETED:
+            kept = old.config_signature
+            if not same_outputs(old, instance) or kept != self._signatures.of(instance):
+                # Another configuration's record: keep it for when that configuration returns.
+                self._store.keep_earlier(self._workflow, instance.id,
+                                         config_key(old.outputs, kept))
         self._store.mark_running(self._workflow, instance, run_id=self.run_id, attempt=attempt,
                                  log_path=log_path)
 

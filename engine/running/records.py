@@ -6,8 +6,9 @@ database: a :class:`Record` is a frozen row, :class:`Records` the rows of one wo
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -61,13 +62,22 @@ class Record:
 
 
 
+    @property
+    def config_signature(self) -> dict[str, Any]:
+        """The signature without the inputs' fingerprints: what the configuration decided."""
+        return {k: v for k, v in self.signature.items() if k != "inputs"}
+
+
 class Records(dict[str, Record]):
-    """The latest record of each instance id; ``earlier``: the last completed record of other
-    configurations of it, by (instance id, :func:`outputs_key`)."""
+    """The latest record of each instance id; ``earlier``: the last completed record of each
+    other configuration of it, by (instance id, :func:`config_key`)."""
 
     earlier: dict[tuple[str, str], Record] = {}
 
 
-def outputs_key(paths: Iterable[str]) -> str:
-    """What tells two configurations of one instance apart: its output paths."""
-    return "\n".join(sorted(paths))
+def config_key(paths: Iterable[str], signature: Mapping[str, Any]) -> str:
+    """What tells two configurations of one instance apart: its output paths, and its command
+    or step code and params (a short hash of them)."""
+    digest = hashlib.sha1(json.dumps(signature, sort_keys=True, default=str).encode(),
+                          usedforsecurity=False).hexdigest()[:16]
+    return "\n".join(sorted(paths)) + "\n#" + digest

@@ -50,14 +50,22 @@ def test_a_switched_back_configuration_whose_output_changed_reruns_truthfully(wo
     assert plan["filter"] == ("run", ["output changed: out/run1/filtered.tsv"])
 
 
-def test_same_outputs_other_params_rerun_with_the_params_reason(work: Path) -> None:
+def test_same_outputs_other_config_reruns_saying_another_configuration_wrote_them(
+        work: Path) -> None:
     write_spec(work, SPEC)
-    assert cli("wf.yaml")[0] == 0
-    assert cli("wf.yaml", "--set", "min_score=2")[0] == 0
+    assert cli("wf.yaml")[0] == 0  # A: min_score 1
+    assert cli("wf.yaml", "--set", "min_score=2")[0] == 0  # B: same paths, other command
     ran(work)
-    plan = dry("wf.yaml")
-    assert plan["filter"] == ("run", ["code changed: command changed"])
+    plan = dry("wf.yaml")  # back to A
+    assert plan["filter"] == ("run", [
+        "output changed: out/run1/filtered.tsv (written by another configuration)"])
     assert all("missing" not in r for _, reasons in plan.values() for r in reasons)
+    assert cli("wf.yaml")[0] == 0
+    assert ran(work) == ["filter", "report"]
+    assert (work / "out" / "run1" / "filtered.tsv").read_text() == "run1 1\n"
+    plan = dry("wf.yaml", "--set", "min_score=2")  # and to B again
+    assert plan["filter"] == ("run", [
+        "output changed: out/run1/filtered.tsv (written by another configuration)"])
 
 
 def test_clean_records_forgets_only_configurations_whose_outputs_are_gone(work: Path) -> None:
