@@ -49,10 +49,23 @@ class Recorder:
         self._store.mark_running(self._workflow, instance, run_id=self.run_id, attempt=attempt,
                                  log_path=log_path)
 
-    def up_to_date(self, node: str) -> None:
+    def up_to_date(self, node: str, rechecked: StepInstance | None = None) -> None:
+        """``node`` is up to date; ``rechecked``: found so after its upstream reran, so its
+        inputs may carry new mtimes over the same content: record those (a later run then
+        need not hash them again)."""
         record = self._records.get(node)
-        if record is not None and record.status is Status.COMPLETED:
-            self._known.update(record.outputs)
+        if record is None or record.status is not Status.COMPLETED:
+            return
+        self._known.update(record.outputs)
+        if rechecked is None or not same_outputs(record, rechecked):
+            return
+        signature = record.config_signature
+        if signature != self._signatures.of(rechecked):
+            return  # decided by another configuration's kept record: leave the latest alone
+        recorded = record.input_fps
+        fresh = {p: self._input_fp(p) for p in rechecked.input_paths()}
+        if any(fp is not None and recorded.get(p) != fp for p, fp in fresh.items()):
+            self._store.refresh_inputs(self._workflow, node, signature, fresh)
 
     def completed(self, instance: StepInstance, outcome: Outcome) -> None:
         self._known.update(outcome.output_fps)

@@ -172,7 +172,7 @@ class Scheduler:
                 reasons = self.replanner.recheck(self.plan.instances[node])
                 if not reasons:  # upstream rewrote identical files: still up to date
                     self._set(node, LoopState.SKIPPED)
-                    self.recorder.up_to_date(node)
+                    self.recorder.up_to_date(node, self.plan.instances[node])
                     self.reporter.still_up_to_date(node)
                     work.extend(self._release(node))
                     continue

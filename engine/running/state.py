@@ -102,6 +102,14 @@ def _dumps(value: Any) -> str:
         return json.dumps(value, default=str)
 
 
+def _signature_json(signature: Mapping[str, Any],
+                    input_fps: Mapping[str, Fingerprint | None]) -> str:
+    """The signature with the inputs' fingerprints (None: input missing, left out) as JSON."""
+    sig = _dumps({k: v for k, v in signature.items() if k != "inputs"})
+    inputs = _fps_json({p: fp for p, fp in input_fps.items() if fp is not None})
+    return f'{sig[:-1]}{", " if len(sig) > 2 else ""}"inputs": {inputs}}}'
+
+
 def _fps_json(fps: Mapping[str, Fingerprint]) -> str:
     """``{path: Fingerprint.to_json()}`` as JSON text, built directly (the hot path of record)."""
     parts = []
@@ -225,6 +233,13 @@ class StateStore:
                              " AND outputs_key = ?", [(workflow, i, k) for i, k in earlier])
         self._db.execute("COMMIT")
 
+    def refresh_inputs(self, workflow: str, instance_id: str, signature: Mapping[str, Any],
+                       input_fps: Mapping[str, Fingerprint | None]) -> None:
+        """Store new input fingerprints in a record that stays valid (same content, new
+        mtimes), so that later runs need not hash those inputs again."""
+        self._queue("UPDATE instances SET signature = ? WHERE workflow = ? AND instance_id = ?",
+                    (_signature_json(signature, input_fps), workflow, instance_id))
+
     def keep_earlier(self, workflow: str, instance_id: str, outputs_key: str) -> None:
         """Keep the current completed record of ``instance_id`` as that of the configuration
         whose outputs are ``outputs_key`` (before another configuration's replaces it)."""
@@ -267,9 +282,7 @@ class StateStore:
 
         ``input_fps`` entries that are None (input missing) are left out of the signature.
         """
-        sig = _dumps({k: v for k, v in signature.items() if k != "inputs"})
-        inputs = _fps_json({p: fp for p, fp in input_fps.items() if fp is not None})
-        sig = f'{sig[:-1]}{", " if len(sig) > 2 else ""}"inputs": {inputs}}}'
+        sig = _signature_json(signature, input_fps)
         params = (
             workflow,
             instance.id,

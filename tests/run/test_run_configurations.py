@@ -89,3 +89,32 @@ def test_clean_without_a_target_says_what_it_can_clean(work: Path) -> None:
     write_spec(work, SPEC)
     code, _, err = cli("clean", "wf.yaml")
     assert code == 2 and "say what to clean" in err and "--records" in err
+
+
+def test_a_dependent_found_up_to_date_after_its_upstream_reran_records_the_new_mtimes(
+        work: Path) -> None:
+    import os
+
+    from engine.running.state import StateStore
+
+    write_spec(work, """
+name: mtimes
+steps:
+  - name: a
+    run: "echo same > {{ outputs.o }}; echo a >> ran.log"
+    outputs: {o: out/a.txt}
+  - name: b
+    run: "cat {{ inputs.a }} > {{ outputs.o }}; echo b >> ran.log"
+    inputs: {a: "{{ steps.a.outputs.o }}"}
+    outputs: {o: out/b.txt}
+""")
+    assert cli("wf.yaml")[0] == 0
+    old_mtime = os.stat(work / "out" / "a.txt").st_mtime_ns
+    os.utime(work / "out" / "a.txt", ns=(old_mtime - 10**9, old_mtime - 10**9))  # an older a
+    ran(work)
+    assert cli("wf.yaml", "--force", "a")[0] == 0
+    assert ran(work) == ["a"]  # a rewrote the same bytes: b stayed up to date
+    new_mtime = os.stat(work / "out" / "a.txt").st_mtime_ns
+    with StateStore(work / ".mi") as store:
+        recorded = store.records("mtimes")["b"].input_fps["out/a.txt"]
+    assert recorded.mtime_ns == new_mtime  # so the next no-op run need not hash it again
