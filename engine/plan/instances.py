@@ -196,11 +196,14 @@ def published_paths(step: StepSpec, instances: list[StepInstance]) -> dict[str, 
         for key in getattr(step, which):
             flat: list[str] = []
             origins: list[Any] = []
-            for instance in instances:
+            for instance in instances:  # once per instance: no list built for one path
                 value = getattr(instance, which).get(key, ())
-                paths = [value] if isinstance(value, str) else value
-                flat.extend(paths)
-                origins.extend([instance.item] * len(paths))
+                if isinstance(value, str):
+                    flat.append(value)
+                    origins.append(instance.item)
+                else:
+                    flat.extend(value)
+                    origins.extend([instance.item] * len(value))
             gathered[which][key] = Gathered(flat, origins)
     return gathered
 
