@@ -117,21 +117,3 @@ def test_the_cycle_finder_finds_a_planted_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
     assert _cycle(graph) == ["a", "b", "c", "a"]
     assert _cycle({"a": {"b"}, "b": set()}) is None
-
-
-def test_step_instance_init_takes_exactly_its_fields() -> None:
-    """StepInstance's __init__ is written out for speed; it must not drift from its fields."""
-    import dataclasses
-    import inspect
-
-    from engine.model import StepInstance
-
-    fields = [f.name for f in dataclasses.fields(StepInstance)]
-    params = list(inspect.signature(StepInstance.__init__).parameters)[1:]
-    assert params == fields
-    one = StepInstance(id="a", step="a", uses=None, command="echo", params={}, inputs={},
-                       outputs={"o": "x"})
-    assert dataclasses.asdict(one)["resources"] == {} and one.threads == 1
-    assert dataclasses.replace(one, threads=4).threads == 4
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        one.threads = 2  # type: ignore[misc]
