@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -113,8 +114,6 @@ def cmd_clean(args: argparse.Namespace) -> int:
         raise UsageError("say what to clean",
                          "mi-run clean SPEC --records forgets the records whose outputs no "
                          "longer exist")
-    import os
-
     from engine.running.state import StateStore
 
     workflow = _load(args)

@@ -191,6 +191,18 @@ def record_for(records: Mapping[str, Record], instance: StepInstance,
     return kept or record
 
 
+def judge(instance: StepInstance, records: Mapping[str, Record], forced: bool,
+          rewritten: frozenset[str] | set[str] = frozenset(),
+          signatures: Signatures | None = None,
+          triggers: frozenset[Trigger] = ALL_TRIGGERS) -> list[RerunReason]:
+    """Why ``instance`` must run on its own account, against the record of its configuration
+    (:func:`record_for`); used by the first decision and by the loop's recheck alike."""
+    signatures = signatures or Signatures()
+    chosen = record_for(records, instance, signatures)
+    reasons = own_reasons(instance, chosen, forced, rewritten, signatures, triggers)
+    return _overwritten(reasons, chosen, records.get(instance.id))
+
+
 def _overwritten(reasons: list[RerunReason], chosen: Record | None,
                  latest: Record | None) -> list[RerunReason]:
     """Say so when a changed output holds what the latest (another) configuration wrote."""
@@ -220,9 +232,7 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
         upstream = [p for p in preds_of(node, ()) if p in decisions
                     and decisions[p].action is run]
         rewritten = {path for p in upstream for path in instances[p].output_paths()}
-        chosen = record_for(records, instance, signatures)
-        reasons = own_reasons(instance, chosen, forced(instance), rewritten, signatures, triggers)
-        reasons = _overwritten(reasons, chosen, records.get(node))
+        reasons = judge(instance, records, forced(instance), rewritten, signatures, triggers)
         if not reasons and upstream:
             reasons = [RerunReason(Reason.UPSTREAM_RERAN, upstream[0])]
         decisions[node] = Decision(Action.RUN, tuple(reasons)) if reasons else UP_TO_DATE

@@ -21,14 +21,7 @@ from engine.model import Action, RerunReason, RunStatus, Status, StepInstance
 from engine.plan.plan import Plan
 from engine.plan.workflow import Workflow
 from engine.plan.workflow import load as load_workflow
-from engine.running.decide import (
-    Decision,
-    decide,
-    forced_predicate,
-    own_reasons,
-    record_for,
-    selection,
-)
+from engine.running.decide import Decision, Signatures, decide, forced_predicate, judge, selection
 from engine.running.options import RunOptions, RunSettings, make_run_options
 from engine.running.record import Recorder
 from engine.running.records import Record
@@ -165,15 +158,14 @@ class RunSession:
 
     def _replanner(self) -> Replanner:
         workflow, records, forced, jobs = self.workflow, self.records, self._forced, self.options.jobs
-        triggers = self.options.rerun_triggers
+        triggers, signatures = self.options.rerun_triggers, Signatures()
 
         def replan(ready_steps: set[str]) -> tuple[Plan, dict[str, Decision]]:
             plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=jobs)
             return plan, decide(plan, records, forced, triggers)
 
         def recheck(instance: StepInstance) -> list[RerunReason]:
-            return own_reasons(instance, record_for(records, instance), forced(instance),
-                               triggers=triggers)
+            return judge(instance, records, forced(instance), frozenset(), signatures, triggers)
 
         durations = {n: r.duration for n, r in records.items() if r.duration}
         return Replanner(replan, recheck, durations)

@@ -72,7 +72,10 @@ class Records(dict[str, Record]):
     """The latest record of each instance id; ``earlier``: the last completed record of each
     other configuration of it, by (instance id, :func:`config_key`)."""
 
-    earlier: dict[tuple[str, str], Record] = {}
+    def __init__(self, latest: Iterable[tuple[str, Record]] = (),
+                 earlier: Mapping[tuple[str, str], Record] | None = None):
+        super().__init__(latest)
+        self.earlier: dict[tuple[str, str], Record] = dict(earlier or {})
 
 
 def config_key(paths: Iterable[str], signature: Mapping[str, Any]) -> str:

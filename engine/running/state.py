@@ -215,12 +215,11 @@ class StateStore:
         cursor = self._db.execute(
             f"SELECT instance_id, workflow, {_COLUMNS} FROM instances WHERE workflow = ?",
             (workflow,))
-        found = Records((row[0], _record(row)) for row in cursor)
+        latest = [(row[0], _record(row)) for row in cursor]
         cursor = self._db.execute(
             f"SELECT instance_id, workflow, {_COLUMNS}, outputs_key FROM earlier"
             " WHERE workflow = ?", (workflow,))
-        found.earlier = {(row[0], row[-1]): _record(row[:-1]) for row in cursor}
-        return found
+        return Records(latest, {(row[0], row[-1]): _record(row[:-1]) for row in cursor})
 
     def drop_records(self, workflow: str, latest: Iterable[str],
                      earlier: Iterable[tuple[str, str]]) -> None:
