@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.errors import Diagnostic
 from engine.model import StepInstance
-from engine.plan.fanout import fan_out
+from engine.plan.fanout import fan_out, glob_matcher
 from engine.plan.instances import (
     ParamsChecker,
     compile_step,
@@ -40,6 +40,7 @@ class ExpandedStep:
     pending_on: tuple[str, ...] = ()  # steps whose completion this expansion waits for
     disabled_reason: str = ""
     fanned_out: bool = False
+    fed_by: tuple[str, ...] = ()  # steps writing the table or files this fan-out reads
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ def expand(spec: Spec, config: ResolvedConfig, work_dir: str, options: ExpandOpt
     done: dict[str, ExpandedStep] = {}
     for name in refs.order:
         done[name] = expander.expand_step(spec.step(name), refs.refs[name], done)
+    expander.check_late_glob_writers()
     return Expansion(done, refs.order, refs.refs, refs.refs_outside_inputs,
                      tuple(problems.found), work_dir)
 
@@ -93,6 +95,9 @@ class _Expander:
         self.context["steps"] = self.step_refs
         self._expanded: list[tuple[str, list[StepInstance]]] = []  # not yet in _writers
         self._writers: dict[str, str] = {}  # normalized output path -> step
+        self._indexed_steps: list[str] = []  # steps in _writers, in expansion order
+        # a glob fan-out's step, its pattern, and how many steps were expanded before it
+        self._globs: list[tuple[StepSpec, str, int]] = []
 
     def expand_step(self, step: StepSpec, refs: frozenset[str],
                     done: Mapping[str, ExpandedStep]) -> ExpandedStep:
@@ -104,8 +109,9 @@ class _Expander:
         if waiting:
             self.step_refs[step.name] = _PendingRefs()
             return ExpandedStep(step.name, enabled, pending_on=tuple(waiting), fanned_out=fanned)
-        fan = fan_out(step, enabled, self.context, self.problems, self._producer_of,
-                      self.options.table_ready)
+        fan = fan_out(step, enabled, self.context, self.problems, self, self.options.table_ready)
+        if fan.glob and not fan.pending_on:
+            self._globs.append((step, fan.glob, len(self._indexed_steps) + len(self._expanded)))
         if fan.pending_on:
             self.step_refs[step.name] = _PendingRefs()
             return ExpandedStep(step.name, enabled, pending_on=fan.pending_on, fanned_out=True)
@@ -117,14 +123,47 @@ class _Expander:
         self._expanded.append((step.name, instances))
         reason = "" if enabled else disabled_reason(settings)
         return ExpandedStep(step.name, enabled, tuple(instances), disabled_reason=reason,
-                            fanned_out=fanned)
+                            fanned_out=fanned, fed_by=fan.fed_by)
 
-    def _producer_of(self, path: str) -> str | None:
-        """The step expanded so far that writes ``path``. The index is built only when a
-        table fan-out asks (most plans never do), and grows step by step."""
+    # the fanout.Writers protocol ----------------------------------------------------------
+    def producer_of(self, path: str) -> str | None:
+        """The step expanded so far that writes ``path``."""
+        return self._index().get(normalize(path, self.work_dir))
+
+    def writers_matching(self, matches: Callable[[str], bool]) -> list[str]:
+        found = dict.fromkeys(step for path, step in self._index().items() if matches(path))
+        return list(found)
+
+    def absolute(self, path: str) -> str:
+        return normalize(path, self.work_dir)
+
+    def _index(self) -> dict[str, str]:
+        """Normalised output path -> step. Built only when a table or glob fan-out asks (most
+        plans never do), and grown step by step."""
         for step, instances in self._expanded:
+            self._indexed_steps.append(step)
             for instance in instances:
                 for out in instance.output_paths():
                     self._writers.setdefault(normalize(out, self.work_dir), step)
         self._expanded.clear()
-        return self._writers.get(normalize(path, self.work_dir))
+        return self._writers
+
+    def check_late_glob_writers(self) -> None:
+        """A glob is read when its step is expanded; a step expanded later (or the step
+        itself) writing files it matches would make the fan-out change from run to run."""
+        if not self._globs:
+            return
+        index = self._index()
+        order = {step: position for position, step in enumerate(self._indexed_steps)}
+        for step, pattern, seen in self._globs:
+            matcher = glob_matcher(pattern)
+            late = sorted({writer for path, writer in index.items()
+                           if order[writer] >= seen and matcher(path)})
+            if late:
+                self.problems.at_step(
+                    step, ("foreach", "glob"),
+                    f"'foreach.glob' matches files that step '{late[0]}' writes, but the glob "
+                    "is read before that step runs" if late[0] != step.name else
+                    "'foreach.glob' matches files that this step itself writes",
+                    f"if '{late[0]}' should run first, add 'after: [{late[0]}]' to step "
+                    f"'{step.name}'; otherwise narrow the glob so it cannot match its outputs")

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engine.plan.problems import Problems
 from engine.spec.config import parse_scalar
@@ -30,26 +30,38 @@ class FanOut:
     items: tuple[Any, ...] = (None,)
     labels: tuple[Any, ...] = (None,)
     pending_on: tuple[str, ...] = ()
+    fed_by: tuple[str, ...] = ()  # steps that write the table or the globbed files
+    glob: str = ""  # a glob fan-out's rendered pattern, absolute
 
 
 NOTHING = FanOut((), ())
 
-# (table path) -> the step that writes it, among the steps expanded so far
-ProducerOf = Callable[[str], "str | None"]
+
+class Writers(Protocol):
+    """Which of the steps expanded so far write a path (the planner's index of outputs)."""
+
+    def producer_of(self, path: str) -> str | None:
+        """The step that writes ``path`` (any spelling of it), if any."""
+
+    def writers_matching(self, matches: Callable[[str], bool]) -> list[str]:
+        """The steps with an output whose normalised absolute path ``matches``."""
+
+    def absolute(self, path: str) -> str:
+        """``path`` normalised and made absolute the way outputs are indexed."""
 
 
 def fan_out(step: StepSpec, enabled: bool, context: Mapping[str, Any], problems: Problems,
-            producer_of: ProducerOf, table_ready: Callable[[str], bool]) -> FanOut:
+            writers: Writers, table_ready: Callable[[str], bool]) -> FanOut:
     if step.foreach is None:
         return FanOut()
     if isinstance(step.foreach, Mapping) and ("product" in step.foreach or "zip" in step.foreach):
         return _combined_items(step, context, problems)
     if isinstance(step.foreach, Mapping) and "glob" in step.foreach:
-        return _glob_items(step, context, problems)
+        return _glob_items(step, context, problems, writers, table_ready)
     if isinstance(step.foreach, Mapping) and "items" in step.foreach:
         return _keyed_items(step, context, problems)
     if isinstance(step.foreach, Mapping):
-        return _table_items(step, enabled, context, problems, producer_of, table_ready)
+        return _table_items(step, enabled, context, problems, writers, table_ready)
     value = _as_list(step, step.foreach, ("foreach",), context, problems)
     if value is None:
         return NOTHING
@@ -102,10 +114,13 @@ def _keyed_items(step: StepSpec, context: Mapping[str, Any], problems: Problems)
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def _glob_items(step: StepSpec, context: Mapping[str, Any], problems: Problems) -> FanOut:
+def _glob_items(step: StepSpec, context: Mapping[str, Any], problems: Problems,
+                writers: Writers, table_ready: Callable[[str], bool]) -> FanOut:
     """``{glob: "data/{sample}_R{read}.fq.gz"}``: one instance per existing file that matches,
     ``item.sample``/``item.read``/``item.path``; ``group_by: sample`` gives one instance per
-    sample with ``item.path`` (and the other parts) as lists, in sorted order."""
+    sample with ``item.path`` (and the other parts) as lists, in sorted order. When a step
+    expanded earlier writes files the glob matches (or a directory they would lie in), the
+    fan-out waits for that step, as a table fan-out waits for the step writing its table."""
     assert step.foreach is not None
     try:
         pattern = str(compile_template(str(step.foreach["glob"])).render(context))
@@ -122,10 +137,16 @@ def _glob_items(step: StepSpec, context: Mapping[str, Any], problems: Problems) 
                          if unknown else f"'foreach.glob' has no {{name}} part: '{pattern}'",
                          "write the varying parts as {name}, e.g. data/{sample}_R{read}.fastq.gz")
         return NOTHING
+    absolute = writers.absolute(pattern)
+    producers = tuple(writers.writers_matching(glob_matcher(absolute)))
+    waiting = tuple(p for p in producers if not table_ready(p))
+    if waiting:
+        return FanOut((), (), waiting, glob=absolute)
     matches = _glob_matches(pattern, names)
     if not group_by:
         return FanOut(tuple({**parts, "path": path} for path, parts in matches),
-                      tuple(",".join(parts[n] for n in names) for _, parts in matches))
+                      tuple(",".join(parts[n] for n in names) for _, parts in matches),
+                      fed_by=producers, glob=absolute)
     groups: dict[tuple[str, ...], dict[str, Any]] = {}
     for path, parts in matches:
         key = tuple(parts[g] for g in group_by)
@@ -135,11 +156,13 @@ def _glob_items(step: StepSpec, context: Mapping[str, Any], problems: Problems) 
         for name in names:
             if name not in group_by:
                 item[name].append(parts[name])
-    return FanOut(tuple(groups.values()), tuple(",".join(key) for key in groups))
+    return FanOut(tuple(groups.values()), tuple(",".join(key) for key in groups),
+                  fed_by=producers, glob=absolute)
 
 
-def _glob_matches(pattern: str, names: list[str]) -> list[tuple[str, dict[str, str]]]:
-    """(path, {name: part}) of every existing file matching ``pattern``, sorted by path."""
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    """``data/{sample}_R{read}.fq`` as a regex with one named group per part (a part named
+    twice must match the same text twice); a part never spans a ``/``."""
     regex_parts, last = [], 0
     seen: set[str] = set()
     for found in _PLACEHOLDER.finditer(pattern):
@@ -148,11 +171,27 @@ def _glob_matches(pattern: str, names: list[str]) -> list[tuple[str, dict[str, s
         regex_parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>[^/]+?)")
         seen.add(name)
         last = found.end()
-    regex = re.compile("".join(regex_parts) + re.escape(pattern[last:]) + r"\Z")
+    return re.compile("".join(regex_parts) + re.escape(pattern[last:]) + r"\Z")
+
+
+def glob_matcher(pattern: str) -> Callable[[str], bool]:
+    """Does a path match the glob ``pattern``, or name a directory a match would lie in?
+    (An output ``out/trimmed`` is a directory the files of ``out/trimmed/{s}.fq`` lie in.)"""
+    parts = pattern.split("/")
+    prefixes = [_pattern_regex("/".join(parts[:depth])) for depth in range(1, len(parts) + 1)]
+
+    def matches(path: str) -> bool:
+        depth = path.count("/") + 1
+        return depth <= len(prefixes) and prefixes[depth - 1].match(path) is not None
+    return matches
+
+
+def _glob_matches(pattern: str, names: list[str]) -> list[tuple[str, dict[str, str]]]:
+    """(path, {name: part}) of every existing file matching ``pattern``, sorted by path."""
+    regex = _pattern_regex(pattern)
     wildcard = _PLACEHOLDER.sub("*", pattern)
-    found_paths = sorted(glob.glob(wildcard))
     result = []
-    for path in found_paths:
+    for path in sorted(glob.glob(wildcard)):
         match = regex.match(path)
         if match is not None:
             result.append((path, {n: match.group(n) for n in names}))
@@ -186,7 +225,7 @@ def _combined_items(step: StepSpec, context: Mapping[str, Any], problems: Proble
 
 
 def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], problems: Problems,
-                 producer_of: ProducerOf, table_ready: Callable[[str], bool]) -> FanOut:
+                 writers: Writers, table_ready: Callable[[str], bool]) -> FanOut:
     foreach = step.foreach
     try:
         table = compile_template(str(foreach["table"])).render(context)
@@ -195,9 +234,10 @@ def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], prob
         return NOTHING
     if isinstance(table, list | tuple) and len(table) == 1:
         table = table[0]
-    producer = producer_of(str(table))
+    producer = writers.producer_of(str(table))
     if producer is not None and not table_ready(producer):
         return FanOut((), (), (producer,))
+    fed_by = (producer,) if producer is not None else ()
     try:
         rows = read_rows(str(table))
     except FileNotFoundError:
@@ -223,9 +263,9 @@ def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], prob
             return NOTHING
     rows = select_rows(rows, where)
     if key is not None:
-        return FanOut(tuple(rows), tuple(r[key] for r in rows))
+        return FanOut(tuple(rows), tuple(r[key] for r in rows), fed_by=fed_by)
     values = tuple(r[column] for r in rows)
-    return FanOut(values, values)
+    return FanOut(values, values, fed_by=fed_by)
 
 
 def _label(value: Any, index: int) -> str:

@@ -194,14 +194,16 @@ def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[s
 
 def _step_edges(spec: Spec, expansion: Expansion, nodes: _Nodes) -> list[tuple[str, str, EdgeKind]]:
     """Edges between every instance of two steps: ``after:``, ``steps.X`` references outside
-    ``inputs:``, references to pending steps, and pending fan-outs' table writers."""
+    ``inputs:``, references to pending steps, and the writers of the tables and globbed
+    files fan-outs read (pending or not)."""
     edges: list[tuple[str, str, EdgeKind]] = []
     by_step, pending = nodes.by_step, nodes.pending
     for name in expansion.order:
         spec_step = spec.step(name)
         upstream = (set(expansion.refs_outside_inputs.get(name, ())) | set(spec_step.after)
                     | {r for r in expansion.refs.get(name, ()) if _is_pending(r, by_step, pending)}
-                    | {w for p in by_step.get(name, []) if p in pending for w in pending[p].waits_for})
+                    | {w for p in by_step.get(name, []) if p in pending for w in pending[p].waits_for}
+                    | set(expansion.steps[name].fed_by))
         for dep in sorted(upstream):
             kind = EdgeKind.AFTER if dep in spec_step.after else EdgeKind.REF
             for src in by_step.get(dep, []):

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import SpecError
+from engine.plan.fanout import glob_matcher
 
 GLOB = """\
 name: g
@@ -51,3 +52,21 @@ def test_group_by_a_part_the_glob_lacks_is_an_error(plan_of, reads: Path) -> Non
 
 def test_a_glob_matching_nothing_has_no_instances(plan_of, workdir: Path) -> None:
     assert plan_of(GLOB).instances == {}
+
+
+@pytest.mark.parametrize(("path", "writes"), [
+    ("/w/out/raw/A.txt", True),  # a file the glob matches
+    ("/w/out/raw", True),  # the directory the matches lie in
+    ("/w/out", True),  # ... or one above it
+    ("/w/out/raw/A.txt.gz", False),
+    ("/w/out/other/A.txt", False),
+    ("/w/out/raw/sub/A.txt", False),  # a part never spans a '/'
+])
+def test_glob_matcher_knows_which_outputs_feed_a_glob(path: str, writes: bool) -> None:
+    assert glob_matcher("/w/out/raw/{sample}.txt")(path) is writes
+
+
+def test_glob_matcher_needs_a_part_named_twice_to_agree() -> None:
+    matches = glob_matcher("/w/{s}/{s}.txt")
+    assert matches("/w/A/A.txt") and matches("/w/A")
+    assert not matches("/w/A/B.txt")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.helpers.running import dry, ran, run, to_run, write_spec
+from tests.helpers.running import cli, dry, ran, run, to_run, write_spec
 
 SPEC = """
 name: grid
@@ -63,3 +63,52 @@ steps:
     assert to_run(dry("wf.yaml")) == set()
     assert run().ok
     assert ran(work) == []
+
+
+UPSTREAM_GLOB = """
+name: upstream_glob
+config: {samples: [A, B, C]}
+steps:
+  - name: split
+    outputs: {dir: out/raw}
+    run: "mkdir -p {{ outputs.dir }} && for s in {{ samples }}; do echo $s > {{ outputs.dir }}/$s.txt; done"
+  - name: count
+    foreach: {glob: "out/raw/{sample}.txt"}
+    inputs: {f: "{{ item.path }}"}
+    outputs: {n: "out/count/{{ item.sample }}.n"}
+    run: "tr A-Z a-z < {{ inputs.f }} > {{ outputs.n }}; echo count >> ran.log"
+  - name: gather
+    inputs: {ns: "{{ steps.count.outputs.n }}"}
+    outputs: {all: out/all.txt}
+    run: "cat {{ inputs.ns }} > {{ outputs.all }}"
+"""
+
+
+def test_a_glob_under_an_upstream_directory_expands_after_that_step(work: Path) -> None:
+    write_spec(work, UPSTREAM_GLOB)
+    before = dry()
+    assert before["count[*]"][0] == "pending expansion"
+    assert before["gather"][0] == "pending expansion"
+    assert run().ok
+    assert (work / "out" / "all.txt").read_text() == "a\nb\nc\n"
+    assert ran(work) == ["count"] * 3
+    assert to_run(dry()) == set()
+    # the upstream step writes one more file: only the new instance and the gather run
+    assert run(overrides=["samples=[A, B, C, D]"]).ok
+    assert (work / "out" / "all.txt").read_text() == "a\nb\nc\nd\n"
+    assert ran(work) == ["count"]  # count[D] only
+
+
+def test_a_glob_read_before_the_step_writing_its_files_is_a_located_error(work: Path) -> None:
+    spec = UPSTREAM_GLOB.replace("  - name: split", "  - name: gather_first\n"
+                                 "    foreach: {glob: \"out/raw/{sample}.txt\"}\n"
+                                 "    run: echo {{ item.sample }}\n  - name: split")
+    write_spec(work, spec)
+    code, _, err = cli("wf.yaml", "--dry-run")
+    assert code == 2
+    assert ("wf.yaml:5:21: error: step 'gather_first': 'foreach.glob' matches files that step "
+            "'split' writes, but the glob is read before that step runs") in err
+    assert "add 'after: [split]' to step 'gather_first'" in err
+    write_spec(work, spec.replace("    run: echo {{ item.sample }}",
+                                  "    after: [split]\n    run: echo {{ item.sample }}"))
+    assert cli("wf.yaml", "--dry-run")[0] == 0
