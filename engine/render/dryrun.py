@@ -35,8 +35,17 @@ def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> li
     rows = []
     preds = plan.graph.predecessor_map()
     never_run = [str(RerunReason(Reason.NEVER_RUN))]
+    # Most decisions are shared objects (never run, up to date): render each one once.
+    shared: dict[int, tuple[str, list[str]]] = {}
     for node, instance in plan.instances.items():
-        if decisions is None and node not in plan.disabled:  # fast path: no state yet
+        decision = decisions.get(node) if decisions is not None else None
+        if decision is not None and node not in plan.disabled:
+            known = shared.get(id(decision))
+            if known is None:
+                known = shared[id(decision)] = (decision.action.value,
+                                                [str(r) for r in decision.reasons])
+            action, reasons = known
+        elif decisions is None and node not in plan.disabled:  # no state yet
             action, reasons = "run", never_run
         else:
             found, why = decision_of(plan, node, decisions)

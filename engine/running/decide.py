@@ -42,6 +42,7 @@ class Decision:
 
 
 UP_TO_DATE = Decision(Action.SKIP, (RerunReason(Reason.UP_TO_DATE),))
+NEVER_RUN = Decision(Action.RUN, (RerunReason(Reason.NEVER_RUN),))
 
 
 class Signatures:
@@ -228,6 +229,9 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
     instances, disabled, run = plan.instances, plan.disabled, Action.RUN
     for node, instance in instances.items():
         if node in disabled:
+            continue
+        if node not in records:  # no record of any configuration: nothing else to weigh
+            decisions[node] = NEVER_RUN
             continue
         upstream = [p for p in preds_of(node, ()) if p in decisions
                     and decisions[p].action is run]
