@@ -77,8 +77,10 @@ else:
 
 def load(spec: str | os.PathLike[str], config_files: Iterable[str | os.PathLike[str]] = (),
          overrides: Mapping[str, object] | Iterable[str] = (),
-         environ: Mapping[str, str] | None = None) -> Workflow:
-    """Load and validate a spec with its config layers: :func:`engine.plan.workflow.load`."""
+         environ: Mapping[str, str] | None = None, strict: bool = False) -> Workflow:
+    """Load and validate a spec with its config layers: :func:`engine.plan.workflow.load`.
+    Unknown config keys from files and the environment are in ``Workflow.warnings``."""
     from engine.plan.workflow import load as _load
 
-    return _load(spec, config_files=config_files, overrides=overrides, environ=environ)
+    return _load(spec, config_files=config_files, overrides=overrides, environ=environ,
+                 strict=strict)

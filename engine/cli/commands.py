@@ -26,7 +26,11 @@ def _load(args: argparse.Namespace) -> Workflow:
 
     if not Path(args.spec).exists():
         raise UsageError(f"spec file not found: {args.spec}")
-    return load(args.spec, config_files=args.config, overrides=args.overrides)
+    workflow = load(args.spec, config_files=args.config, overrides=args.overrides,
+                    strict=getattr(args, "strict", False))
+    for warning in workflow.warnings:
+        print(warning.render(), file=sys.stderr)
+    return workflow
 
 
 def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:

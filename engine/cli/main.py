@@ -24,6 +24,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="YAML config file layered over the spec's config (repeatable)")
     parser.add_argument("--set", "-s", action="append", default=[], metavar="KEY=VALUE",
                         dest="overrides", help="override a config value, dotted keys, YAML-typed")
+    parser.add_argument("--strict", action="store_true",
+                        help="unknown keys in --config files are errors, not warnings")
     parser.add_argument("--debug", action="store_true", help="show Python tracebacks")
 
 

@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import Diagnostic
+from engine.errors import Diagnostic, UnknownStepError
 from engine.plan.problems import Problems
 from engine.plan.refs import strings_in
+from engine.registry import get_step
 from engine.spec.config import Origin, ResolvedConfig
 from engine.spec.spec import STEP_SETTINGS, Spec, StepSpec
 from engine.spec.templates import TemplateError, compile_template, is_template
@@ -67,7 +68,8 @@ def settings_for(step: StepSpec, config: ResolvedConfig) -> StepSettings:
         elif key in values:
             values[key] = value
             origins[key] = origin
-        else:  # amalgkit-style configs list a tool's flags directly under the step
+        elif not _misspelt_setting(step, key):
+            # amalgkit-style configs list a tool's flags directly under the step
             params[key] = value
             origins[f"params.{key}"] = origin
     return StepSettings(params=params, origins=origins, **values)
@@ -87,6 +89,51 @@ def override_problems(spec: Spec, config: ResolvedConfig) -> list[Diagnostic]:
         found.append(origin.diagnostic(message, hint) if origin
                      else Diagnostic(message, "<config>", hint=hint))
     return found
+
+
+def step_key_problems(spec: Spec, config: ResolvedConfig) -> list[Diagnostic]:
+    """``steps.<name>.<key>`` that is neither a setting nor a param of that step (a shell
+    step's params are those its spec declares; a registered step's, its schema's)."""
+    found = []
+    for name, override in config.step_overrides.items():
+        if name not in spec.step_names or not isinstance(override, Mapping):
+            continue
+        step = spec.step(name)
+        for key in override:
+            if key in STEP_SETTINGS or key == "config" or not _misspelt_setting(step, key):
+                continue
+            choices = [*STEP_SETTINGS, *sorted(_param_names(step))]
+            close = difflib.get_close_matches(str(key), choices, n=1)
+            message = f"config 'steps.{name}.{key}': step '{name}' has no setting or param '{key}'"
+            hint = (f"did you mean '{close[0]}'?" if close
+                    else f"settings: {', '.join(STEP_SETTINGS)}")
+            origin = config.origin(("steps", name, key))
+            found.append(origin.diagnostic(message, hint) if origin
+                         else Diagnostic(message, "<config>", hint=hint))
+    return found
+
+
+def _misspelt_setting(step: StepSpec, key: Any) -> bool:
+    """Is ``steps.<step>.<key>`` a mistake rather than a param? For a shell step, any key it
+    does not declare as a param; for a registered step, a key that is no param of its schema
+    and looks like a setting (``enabld``) - other unknown keys are left to the params check."""
+    if key in step.params:
+        return False
+    if step.uses is None:
+        return True
+    if key in _param_names(step):
+        return False
+    return bool(difflib.get_close_matches(str(key), STEP_SETTINGS, n=1, cutoff=0.75))
+
+
+def _param_names(step: StepSpec) -> set[str]:
+    names = set(step.params)
+    if step.uses is not None:
+        try:
+            names |= set(get_step(step.uses).params_schema.get("properties") or {})
+        except UnknownStepError:
+            pass  # reported by the step-function check
+    return names
 
 
 def render_enabled(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],

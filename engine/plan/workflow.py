@@ -17,9 +17,10 @@ from engine.errors import Diagnostic, SpecError, UnknownStepError
 from engine.params import fill_defaults, params_problems
 from engine.plan.expand import ExpandOptions, expand
 from engine.plan.plan import Plan, build_plan
-from engine.plan.settings import StepSettings
+from engine.plan.settings import StepSettings, step_key_problems
 from engine.registry import get_step
 from engine.spec.config import ResolvedConfig, resolve_config
+from engine.spec.configkeys import unknown_key_problems
 from engine.spec.schema import schema_diagnostics
 from engine.spec.spec import Spec, StepSpec, build_spec
 from engine.spec.yamlload import load_yaml_file
@@ -30,6 +31,7 @@ class Workflow:
     spec: Spec
     config: ResolvedConfig
     work_dir: str  # absolute: the directory mi-run started in; relative paths resolve here
+    warnings: tuple[Diagnostic, ...] = ()  # e.g. unknown keys in a --config file
 
     @property
     def name(self) -> str:
@@ -77,8 +79,10 @@ def load(
     config_files: Iterable[str | os.PathLike[str]] = (),
     overrides: Mapping[str, Any] | Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
+    strict: bool = False,
 ) -> Workflow:
-    """Load, validate and configure a workflow. Raises :class:`SpecError` listing every problem."""
+    """Load, validate and configure a workflow. Raises :class:`SpecError` listing every problem.
+    ``strict``: unknown config keys from ``--config`` files are errors, not warnings."""
     path = str(spec)
     document = load_yaml_file(path)
     data = document.data
@@ -93,9 +97,11 @@ def load(
     problems = _check_step_functions(parsed)
     config = resolve_config(parsed.config, document.marks, [str(f) for f in config_files],
                             overrides, environ, {"spec_dir": spec_dir})
+    keys = unknown_key_problems(parsed, config, strict)
+    problems += [*keys.errors, *step_key_problems(parsed, config)]
     if problems:
         raise SpecError(problems)
-    return Workflow(spec=parsed, config=config, work_dir=os.getcwd())
+    return Workflow(spec=parsed, config=config, work_dir=os.getcwd(), warnings=keys.warnings)
 
 
 def _never(step: str) -> bool:

@@ -20,7 +20,7 @@ import yaml
 from engine import envvars
 from engine.errors import Diagnostic, SpecError
 from engine.spec.templates import TemplateError, compile_template, is_template, referenced_names
-from engine.spec.yamlload import Document, Marks, PathKey, load_yaml_file
+from engine.spec.yamlload import Document, Marks, PathKey, load_scalar, load_yaml_file
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,7 @@ class Origin:
 class ResolvedConfig:
     values: Mapping[str, Any]
     origins: Mapping[PathKey, Origin] = field(default_factory=dict)
+    template_reads: frozenset[str] = frozenset()  # top-level keys config templates read
 
     def origin(self, where: PathKey) -> Origin | None:
         probe = tuple(where)
@@ -101,11 +102,29 @@ def _file_origin(layer: str, marks: Marks, prefix: PathKey) -> Any:
 
 
 def parse_scalar(text: str) -> Any:
-    """A command-line or environment value typed as YAML (``4`` -> 4, ``false`` -> False)."""
+    """A value typed as YAML (``4`` -> 4, ``false`` -> False, ``1e-6`` -> 1e-06); text that is
+    not valid YAML stays text."""
     try:
-        return yaml.safe_load(text) if text.strip() else ""
+        return load_scalar(text) if text.strip() else ""
     except yaml.YAMLError:
         return text
+
+
+def parse_value(text: str, source: str, path: str = "<command line>") -> Any:
+    """A ``--set`` or ``MI_*`` value typed as YAML. An empty or unreadable value is an error:
+    ``--set x=`` and ``--set 'x=[1,'`` are slips, and a quoted value says what it means."""
+    if not text.strip():
+        raise SpecError([Diagnostic(f"{source} has an empty value", path=path,
+                                    hint="give a value; for an empty string write it quoted: "
+                                         "\"\" (e.g. --set 'label=\"\"')")])
+    try:
+        return load_scalar(text)
+    except yaml.YAMLError as exc:
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SpecError([Diagnostic(f"{source}: the value '{text}' is not valid YAML ({problem})",
+                                    path=path,
+                                    hint="fix the list or mapping, or quote the value to mean "
+                                         f"this text: '\"{text}\"'")]) from None
 
 
 def _set_dotted(target: dict[str, Any], keys: list[str], value: Any) -> None:
@@ -127,7 +146,8 @@ def env_layer(environ: Mapping[str, str]) -> list[tuple[str, list[str], Any]]:
             continue  # the engine's own variables are never config values
         keys = [k.lower() for k in name[len(envvars.PREFIX) :].split("__") if k]
         if keys:
-            found.append((name, keys, parse_scalar(environ[name])))
+            found.append((name, keys, parse_value(environ[name], f"environment variable {name}",
+                                                           "<environment>")))
     return found
 
 
@@ -141,7 +161,7 @@ def parse_set(argument: str) -> tuple[list[str], Any]:
     keys = [k for k in key.strip().split(".") if k]
     if not keys:
         raise SpecError([Diagnostic(f"--set has an empty key: '{argument}'", path="<command line>")])
-    return keys, parse_scalar(text)
+    return keys, parse_value(text, f"--set {key.strip()}")
 
 
 def resolve_config(
@@ -206,6 +226,7 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
     # config keys but nothing reads `steps` (templates see step references there instead).
     templates = {key: _templates_in(values[key], (key,)) for key in values}
     needs: dict[str, set[str]] = {}
+    reads: set[str] = set()
     broken: set[PathKey] = set()
     for key, found in templates.items():
         names: set[str] = set()
@@ -217,8 +238,9 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
                 broken.add(where)
                 continue
             if "config" in names:
-                names |= _config_attributes(source, set(values) - {key})
+                names |= config_attributes(source, set(values) - {key})
         needs[key] = {n for n in names if n in values and n != "steps"}
+        reads |= names
     order, cycle = _order(needs)
     if cycle:
         where = (cycle[0],)
@@ -241,13 +263,13 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
             _assign(values, where, rendered)
     if problems:
         raise SpecError(problems)
-    return ResolvedConfig(values=values, origins=config.origins)
+    return ResolvedConfig(values=values, origins=config.origins, template_reads=frozenset(reads))
 
 
 _CONFIG_ATTR = re.compile(r"""config\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])""")
 
 
-def _config_attributes(source: str, others: set[str]) -> set[str]:
+def config_attributes(source: str, others: set[str]) -> set[str]:
     """Keys a template reads through ``config.X`` / ``config['X']``; any other use of
     ``config`` (``config | length``) may read every other key."""
     found = {m.group(1) or m.group(2) for m in _CONFIG_ATTR.finditer(source)}

@@ -61,6 +61,7 @@ class Spec:
     marks: Marks
     description: str = ""
     config: Mapping[str, Any] = field(default_factory=dict)
+    config_accepts: tuple[str, ...] = ()  # keys accepted without being used
 
     def step(self, name: str) -> StepSpec:
         for candidate in self.steps:
@@ -104,4 +105,5 @@ def build_spec(data: Mapping[str, Any], marks: Marks, path: str, spec_dir: str) 
         marks=marks,
         description=data.get("description", ""),
         config=data.get("config") or {},
+        config_accepts=tuple(data.get("config_accepts") or ()),
     )

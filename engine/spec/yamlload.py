@@ -7,6 +7,7 @@ PyYAML silently overwrites, are reported.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +17,25 @@ import yaml
 from engine.errors import Diagnostic, SpecError
 
 try:  # the C loader composes several times faster
-    _Loader: type = yaml.CSafeLoader
+    _Base: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - libyaml missing
-    _Loader = yaml.SafeLoader
+    _Base = yaml.SafeLoader
+
+
+class _Loader(_Base):  # type: ignore[misc]
+    """PyYAML's safe loader, reading ``1e-6`` as a number (YAML 1.2) where YAML 1.1 reads a
+    string: a p-value threshold written as a scientist writes it must not become text."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+0123456789."))
+
+
+def load_scalar(text: str) -> Any:
+    """One value typed as YAML (``4`` -> 4, ``1e-6`` -> 1e-06); raises ``yaml.YAMLError``."""
+    return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader: no object tags
 
 PathKey = tuple[str | int, ...]
 

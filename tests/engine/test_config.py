@@ -96,8 +96,10 @@ def test_values_from_the_command_line_are_yaml_typed(text: str, value: object) -
 def test_parse_set() -> None:
     assert parse_set("steps.quant.threads=4") == (["steps", "quant", "threads"], 4)
     assert parse_set("a=b=c") == (["a"], "b=c")
-    assert parse_set("out=") == (["out"], "")
-    for bad in ("novalue", "=3", "..=3"):
+    assert parse_set('out=""') == (["out"], "")  # an empty string, said deliberately
+    assert parse_set("p=1e-6") == (["p"], 1e-6)  # YAML 1.2 reads it as a number
+    assert parse_set("x='[1,'") == (["x"], "[1,")
+    for bad in ("novalue", "=3", "..=3", "out=", "out= ", "x=[1,", "x={a"):
         with pytest.raises(SpecError):
             parse_set(bad)
 

@@ -1,0 +1,104 @@
+"""Config keys that nothing reads: a typo in ``--set``, a ``--config`` file or an ``MI_*``
+variable would otherwise be accepted silently while the spec's own value is used.
+
+A top-level key is *known* when the spec's ``config:`` declares it, ``config_accepts:`` lists
+it, or some template (of a step or of a config value) reads it. An unknown key is an error
+from ``--set``, a located warning from a ``--config`` file (an error with ``--strict``) and a
+warning from the environment.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+from engine import envvars
+from engine.errors import Diagnostic
+from engine.spec.config import Origin, ResolvedConfig, config_attributes
+from engine.spec.spec import Spec
+from engine.spec.templates import TemplateError, referenced_names
+
+# Names a step template sees that are not config keys.
+CONTEXT_NAMES = frozenset({"item", "inputs", "outputs", "params", "threads", "resources",
+                           "steps", "config", "spec_dir", "loop", "range", "dict", "namespace",
+                           "lipsum", "cycler", "joiner"})
+
+
+@dataclass(frozen=True)
+class KeyProblems:
+    errors: tuple[Diagnostic, ...]
+    warnings: tuple[Diagnostic, ...]
+
+
+def unknown_key_problems(spec: Spec, config: ResolvedConfig, strict: bool = False) -> KeyProblems:
+    declared = set(spec.config) | set(spec.config_accepts) | {"steps"}
+    candidates = [k for k in config.values if isinstance(k, str) and k not in declared]
+    if not candidates:
+        return KeyProblems((), ())
+    used = _names_step_templates_read(spec, set(config.values)) | config.template_reads
+    known = sorted((declared | used) - CONTEXT_NAMES - {"steps"})
+    errors: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
+    for key in candidates:
+        origin = config.origins.get((key,))
+        if key in used or origin is None:
+            continue
+        close = difflib.get_close_matches(key, known, n=1)
+        diagnostic = _diagnostic(key, origin, close[0] if close else None, known)
+        if origin.layer == "set" or (origin.layer == "file" and strict):
+            errors.append(diagnostic)
+        else:
+            warnings.append(Diagnostic(diagnostic.message, diagnostic.path, diagnostic.line,
+                                       diagnostic.col, diagnostic.hint, severity="warning"))
+    return KeyProblems(tuple(errors), tuple(warnings))
+
+
+def _diagnostic(key: str, origin: Origin, close: str | None, known: list[str]) -> Diagnostic:
+    suggestion = f" (did you mean '{close}'?)" if close else ""
+    if origin.layer == "env":
+        env_name = f"{envvars.PREFIX}{close.upper()}" if close else None
+        message = (f"environment variable {origin.source} sets unknown config key '{key}'"
+                   + (f" (did you mean {env_name}?)" if env_name else ""))
+        return Diagnostic(message, path="<environment>", hint=_hint(known))
+    if origin.layer == "set":
+        return Diagnostic(f"unknown config key '{key}' in {origin.source}{suggestion}",
+                          path="<command line>", hint=_hint(known))
+    return origin.diagnostic(f"unknown config key '{key}'{suggestion}",
+                             "if the workflow should accept it unused (a shared config file), "
+                             "list it under the spec's 'config_accepts:'")
+
+
+def _hint(known: list[str]) -> str:
+    if not known:
+        return "this workflow reads no config keys"
+    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"the workflow's config keys: {shown}"
+
+
+def _names_step_templates_read(spec: Spec, keys: set[str]) -> set[str]:
+    """Top-level names read by the steps' templates and the spec's own config templates
+    (``config.X`` counts as X; any other use of ``config`` reads every key)."""
+    sources = [s for step in spec.steps for s in step.template_sources()]
+    sources += [s for s in _strings(spec.config) if "{{" in s or "{%" in s]
+    names: set[str] = set()
+    for source in sources:
+        if "{" not in source:
+            continue
+        try:
+            found = referenced_names(source)
+        except TemplateError:
+            continue  # reported where the template is rendered
+        names |= found
+        if "config" in found:
+            names |= config_attributes(source, keys)
+    return names
+
+
+def _strings(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
