@@ -61,6 +61,60 @@ def _source_line(path: str, line: int) -> str | None:
     return None
 
 
+_SCHEMA_WORDS = {"array": "a list", "object": "a mapping", "string": "a text",
+                 "integer": "a whole number", "number": "a number", "boolean": "true/false",
+                 "null": "null (empty)"}
+
+
+def schema_type_words(types: str | list[str]) -> str:
+    """JSON Schema type names in YAML's words: ``array`` -> 'a list'."""
+    names = [types] if isinstance(types, str) else list(types)
+    return " or ".join(_SCHEMA_WORDS.get(t, t) for t in dict.fromkeys(names))
+
+
+def value_words(value: Any) -> str:
+    """What a loaded YAML value is, in YAML's words, with the value when it is short:
+    "a mapping", "a text 'abc'", "a number 3"."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if value is None:
+        return "null (empty)"
+    if isinstance(value, bool):
+        return f"{'true' if value else 'false'}"
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    if isinstance(value, str):
+        return f"a text {shown}"
+    if isinstance(value, int | float):
+        return f"a number {shown}"
+    return shown
+
+
+def find_in_source(path: str, line: int, col: int, needle: str, extent: int,
+                   stop_line: int = 1 << 30) -> tuple[int, int]:
+    """Where ``needle`` is written in ``path`` at or after (line, col), within ``extent``
+    characters and before ``stop_line``: a template's faulty expression inside its value
+    (block scalars included). (line, col) unchanged when it is not found."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return line, col
+    lines = text.split("\n")
+    if not line or line > len(lines):
+        return line, col
+    start = sum(len(t) + 1 for t in lines[:line - 1]) + max(col - 1, 0)
+    found = text.find(needle, start, start + extent)
+    if found < 0:
+        return line, col
+    before = text[:found]
+    found_line = before.count("\n") + 1
+    if found_line >= stop_line:
+        return line, col
+    return found_line, found - (before.rfind("\n") + 1) + 1
+
+
 class MiError(Exception):
     """Base of all mi-run errors. ``exit_code`` is what the CLI exits with."""
 

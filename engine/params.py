@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+from engine.errors import schema_type_words, value_words
+
 
 def fill_defaults(schema: Mapping[str, Any], value: Any) -> Any:
     """A copy of ``value`` with the schema's ``default``s filled in (nested objects too)."""
@@ -53,10 +55,10 @@ def params_problems(
                         else f"known params: {', '.join(allowed)}" if allowed else "it takes no params")
                 problems.append(((*where, extra), f"unknown param '{extra}'", hint))
         elif error.validator == "type":
-            expected = error.validator_value
-            expected = " or ".join(expected) if isinstance(expected, list) else expected
             name = ".".join(map(str, where)) or "params"
-            problems.append((where, f"param '{name}' must be {expected}, got {error.instance!r}", None))
+            problems.append((where, f"param '{name}' must be "
+                             f"{schema_type_words(error.validator_value)}, got "
+                             f"{value_words(error.instance)}", None))
         elif error.validator == "enum":
             name = ".".join(map(str, where)) or "params"
             choices = ", ".join(map(repr, error.validator_value))

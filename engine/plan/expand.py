@@ -65,7 +65,7 @@ class _PendingRefs(dict[str, Any]):
 
 
 def expand(spec: Spec, config: ResolvedConfig, work_dir: str, options: ExpandOptions) -> Expansion:
-    problems = Problems(spec)
+    problems = Problems(spec, config)
     check_unique_names(spec, problems)
     for diagnostic in override_problems(spec, config):
         problems.add(diagnostic)

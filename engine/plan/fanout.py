@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.errors import value_words
 from engine.plan.problems import Problems
 from engine.spec.config import parse_scalar
 from engine.spec.spec import StepSpec
@@ -79,14 +80,14 @@ def _as_list(step: StepSpec, value: Any, where: tuple[str, ...], context: Mappin
         try:
             value = compile_template(value).render(context)
         except TemplateError as exc:
-            problems.at_step(step, where, f"in '{'.'.join(where)}': {exc}")
+            problems.template(step, where, exc)
             return None
         if isinstance(value, str):
             parsed = parse_scalar(value)
             value = parsed if isinstance(parsed, list) else value
     if isinstance(value, Mapping) or not isinstance(value, list | tuple):
         problems.at_step(step, where, f"'{'.'.join(where)}' must yield a list, got "
-                         f"{type(value).__name__} {_short(value)}", _LIST_HINT)
+                         f"{value_words(value)}", _LIST_HINT)
         return None
     return list(value)
 
@@ -125,7 +126,7 @@ def _glob_items(step: StepSpec, context: Mapping[str, Any], problems: Problems,
     try:
         pattern = str(compile_template(str(step.foreach["glob"])).render(context))
     except TemplateError as exc:
-        problems.at_step(step, ("foreach", "glob"), f"in 'foreach.glob': {exc}")
+        problems.template(step, ("foreach", "glob"), exc)
         return NOTHING
     names = _PLACEHOLDER.findall(pattern)
     group_by = step.foreach.get("group_by") or []
@@ -230,7 +231,7 @@ def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], prob
     try:
         table = compile_template(str(foreach["table"])).render(context)
     except TemplateError as exc:
-        problems.at_step(step, ("foreach", "table"), f"in 'foreach.table': {exc}")
+        problems.template(step, ("foreach", "table"), exc)
         return NOTHING
     if isinstance(table, list | tuple) and len(table) == 1:
         table = table[0]

@@ -69,14 +69,13 @@ def compile_step(step: StepSpec, settings: StepSettings, context: Mapping[str, A
     try:
         command = compile_template(step.run, shell=True) if step.run is not None else None
     except TemplateError as exc:
-        problems.at_step(step, ("run",), f"in 'run': {exc}")
+        problems.template(step, ("run",), exc)
         return None
     try:
         inputs = _path_renderer(step.inputs, "inputs")
         outputs = _path_renderer(step.outputs, "outputs")
     except _CompileProblem as problem:
-        problems.at_step(step, (problem.which, problem.key),
-                         f"in '{problem.which}.{problem.key}': {problem.error}")
+        problems.template(step, (problem.which, problem.key), problem.error)
         return None
     shared = None
     if not has_template(settings.params):
@@ -127,8 +126,8 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
                 if masked:
                     signature_command = _masked_command(compiled.command, run_ctx, numbers,
                                                         command)
-        except TemplateError as exc:
-            problems.at_step(step, ("inputs",), f"in a path: {exc}")
+        except _CompileProblem as problem:
+            problems.template(step, (problem.which, problem.key), problem.error)
         except _TypeProblem as problem:
             problems.at_step(step, (problem.which,), str(problem))
         except (BadSetting, _Skip):
@@ -166,7 +165,7 @@ def _rendered_command(command: Template, run_ctx: Mapping[str, Any], step: StepS
     try:
         rendered: str = command.render(run_ctx)
     except TemplateError as exc:
-        problems.at_step(step, ("run",), f"in 'run': {exc}")
+        problems.template(step, ("run",), exc)
         raise _Skip from None
     return rendered
 
@@ -177,7 +176,7 @@ def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any],
     try:
         params = render_value(settings.params, ctx)
     except TemplateError as exc:
-        problems.at_step(step, ("params",), f"in 'params': {exc}")
+        problems.template(step, ("params",), exc)
         raise _Skip from None
     if compiled.check_params is None:
         return params  # type: ignore[no-any-return]
@@ -209,7 +208,7 @@ def published_paths(step: StepSpec, instances: list[StepInstance]) -> dict[str, 
 
 
 class _CompileProblem(Exception):
-    def __init__(self, which: str, key: str, error: Exception):
+    def __init__(self, which: str, key: str, error: TemplateError):
         super().__init__(str(error))
         self.which, self.key, self.error = which, key, error
 
@@ -230,7 +229,10 @@ def _path_renderer(spec_paths: Mapping[str, Any], which: str) -> PathRenderer:
     def render(ctx: Mapping[str, Any]) -> dict[str, PathValue]:
         result: dict[str, PathValue] = {}
         for key, compiled, raw in compiled_paths:
-            value = compiled.render(ctx) if compiled is not None else render_value(raw, ctx)
+            try:
+                value = compiled.render(ctx) if compiled is not None else render_value(raw, ctx)
+            except TemplateError as exc:
+                raise _CompileProblem(which, key, exc) from None
             if type(value) is str:
                 if value:  # an empty path means "not given" (optional inputs)
                     result[key] = value

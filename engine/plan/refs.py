@@ -39,7 +39,9 @@ def step_references(spec: Spec, problems: Problems) -> StepRefs:
     for step in spec.steps:
         found = referenced_steps(step.template_sources())
         for missing in sorted(found - seen):
-            problems.at_step(step, (), f"refers to unknown step '{missing}'", _did_you_mean(missing, names))
+            problems.unknown_steps.add(missing)
+            problems.at_step(step, (), f"refers to unknown step '{missing}'",
+                             _did_you_mean(missing, names), needle=f"steps.{missing}")
         for i, dep in enumerate(step.after):
             if dep not in seen:
                 problems.at_step(step, ("after", i), f"'after' names unknown step '{dep}'",

@@ -143,8 +143,7 @@ def render_enabled(step: StepSpec, settings: StepSettings, context: Mapping[str,
         try:
             value = compile_template(value).render(context)
         except TemplateError as exc:
-            problems.at_step(step, ("enabled",), f"in 'enabled': {exc}",
-                             origin=settings.origin("enabled"))
+            problems.template(step, ("enabled",), exc, origin=settings.origin("enabled"))
             return True
     if isinstance(value, str):
         word = value.strip().lower()

@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from engine import envvars
-from engine.errors import Diagnostic, SpecError
+from engine.errors import Diagnostic, SpecError, find_in_source
 from engine.spec.templates import TemplateError, compile_template, is_template, referenced_names
 from engine.spec.yamlload import Document, Marks, PathKey, load_scalar, load_yaml_file
 
@@ -234,7 +234,7 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
             try:
                 names |= referenced_names(source)
             except TemplateError as exc:
-                problems.append(_config_diag(config, where, str(exc)))
+                problems.append(_template_diag(config, where, exc))
                 broken.add(where)
                 continue
             if "config" in names:
@@ -258,7 +258,7 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
             try:
                 rendered = compile_template(source).render(context)
             except TemplateError as exc:
-                problems.append(_config_diag(config, where, f"in config value: {exc}"))
+                problems.append(_template_diag(config, where, exc))
                 continue
             _assign(values, where, rendered)
     if problems:
@@ -284,6 +284,16 @@ def _assign(values: dict[str, Any], where: PathKey, value: Any) -> None:
     for key in where[:-1]:
         node = node[key]
     node[where[-1]] = value
+
+
+def _template_diag(config: ResolvedConfig, where: PathKey, exc: TemplateError) -> Diagnostic:
+    """A config value's template failed: at its faulty expression when it is in a file."""
+    diagnostic = _config_diag(config, where, f"in config value: {exc}", exc.suggestion)
+    if exc.needle and diagnostic.line:
+        line, col = find_in_source(diagnostic.path, diagnostic.line, diagnostic.col, exc.needle,
+                                   len(exc.source or "") + 200)
+        diagnostic = Diagnostic(diagnostic.message, diagnostic.path, line, col, diagnostic.hint)
+    return diagnostic
 
 
 def _config_diag(config: ResolvedConfig, where: PathKey, message: str,

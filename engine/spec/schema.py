@@ -7,7 +7,7 @@ import json
 from functools import cache
 from typing import Any
 
-from engine.errors import Diagnostic
+from engine.errors import Diagnostic, schema_type_words, value_words
 from engine.resources import schema_path
 from engine.spec.yamlload import Marks, PathKey
 
@@ -92,8 +92,8 @@ def _explain(error: Any, where: PathKey, data: Any, marks: Marks,
             if sub_error.validator == "type" and not sub_error.relative_path:
                 value = sub_error.validator_value
                 types.extend(value if isinstance(value, list) else [value])
-        wanted = " or ".join(dict.fromkeys(types)) or "another form"
-        got = f"{type(error.instance).__name__} {error.instance!r}"
+        wanted = schema_type_words(types) if types else "another form"
+        got = value_words(error.instance)
         paths_hint = "a path is a string; several paths are a list of strings"
         return [marks.diagnostic(where, f"{place}: expected {wanted}, got {got}",
                                  paths_hint if "array" in types else None)]
@@ -108,7 +108,5 @@ def _explain(error: Any, where: PathKey, data: Any, marks: Marks,
 
 def _plain(error: Any) -> str:
     if error.validator == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return f"expected {expected}, got {type(error.instance).__name__} {error.instance!r}"
+        return f"expected {schema_type_words(error.validator_value)}, got {value_words(error.instance)}"
     return str(error.message)

@@ -13,6 +13,8 @@ Jinja2 entirely (a split-and-lookup renderer), which keeps planning 100k instanc
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 import shlex
 from collections.abc import Callable, Iterable, Mapping
@@ -28,7 +30,66 @@ _WHOLE_EXPR = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
 
 
 class TemplateError(Exception):
-    """A template failed to compile or render; ``message`` is user-facing."""
+    """A template failed to compile or render; the text is user-facing.
+
+    For a missing name or key: ``missing`` is it, ``choices`` what was there instead (for
+    "did you mean"), ``needle`` the text to find the expression by in the spec file.
+    """
+
+    def __init__(self, message: str, missing: str | None = None,
+                 choices: Iterable[str] = (), needle: str | None = None, owner: str = "it"):
+        super().__init__(message)
+        self.owner = owner
+        self.missing = missing
+        self.choices = tuple(choices)
+        self.needle = needle
+        self.source: str | None = None  # the template, once known
+
+    @property
+    def suggestion(self) -> str | None:
+        """"did you mean 'x'?", or what there is, or None."""
+        if self.missing is None:
+            return None
+        choices = [c for c in self.choices if not c.startswith("_")]
+        close = difflib.get_close_matches(self.missing, choices, n=1)
+        if close:
+            return f"did you mean '{close[0]}'?"
+        if choices and len(choices) <= 12:
+            return f"{self.owner} has: " + ", ".join(sorted(choices))
+        return None
+
+
+def missing_error(owner: str | None, value: Any, name: str, needle: str | None) -> TemplateError:
+    """In our words: what was looked up where, and what there was instead."""
+    if owner is None:
+        return TemplateError(f"'{name}' is not defined", name,
+                             value if isinstance(value, Mapping) else (), needle or name)
+    if isinstance(value, Mapping):
+        return TemplateError(f"{owner} has no key '{name}'", name, [str(k) for k in value],
+                             needle or name, owner)
+    kind = {list: "a list", tuple: "a list", str: "a text", int: "a number", float: "a number",
+            bool: "true/false", type(None): "empty (null)"}.get(type(value), "a value")
+    if isinstance(value, list):
+        kind = "a list"
+    return TemplateError(f"{owner} is {kind}, which has no '{name}'", name, (), needle or name)
+
+
+class _Missing(jinja2.UndefinedError):
+    """Jinja2's undefined error, keeping what was looked up in what."""
+
+    def __init__(self, message: str | None = None, obj: Any = None, name: str | None = None):
+        super().__init__(message)
+        self.obj, self.name = obj, name
+
+
+class _Undefined(jinja2.StrictUndefined):
+    __slots__ = ()
+
+    def __init__(self, hint: str | None = None, obj: Any = jinja2.utils.missing,
+                 name: str | None = None, exc: Any = None):
+        # Jinja2 raises ``exc(message)``: a partial keeps what was looked up in what.
+        factory: Any = functools.partial(_Missing, obj=obj, name=name)
+        super().__init__(hint, obj, name, factory)
 
 
 class Unquoted(str):
@@ -114,7 +175,7 @@ def _item_value(origin: Any, key: str) -> str | None:
 
 def _make_env(finalize: Callable[[Any], Any] | None) -> jinja2.Environment:
     env = ImmutableSandboxedEnvironment(
-        undefined=jinja2.StrictUndefined,
+        undefined=_Undefined,
         autoescape=False,
         keep_trailing_newline=True,
         finalize=finalize,
@@ -136,15 +197,14 @@ def _lookup(context: Mapping[str, Any], dotted: str) -> Any:
     try:
         value = context[parts[0]]
     except KeyError:
-        raise TemplateError(f"'{parts[0]}' is undefined") from None
-    for part in parts[1:]:
+        raise missing_error(None, context, parts[0], dotted) from None
+    for depth, part in enumerate(parts[1:], start=1):
         if isinstance(value, Mapping) and part in value:
             value = value[part]
         elif not isinstance(value, Mapping) and hasattr(value, part) and not part.startswith("_"):
             value = getattr(value, part)
         else:
-            kind = type(value).__name__
-            raise TemplateError(f"'{kind} object' has no attribute '{part}' (in '{dotted}')")
+            raise missing_error(".".join(parts[:depth]), value, part, dotted)
     return value
 
 
@@ -186,12 +246,19 @@ class Template:
 
     def render(self, context: Mapping[str, Any]) -> Any:
         """Render; a value template that is one expression returns the native value."""
-        parts = self._parts
         if self._fast is not None:
             try:
                 return self._fast(context)
             except Exception:  # fall through to the checked path for a precise error
                 pass
+        try:
+            return self._render(context)
+        except TemplateError as exc:
+            exc.source = self.source
+            raise
+
+    def _render(self, context: Mapping[str, Any]) -> Any:
+        parts = self._parts
         if parts is not None:
             if len(parts) == 1 and parts[0][0] and not self.shell:
                 return _lookup(context, parts[0][1])
@@ -208,6 +275,10 @@ class Template:
                 return self._native(**context)
             assert self._jinja is not None
             return self._jinja.render(context)
+        except _Missing as exc:
+            top_level = exc.obj is jinja2.utils.missing
+            raise missing_error(None if top_level else "the value", context if top_level
+                                else exc.obj, str(exc.name), None) from None
         except jinja2.UndefinedError as exc:
             raise TemplateError(str(exc.message)) from None
         except jinja2.TemplateError as exc:

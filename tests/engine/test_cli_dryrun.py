@@ -116,7 +116,7 @@ def test_validate_reports_errors(cli, spec_file) -> None:
     bad = spec_file("name: bad\nsteps:\n  - name: a\n    run: echo {{ nope }}\n")
     code, out, err = cli("validate", str(bad))
     assert code == 2 and out == ""
-    assert f"{bad}:4:10: error: step 'a': in 'run': 'nope' is undefined" in err
+    assert f"{bad}:4:18: error: step 'a': in 'run': 'nope' is not defined" in err
 
 
 def test_schema_is_draft_2020_12_json(cli) -> None:

@@ -196,7 +196,7 @@ def test_config_template_errors_point_at_the_value() -> None:
         _resolve('a: 1\nb: "{{ nope }}"\nc: "{{ x | }}"\n')
     places = sorted((d.line, d.message) for d in info.value.diagnostics)
     assert {line for line, _ in places} == {3, 4}
-    assert places[0][0] == 3 and "'nope' is undefined" in places[0][1]
+    assert places[0][0] == 3 and "'nope' is not defined" in places[0][1]
     assert places[-1][0] == 4 and "template syntax error" in places[-1][1]
 
 
@@ -263,7 +263,7 @@ def test_wrong_param_type_from_env_points_at_the_variable(workflow_of) -> None:
         workflow.plan()
     (diag,) = info.value.diagnostics
     assert diag.path == "MI_STEPS__JOIN__PARAMS__HEADER"
-    assert "param 'header' must be boolean, got 3" in diag.message
+    assert "param 'header' must be true/false, got a number 3" in diag.message
 
 
 def test_step_settings_overrides(plan_of) -> None:

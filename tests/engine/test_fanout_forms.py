@@ -81,7 +81,7 @@ def test_a_product_list_that_is_not_a_list_is_an_error(plan_of) -> None:
             foreach: {product: {chrom: "{{ n }}", sample: [A]}}
             run: echo {{ item.chrom }}
         """)
-    assert "'foreach.product.chrom' must yield a list, got int 3" in caught.value.render()
+    assert "'foreach.product.chrom' must yield a list, got a number 3" in caught.value.render()
 
 
 def test_unknown_foreach_form_is_a_schema_error(plan_of) -> None:

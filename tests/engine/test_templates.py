@@ -133,12 +133,12 @@ def test_path_filters() -> None:
 # errors ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("source", "words"), [
-    ("{{ missing }}", "'missing' is undefined"),
-    ("x/{{ missing }}/y", "'missing' is undefined"),
-    ("{{ cfg.nope }}", "has no attribute 'nope'"),
-    ("{{ missing | lower }}", "'missing' is undefined"),
-    ("{% if missing %}x{% endif %}", "'missing' is undefined"),
-    ("{{ cfg.nope | lower }}", "has no attribute 'nope'"),
+    ("{{ missing }}", "'missing' is not defined"),
+    ("x/{{ missing }}/y", "'missing' is not defined"),
+    ("{{ cfg.nope }}", "has no key 'nope'"),
+    ("{{ missing | lower }}", "'missing' is not defined"),
+    ("{% if missing %}x{% endif %}", "'missing' is not defined"),
+    ("{{ cfg.nope | lower }}", "has no key 'nope'"),
     ("{{ n / 0 }}", "ZeroDivisionError"),
 ])
 @pytest.mark.parametrize("shell", [False, True])
@@ -161,8 +161,17 @@ def test_private_attributes_are_refused(source: str) -> None:
 
 
 def test_fast_path_errors_match_the_checked_path() -> None:
-    with pytest.raises(TemplateError, match=r"'str object' has no attribute 'x' \(in 'name.x'\)"):
+    with pytest.raises(TemplateError, match=r"name is a text, which has no 'x'"):
         compile_template("{{ name.x }}").render(CTX)
+
+
+@pytest.mark.parametrize("source", ["{{ cfg.nme }}", "{{ cfg.nme | lower }}", "x {{ cfg.nme }}"])
+def test_a_missing_key_suggests_the_nearest_one(source: str) -> None:
+    with pytest.raises(TemplateError) as caught:
+        compile_template(source).render({"cfg": {"name": 1, "other": 2}})
+    assert caught.value.missing == "nme"
+    assert caught.value.suggestion == "did you mean 'name'?"
+    assert caught.value.source == source
 
 
 # helpers -----------------------------------------------------------------------------------
