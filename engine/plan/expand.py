@@ -30,6 +30,7 @@ from engine.plan.refs import check_unique_names, step_references
 from engine.plan.settings import disabled_reason, override_problems, render_enabled, settings_for
 from engine.spec.config import ResolvedConfig
 from engine.spec.spec import Spec, StepSpec
+from engine.spec.templates import TemplateError, render_value
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Expansion:
     refs_outside_inputs: Mapping[str, frozenset[str]]
     diagnostics: tuple[Diagnostic, ...]
     work_dir: str  # where relative paths resolve
+    output_roots: tuple[str, ...] = ()  # absolute directories outputs may be written under
 
 
 @dataclass(frozen=True)
@@ -75,8 +77,30 @@ def expand(spec: Spec, config: ResolvedConfig, work_dir: str, options: ExpandOpt
     for name in refs.order:
         done[name] = expander.expand_step(spec.step(name), refs.refs[name], done)
     expander.check_late_glob_writers()
+    roots = output_roots(spec, config, expander.context, work_dir, problems)
     return Expansion(done, refs.order, refs.refs, refs.refs_outside_inputs,
-                     tuple(problems.found), work_dir)
+                     tuple(problems.found), work_dir, roots)
+
+
+def output_roots(spec: Spec, config: ResolvedConfig, context: Mapping[str, Any], work_dir: str,
+                 problems: Problems) -> tuple[str, ...]:
+    """Where outputs may be written: the working directory, the configured ``work_dir``
+    (absolute ones included) and the spec's ``output_roots:`` (templates over the config)."""
+    roots = [work_dir]
+    configured = config.values.get("work_dir")
+    if isinstance(configured, str) and configured:
+        roots.append(normalize(configured, work_dir))
+    for index, root in enumerate(spec.output_roots):
+        try:
+            rendered = render_value(root, context)
+        except TemplateError as exc:
+            problems.add(spec.marks.diagnostic(("output_roots", index),
+                                               f"in 'output_roots': {exc}", exc.suggestion))
+            continue
+        for one in rendered if isinstance(rendered, list) else [rendered]:
+            if one not in (None, ""):
+                roots.append(normalize(str(one), work_dir))
+    return tuple(dict.fromkeys(r.rstrip("/") or "/" for r in roots))
 
 
 class _Expander:

@@ -86,7 +86,8 @@ class _Checks:
 def build_plan(spec: Spec, expansion: Expansion) -> tuple[Plan, list[Diagnostic]]:
     checks = _Checks()
     nodes = _collect(expansion)
-    producers = _producers(spec, checks, nodes.instances, expansion.work_dir)
+    producers = _producers(spec, checks, nodes.instances, expansion.work_dir,
+                           expansion.output_roots)
     edges = _file_edges(spec, checks, nodes, producers, expansion.work_dir)
     edges += _step_edges(spec, expansion, nodes)
     checks.summary(spec)
@@ -143,12 +144,16 @@ def _collect(expansion: Expansion) -> _Nodes:
 
 
 def _producers(spec: Spec, checks: _Checks, instances: Mapping[str, StepInstance],
-               work_dir: str) -> dict[str, str]:
-    """Normalised output path -> the instance that writes it (two writers: a problem)."""
+               work_dir: str, roots: tuple[str, ...]) -> dict[str, str]:
+    """Normalised output path -> the instance that writes it (two writers: a problem; a
+    path outside every output root: a problem)."""
     producers: dict[str, str] = {}
+    inside = tuple(root.rstrip("/") + "/" for root in roots)
     for instance in instances.values():
         for path in instance.output_paths():
             key = normalize(path, work_dir)
+            if not key.startswith(inside) and key not in roots:
+                _outside(spec, checks, instance, path, key, roots)
             other = producers.get(key)
             if other is None:
                 producers[key] = instance.id
@@ -162,6 +167,18 @@ def _producers(spec: Spec, checks: _Checks, instances: Mapping[str, StepInstance
                 message = f"steps '{other_step}' and '{instance.step}' both write '{path}'"
             checks.add(spec, instance.step, "dup-output", ("outputs",), message, hint)
     return producers
+
+
+def _outside(spec: Spec, checks: _Checks, instance: StepInstance, path: str, key: str,
+             roots: tuple[str, ...]) -> None:
+    name = next((k for k, v in instance.outputs.items() if v == path or
+                 (not isinstance(v, str) and path in v)), None)
+    where = ", ".join(roots)
+    checks.add(spec, instance.step, "outside", ("outputs", name) if name else ("outputs",),
+               f"output '{path}' of '{instance.id}' is outside the directories outputs may be "
+               f"written to ({where}): it resolves to {key}",
+               "write outputs under the working directory or the configured work_dir; to allow "
+               "another directory, list it under the spec's 'output_roots:'")
 
 
 def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[str, str],

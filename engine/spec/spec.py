@@ -62,6 +62,7 @@ class Spec:
     description: str = ""
     config: Mapping[str, Any] = field(default_factory=dict)
     config_accepts: tuple[str, ...] = ()  # keys accepted without being used
+    output_roots: tuple[str, ...] = ()  # directories outside the working dir outputs may use
 
     def step(self, name: str) -> StepSpec:
         for candidate in self.steps:
@@ -106,4 +107,5 @@ def build_spec(data: Mapping[str, Any], marks: Marks, path: str, spec_dir: str) 
         description=data.get("description", ""),
         config=data.get("config") or {},
         config_accepts=tuple(data.get("config_accepts") or ()),
+        output_roots=tuple(data.get("output_roots") or ()),
     )
