@@ -47,7 +47,8 @@ def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:
         only=getattr(args, "only", ()), resources=getattr(args, "resources", ()),
         backend=backend, backend_options=backend_options,
         keep_incomplete=getattr(args, "keep_incomplete", False),
-        verbose=getattr(args, "verbose", False), argv=sys.argv,
+        verbose=getattr(args, "verbose", False), quiet=getattr(args, "quiet", False),
+        argv=sys.argv,
         rerun_triggers=getattr(args, "rerun_triggers", None),
         touch=getattr(args, "touch", None), targets=getattr(args, "targets", ()),
     )
@@ -56,6 +57,8 @@ def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:
 def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
     workflow = _load(args)
     options = run_options(args, workflow)
+    if args.graph_jobs and args.graph is None:
+        args.graph = "text"  # --graph-jobs alone means: draw every instance, run nothing
     if args.dry_run or args.graph is not None:
         return _look(args, workflow, options)
     from engine.render.summary import summary
@@ -96,11 +99,11 @@ def _look(args: argparse.Namespace, workflow: Workflow, options: RunOptions) -> 
 
         decisions = plan_touch(plan, decisions, options.touch).decisions(decisions)
     if args.graph is not None:
-        from engine.render.graph import write_graph
+        from engine.render.graph import FORMATS, write_graph
 
         write_graph(plan, decisions, args.graph, jobs=args.graph_jobs)
-        if not args.dry_run:
-            return 0
+        if not args.dry_run or args.graph in FORMATS:
+            return 0  # a graph on stdout is all that goes there (| dot -Tsvg)
     if args.json:
         from engine.render.dryrun import plan_json
 

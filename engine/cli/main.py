@@ -6,6 +6,7 @@ Exit codes: 0 ok, 1 a step failed, 2 invalid spec/config/usage, 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import difflib
 import gc
 import os
 import sys
@@ -37,8 +38,12 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     look = parser.add_argument_group("looking before leaping")
     look.add_argument("-n", "--dry-run", action="store_true", help="show what would run, run nothing")
     look.add_argument("--json", action="store_true", help="with --dry-run: the plan as JSON")
-    look.add_argument("-v", "--verbose", action="store_true",
-                      help="one line per instance, and where each config value was set")
+    loudness = look.add_mutually_exclusive_group()
+    loudness.add_argument("-v", "--verbose", action="store_true",
+                      help="dry run: one line per instance and its command, and where each "
+                           "config value was set; run: every event, with reasons and commands")
+    loudness.add_argument("-q", "--quiet", action="store_true",
+                      help="run: print only failures and the final line")
     look.add_argument("--graph", nargs="?", const="text", metavar="FORMAT|FILE",
                       help="draw the DAG: text (default), dot, mermaid, json, or a file "
                            "(.dot .mmd .svg .png .html .json); alone it runs nothing")
@@ -49,7 +54,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("-k", "--keep-going", action="store_true",
                      help="after a failure, still finish every independent branch")
     run.add_argument("--force", action="append", default=[], metavar="STEP",
-                     help="rerun STEP (and what depends on it) even if up to date")
+                     help="rerun STEP even if up to date; what depends on it reruns only if "
+                          "STEP's outputs change (repeat --force, or --force-all, for more)")
     run.add_argument("--force-all", action="store_true", help="rerun everything")
     run.add_argument("--touch", nargs="*", default=None, metavar="STEP",
                      help="accept the outputs on disk as up to date (of STEPs, or of every "
@@ -132,6 +138,10 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
     command = "run"
     if args_list and args_list[0] in SUBCOMMANDS:
         command = args_list.pop(0)
+    elif args_list and (close := _misspelt_subcommand(args_list[0])):
+        print(f"mi-run: error: '{args_list[0]}' is neither a spec file nor a command; "
+              f"did you mean 'mi-run {close} ...'?", file=sys.stderr)
+        return 2
     parser = parsers[command]
     # Targets may come after options (mi-run SPEC -j 2 out/a.txt), as make and Snakemake allow.
     args = parser.parse_intermixed_args(args_list) if command == "run" else parser.parse_args(args_list)
@@ -148,6 +158,14 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
         return 130
     except BrokenPipeError:
         return 0
+
+
+def _misspelt_subcommand(word: str) -> str | None:
+    """``stauts`` -> ``status``: a first word that is no file but looks like a command."""
+    if word.startswith("-") or os.path.exists(word) or "." in word or "/" in word:
+        return None
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def _dispatch(command: str, args: argparse.Namespace, console: bool) -> int:

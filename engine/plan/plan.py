@@ -47,6 +47,8 @@ class Plan:
     step_order: tuple[str, ...]
     fanned_out: frozenset[str]
     descriptions: Mapping[str, str] = field(default_factory=dict)
+    # file edges into disabled instances: drawn (greyed) in graphs, never scheduled
+    disabled_edges: tuple[tuple[str, str, EdgeKind], ...] = ()
 
     @property
     def runnable(self) -> list[StepInstance]:
@@ -89,6 +91,7 @@ def build_plan(spec: Spec, expansion: Expansion) -> tuple[Plan, list[Diagnostic]
     producers = _producers(spec, checks, nodes.instances, expansion.work_dir,
                            expansion.output_roots)
     edges = _file_edges(spec, checks, nodes, producers, expansion.work_dir)
+    disabled_edges = _edges_into_disabled(nodes, producers, expansion.work_dir)
     edges += _step_edges(spec, expansion, nodes)
     checks.summary(spec)
     graph = Dag()
@@ -110,6 +113,7 @@ def build_plan(spec: Spec, expansion: Expansion) -> tuple[Plan, list[Diagnostic]
         step_order=tuple(expansion.order),
         fanned_out=frozenset(n for n, s in expansion.steps.items() if s.fanned_out),
         descriptions={s.name: s.description for s in spec.steps if s.description},
+        disabled_edges=disabled_edges,
     )
     return plan, checks.diagnostics
 
@@ -209,6 +213,17 @@ def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[s
     return edges
 
 
+def _edges_into_disabled(nodes: _Nodes, producers: Mapping[str, str],
+                         work_dir: str) -> tuple[tuple[str, str, EdgeKind], ...]:
+    edges = []
+    for node in nodes.disabled:
+        for path in nodes.instances[node].input_paths():
+            source = producers.get(normalize(path, work_dir))
+            if source is not None and source != node:
+                edges.append((source, node, EdgeKind.FILE))
+    return tuple(sorted(set(edges)))
+
+
 def _step_edges(spec: Spec, expansion: Expansion, nodes: _Nodes) -> list[tuple[str, str, EdgeKind]]:
     """Edges between every instance of two steps: ``after:``, ``steps.X`` references outside
     ``inputs:``, references to pending steps, and the writers of the tables and globbed
@@ -221,6 +236,8 @@ def _step_edges(spec: Spec, expansion: Expansion, nodes: _Nodes) -> list[tuple[s
                     | {r for r in expansion.refs.get(name, ()) if _is_pending(r, by_step, pending)}
                     | {w for p in by_step.get(name, []) if p in pending for w in pending[p].waits_for}
                     | set(expansion.steps[name].fed_by))
+        if _is_pending(name, by_step, pending):  # its file edges are not known yet
+            upstream |= set(expansion.refs.get(name, ()))
         for dep in sorted(upstream):
             kind = EdgeKind.AFTER if dep in spec_step.after else EdgeKind.REF
             for src in by_step.get(dep, []):

@@ -68,18 +68,26 @@ def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> li
     return rows
 
 
-def summary_counts(plan: Plan, decisions: Mapping[str, Decision] | None) -> Counter[Action]:
-    counts: Counter[Action] = Counter()
+def summary_counts(plan: Plan, decisions: Mapping[str, Decision] | None) -> Counter[str]:
+    """Instances per category: the actions, and 'not selected' apart from 'up to date' (an
+    instance --only/--until leave out may never have run)."""
+    counts: Counter[str] = Counter()
     for node in [*plan.instances, *plan.pending]:
-        counts[decision_of(plan, node, decisions)[0]] += 1
+        action, reasons = decision_of(plan, node, decisions)
+        if action is Action.SKIP and reasons and reasons[0] == Reason.NOT_SELECTED.value:
+            counts["not selected"] += 1
+        else:
+            counts[action.value] += 1
     return counts
 
 
-def summary_line(counts: Counter[Action]) -> str:
-    touched = f", {counts[Action.TOUCH]} to accept as up to date (--touch)" if counts[Action.TOUCH] else ""
-    return (f"{counts[Action.RUN]} to run, {counts[Action.SKIP]} up to date, "
-            f"{counts[Action.DISABLED]} disabled, {counts[Action.PENDING]} pending expansion"
-            + touched)
+def summary_line(counts: Counter[str]) -> str:
+    touched = (f", {counts[Action.TOUCH.value]} to accept as up to date (--touch)"
+               if counts[Action.TOUCH.value] else "")
+    unselected = f", {counts['not selected']} not selected" if counts["not selected"] else ""
+    return (f"{counts[Action.RUN.value]} to run, {counts[Action.SKIP.value]} up to date, "
+            f"{counts[Action.DISABLED.value]} disabled, {counts[Action.PENDING.value]} pending "
+            "expansion" + unselected + touched)
 
 
 def render_text(plan: Plan, decisions: Mapping[str, Decision] | None = None, verbose: bool = False,

@@ -53,8 +53,10 @@ def graph_model(plan: Plan, decisions: Mapping[str, Decision] | None,
     per_node = {n: decision_of(plan, n, decisions)[0] for n in [*plan.instances, *plan.pending]}
     if jobs:
         nodes = [Node(n, n, a, 1, {a.value: 1}) for n, a in per_node.items()]
-        return nodes, sorted(set(plan.graph.edges()))
+        return nodes, sorted(set(plan.graph.edges()) | set(plan.disabled_edges))
     counts, edges = plan.graph.collapse(plan.step_of)
+    edges |= {(plan.step_of(u), plan.step_of(v), k) for u, v, k in plan.disabled_edges
+              if plan.step_of(u) != plan.step_of(v)}
     grouped: dict[str, Counter[Action]] = {}
     for node, action in per_node.items():
         grouped.setdefault(plan.step_of(node), Counter())[action] += 1
@@ -105,9 +107,12 @@ def to_dot(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]], name: str)
         tooltip = ", ".join(f"{a} {c}" for a, c in node.actions.items())
         lines.append(f'  "{_q(node.id)}" [label="{_q(node.label)}", fillcolor="{fill}", '
                      f'style="{style}", tooltip="{_q(tooltip)}"];')
+    disabled = {node.id for node in nodes if node.action is Action.DISABLED}
     for src, dst, kind in edges:
         attrs = ' [style=dashed, label="after"]' if kind is EdgeKind.AFTER else (
             ' [style=dotted]' if kind is EdgeKind.REF else "")
+        if dst in disabled or src in disabled:
+            attrs = ' [color="#aaaaaa", fontcolor="#aaaaaa", style=dashed]'
         lines.append(f'  "{_q(src)}" -> "{_q(dst)}"{attrs};')
     lines.append("}")
     return "\n".join(lines)
@@ -123,10 +128,18 @@ def to_mermaid(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str
     for node in nodes:
         label = node.label.replace('"', "'")
         lines.append(f'  {ids[node.id]}["{label}"]:::{node.action.name.lower()}')
+    disabled = {node.id for node in nodes if node.action is Action.DISABLED}
+    greyed, drawn = [], 0
     for src, dst, kind in edges:
-        arrow = "-.->" if kind is not EdgeKind.FILE else "-->"
+        grey = dst in disabled or src in disabled
+        arrow = "-.->" if kind is not EdgeKind.FILE or grey else "-->"
         if src in ids and dst in ids:
+            if grey:
+                greyed.append(drawn)  # mermaid styles links by their order of appearance
             lines.append(f"  {ids[src]} {arrow} {ids[dst]}")
+            drawn += 1
+    for index in greyed:
+        lines.append(f"  linkStyle {index} stroke:#aaaaaa")
     for action, (fill, border, _) in _styles(nodes).items():
         dash = ",stroke-dasharray: 5 5" if border != "solid" else ""
         lines.append(f"  classDef {action.name.lower()} fill:{fill},stroke:#333{dash}")

@@ -255,9 +255,12 @@ def selection(plan: Plan, until: Iterable[str], only: Iterable[str],
         if name not in steps:
             close = difflib.get_close_matches(name, sorted(steps), n=1)
             raise UsageError(f"unknown step '{name}'", f"did you mean '{close[0]}'?" if close else None)
-    selected = {n for n, i in plan.instances.items() if i.step in set(only) | set(until)}
+    # pending fan-outs count as their step's instances until they are expanded
+    step_of = [(n, i.step) for n, i in plan.instances.items()]
+    step_of += [(n, p.step) for n, p in plan.pending.items()]
+    selected = {n for n, step in step_of if step in set(only) | set(until)}
     preds = plan.graph.predecessor_map()
-    work = [n for n, i in plan.instances.items() if i.step in set(until)]
+    work = [n for n, step in step_of if step in set(until)]
     work += target_writers(plan, targets)
     selected.update(work)
     while work:

@@ -36,6 +36,7 @@ class RunOptions:
     backend_options: Mapping[str, Any] = field(default_factory=dict)
     keep_incomplete: bool = False
     verbose: bool = False
+    quiet: bool = False  # -q: failures and the final line only
     argv: tuple[str, ...] = ()
     rerun_triggers: frozenset[Trigger] = ALL_TRIGGERS
     touch: tuple[str, ...] | None = None  # --touch [STEP...]: () = every step; None = no
@@ -66,6 +67,7 @@ class RunSettings(TypedDict, total=False):
     backend_options: Mapping[str, Any] | None
     keep_incomplete: bool
     verbose: bool
+    quiet: bool
     argv: Iterable[str]
     rerun_triggers: Iterable[str] | None
     touch: Iterable[str] | None
@@ -97,6 +99,7 @@ def make_run_options(environ: Mapping[str, str] | None = None,
         backend_options=dict(settings.get("backend_options") or {}),
         keep_incomplete=settings.get("keep_incomplete", False),
         verbose=settings.get("verbose", False),
+        quiet=settings.get("quiet", False),
         argv=tuple(settings.get("argv", ())),
         rerun_triggers=parse_triggers(settings.get("rerun_triggers")),
         touch=None if settings.get("touch") is None else tuple(settings.get("touch") or ()),

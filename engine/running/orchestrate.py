@@ -64,7 +64,7 @@ class RunSession:
     def __init__(self, workflow: Workflow, options: RunOptions, reporter: Reporter | None = None):
         self.workflow = workflow
         self.options = options
-        self.reporter = reporter or Reporter(verbose=options.verbose)
+        self.reporter = reporter or Reporter(verbose=options.verbose, quiet=options.quiet)
         self._exit = ExitStack()
         self._forced = forced_predicate(workflow.spec.step_names, options.force, options.force_all)
         self.records: dict[str, Record] = {}
@@ -167,8 +167,11 @@ class RunSession:
         def recheck(instance: StepInstance) -> list[RerunReason]:
             return judge(instance, records, forced(instance), frozenset(), signatures, triggers)
 
+        def select(plan: Plan) -> set[str] | None:
+            return selection(plan, self.options.until, self.options.only, self.options.targets)
+
         durations = {n: r.duration for n, r in records.items() if r.duration}
-        return Replanner(replan, recheck, durations)
+        return Replanner(replan, recheck, durations, select)
 
 
 class _sigterm_interrupts:

@@ -21,25 +21,30 @@ PROGRESS_EVERY = 2.0  # seconds between progress lines of a big run
 
 
 class Reporter:
-    def __init__(self, stream: TextIO | None = None, verbose: bool = False):
+    """``verbose``: every event and each started instance's command; ``quiet``: failures
+    only (the CLI prints the final line)."""
+
+    def __init__(self, stream: TextIO | None = None, verbose: bool = False, quiet: bool = False):
         self._stream = stream
-        self._verbose = verbose
-        self._chatty = True
+        self._verbose = verbose and not quiet
+        self._quiet = quiet
+        self._chatty = not quiet
         self._last_progress = 0.0
 
     # the run -----------------------------------------------------------------------------
     def run_started(self, instances: int) -> None:
-        self._chatty = self._verbose or instances <= CHATTY_UP_TO
+        self._chatty = not self._quiet and (self._verbose or instances <= CHATTY_UP_TO)
 
     def orphan_stopped(self, instance_id: str) -> None:
-        self._say(f"stopped {instance_id}, still running from an interrupted run", always=True)
+        self._say(f"stopped {instance_id}, still running from an interrupted run",
+                  always=not self._quiet)
 
     def fanout_expanded(self, new_instances: int) -> None:
         self._say(f"expanded    {new_instances} new instances")
 
     def progress(self, finished: int, total: int, running: int, failed: int) -> None:
         """Called after every batch of outcomes; prints at most every few seconds."""
-        if self._chatty:
+        if self._chatty or self._quiet:
             return
         now = time.monotonic()
         if now - self._last_progress < PROGRESS_EVERY:
@@ -49,9 +54,12 @@ class Reporter:
                   always=True)
 
     # instances ---------------------------------------------------------------------------
-    def started(self, node: str, attempt: int, reasons: Sequence[RerunReason]) -> None:
+    def started(self, node: str, attempt: int, reasons: Sequence[RerunReason],
+                command: str | None = None) -> None:
         again = f" (attempt {attempt})" if attempt > 1 else ""
         self._say(f"start       {node}{again}  [{'; '.join(str(r) for r in reasons)}]")
+        if self._verbose and command is not None:
+            self._say(f"            $ {command}")
 
     def still_up_to_date(self, node: str) -> None:
         self._say(f"up to date  {node} (upstream outputs unchanged)")

@@ -71,6 +71,8 @@ class Replanner:
     replan: Callable[[set[str]], tuple[Plan, Mapping[str, Decision]]]  # ready steps -> plan
     recheck: Callable[[StepInstance], list[RerunReason]]  # own reasons, upstream finished
     durations: Mapping[str, float]  # last known durations, for the critical-path priority
+    # --until/--only/targets of a (re)plan: instance ids to consider, None for all
+    select: Callable[[Plan], set[str] | None] = lambda plan: None
 
 
 class Scheduler:
@@ -96,6 +98,7 @@ class Scheduler:
         self.stopping = False
         self.started_at = time.time()
         self.unselected: set[str] = set()
+        self.selected: set[str] | frozenset[str] | None = options.selected
         self._order: dict[str, int] = {}
         self._priority: dict[str, float] = {}
         self._absorb(plan, decisions)
@@ -116,6 +119,8 @@ class Scheduler:
     def _absorb(self, plan: Plan, decisions: Mapping[str, Decision]) -> None:
         """(Re)build the loop's view from a plan, keeping what already happened."""
         expanded = set(self.plan.pending) - set(plan.pending) if plan is not self.plan else set()
+        if plan is not self.plan:  # an expansion: what --until/--only keep, in the new plan
+            self.selected = self.replanner.select(plan)
         self.plan = plan
         for node in list(self.state):
             # a pending placeholder that has been expanded (its id may now name the instance)
@@ -141,7 +146,7 @@ class Scheduler:
 
     def _admit(self, node: str, decisions: Mapping[str, Decision]) -> None:
         """The first state of a node the loop has not seen before."""
-        plan, selected = self.plan, self.opts.selected
+        plan, selected = self.plan, self.selected
         if node in plan.disabled:
             self._set(node, LoopState.SKIPPED)
             return
@@ -196,8 +201,9 @@ class Scheduler:
 
     def _expand(self) -> None:
         instances = self.plan.instances
+        # a step left out by --until/--only has not written its tables: not ready
         finished_steps = {instances[n].step for n, s in self.state.items()
-                          if s in FINISHED and n in instances}
+                          if s in FINISHED and n in instances and n not in self.unselected}
         unfinished = {instances[n].step for n, s in self.state.items()
                       if s not in FINISHED and n in instances}
         plan, decisions = self.replanner.replan(finished_steps - unfinished)
@@ -252,7 +258,7 @@ class Scheduler:
         self._set(node, LoopState.RUNNING)
         log_path = self.recorder.log_path(instance)
         self.recorder.started(instance, attempt, log_path)
-        self.reporter.started(node, attempt, self.decisions[node].reasons)
+        self.reporter.started(node, attempt, self.decisions[node].reasons, instance.command)
         self.executor.submit(instance, attempt, log_path)
 
     # completion -------------------------------------------------------------------------
@@ -270,11 +276,11 @@ class Scheduler:
             return
         self.outcomes[node] = outcome
         self._set(node, LoopState.DONE)
+        self.reporter.done(node, outcome)  # before its successors are reported started
         for child in self._release(node):
             self._became_ready(child)
         self._launch()  # successors start before the bookkeeping below, not after it
         self.recorder.completed(instance, outcome)
-        self.reporter.done(node, outcome)
 
     def _finish_failed(self, instance: StepInstance, outcome: Outcome) -> None:
         node = instance.id

@@ -140,6 +140,11 @@ def cstmm(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     counts = {sp: read_counts(p) for sp, p in zip(species, count_paths)}
 
     mode, table_path = _mode(config, inputs, len(counts))
+    if mode == "single" and outputs.get("genecount"):
+        raise StepError("rna.cstmm: output 'genecount' (orthogroup gene counts) exists only in "
+                        "cross-species mode, and there is no orthogroup table",
+                        hint="leave the 'genecount' output out for one species, or give an "
+                             "orthogroup table")
 
     genecount = None
     if mode == "single":

@@ -75,11 +75,38 @@ def test_graph_jobs_draws_every_instance(graph) -> None:
     assert "×3" not in out
 
 
-def test_graph_alone_runs_nothing_and_dry_run_adds_the_plan(graph, workdir: Path) -> None:
-    code, out, _ = graph("text", "--dry-run")
+def test_a_graph_on_stdout_is_all_that_goes_there(graph, workdir: Path) -> None:
+    code, out, _ = graph("dot", "--dry-run")
+    assert code == 0
+    assert out.startswith('digraph "') and out.rstrip().endswith("}")
+    assert "summary:" not in out
+    assert sorted(p.name for p in workdir.iterdir()) == ["workflow.yaml"]
+
+
+def test_a_graph_file_with_dry_run_adds_the_plan(graph, workdir: Path) -> None:
+    code, out, _ = graph("plan.json", "--dry-run")
     assert code == 0
     assert "count ×3" in out and "summary: 5 to run, 0 up to date, 1 disabled" in out
+    assert json.loads((workdir / "plan.json").read_text())["nodes"]
+
+
+def test_graph_jobs_alone_draws_and_runs_nothing(cli, spec_file, workdir: Path) -> None:
+    code, out, _ = cli(str(spec_file(SPEC)), "--graph-jobs")
+    assert code == 0 and "count[" in out
     assert sorted(p.name for p in workdir.iterdir()) == ["workflow.yaml"]
+
+
+@pytest.mark.parametrize("fmt", ["dot", "mermaid", "json", "text"])
+def test_a_disabled_step_keeps_its_incoming_edges_greyed(cli, spec_file, fmt: str) -> None:
+    spec = spec_file("name: dis\nsteps:\n  - name: a\n    run: echo > {{ outputs.o }}\n"
+                     "    outputs: {o: a.txt}\n  - name: b\n    enabled: false\n"
+                     "    inputs: {i: \"{{ steps.a.outputs.o }}\"}\n"
+                     "    run: cat {{ inputs.i }} > {{ outputs.o }}\n    outputs: {o: b.txt}\n")
+    code, out, _ = cli(str(spec), "--graph", fmt)
+    assert code == 0
+    expected = {"dot": '"a" -> "b" [color="#aaaaaa"', "mermaid": "n0 -.-> n1\n  linkStyle 0 stroke:#aaaaaa",
+                "json": '"from": "a",\n      "to": "b"', "text": "- b   [disabled]  <- a"}[fmt]
+    assert expected in out
 
 
 def test_json_graph(graph) -> None:

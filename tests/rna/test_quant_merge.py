@@ -217,3 +217,27 @@ def test_amalgkit_spec_end_to_end_on_example(tmp_path: Path, monkeypatch) -> Non
     assert set(curated.drop(index="PRVA03")["exclusion"]) == {"no"}
     report = pd.read_csv(work / "sanity" / "sanity_report.tsv", sep="\t")
     assert set(report["has_quant"]) == {"yes"}
+
+
+@needs_kallisto
+@pytest.mark.slow
+def test_amalgkit_spec_runs_single_species_without_an_orthogroup_table(
+        tmp_path: Path, monkeypatch) -> None:
+    """--set orthogroup_table=null: cstmm normalises one species and declares no genecount
+    (issue #11: it failed with 'declared output ... was not created')."""
+    from engine.running.orchestrate import run_workflow
+    from tests.helpers.rna import ROOT
+
+    monkeypatch.chdir(tmp_path)
+    work = tmp_path / "work"
+    result = run_workflow(str(ROOT / "specs" / "rna" / "amalgkit.yaml"), jobs=2,
+                          backend="threads", state_dir=str(tmp_path / ".mi"), until=["cstmm"],
+                          overrides={"work_dir": str(work), "orthogroup_table": None})
+    assert result.ok, result.failed
+    assert (work / "cstmm" / "Demo_alpha" / "Demo_alpha_cstmm_counts.tsv").is_file()
+    assert not (work / "cstmm" / "cstmm_orthogroup_genecount.tsv").exists()
+    metadata = pd.read_csv(work / "cstmm" / "metadata.tsv", sep="\t")
+    factors = metadata.loc[metadata["exclusion"] == "no", "tmm_normalization_factor"]
+    assert len(factors) == 12 and bool((factors > 0).all()) and factors.notna().all()
+    counts = pd.read_csv(work / "cstmm" / "Demo_alpha" / "Demo_alpha_cstmm_counts.tsv", sep="\t")
+    assert sorted(counts.columns[1:]) == sorted(metadata.loc[metadata["exclusion"] == "no", "run"])

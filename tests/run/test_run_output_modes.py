@@ -1,0 +1,77 @@
+"""What a run prints (issue #11): -q and -v, progress lines in causal order, the dry-run
+summary's 'not selected', a misspelt subcommand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.helpers.running import cli, mi, write_spec
+
+CHAIN = """
+name: chain
+steps:
+  - name: a
+    run: "echo a > {{ outputs.o }}"
+    outputs: {o: a.txt}
+  - name: b
+    inputs: {i: "{{ steps.a.outputs.o }}"}
+    run: "cat {{ inputs.i }} > {{ outputs.o }}"
+    outputs: {o: b.txt}
+  - name: c
+    inputs: {i: "{{ steps.b.outputs.o }}"}
+    run: "cat {{ inputs.i }} > {{ outputs.o }}"
+    outputs: {o: c.txt}
+"""
+
+
+def test_progress_lines_are_in_causal_order(work: Path) -> None:
+    write_spec(work, CHAIN)
+    result = mi(work, "wf.yaml", "-j", "1")
+    assert result.returncode == 0, result.stderr
+    events = [line.split()[:2] for line in result.stderr.splitlines()
+              if line.startswith(("start", "done"))]
+    assert events == [["start", "a"], ["done", "a"], ["start", "b"], ["done", "b"],
+                      ["start", "c"], ["done", "c"]]
+
+
+def test_quiet_prints_only_the_final_line(work: Path) -> None:
+    write_spec(work, CHAIN)
+    result = mi(work, "wf.yaml", "-q")
+    assert result.returncode == 0 and result.stdout == ""
+    assert result.stderr.splitlines() == ["mi-run: chain: 3 completed, 0 up to date in "
+                                          + result.stderr.split(" in ")[-1].strip()]
+
+
+def test_quiet_still_prints_failures(work: Path) -> None:
+    write_spec(work, CHAIN.replace('run: "echo a > {{ outputs.o }}"', 'run: "exit 3"'))
+    result = mi(work, "wf.yaml", "-q")
+    assert result.returncode == 1
+    assert "FAILED      a: command failed (exit status 3)" in result.stderr
+    assert "start       " not in result.stderr
+
+
+def test_verbose_prints_each_command(work: Path) -> None:
+    write_spec(work, CHAIN)
+    result = mi(work, "wf.yaml", "-v", "-j", "1")
+    assert result.returncode == 0
+    assert "start       b  [never run]\n            $ cat a.txt > b.txt\n" in result.stderr
+
+
+def test_quiet_and_verbose_together_is_a_usage_error(work: Path) -> None:
+    write_spec(work, CHAIN)
+    result = mi(work, "wf.yaml", "-q", "-v")
+    assert result.returncode == 2 and "not allowed with argument" in result.stderr
+
+
+def test_the_dry_run_summary_counts_not_selected_apart(work: Path) -> None:
+    write_spec(work, CHAIN)
+    code, out, _ = cli("wf.yaml", "--dry-run", "--until", "b")
+    assert code == 0
+    assert "summary: 2 to run, 0 up to date, 0 disabled, 0 pending expansion, 1 not selected" in out
+
+
+def test_a_misspelt_subcommand_is_suggested(work: Path) -> None:
+    write_spec(work, CHAIN)
+    code, _, err = cli("stauts", "wf.yaml")
+    assert code == 2
+    assert "'stauts' is neither a spec file nor a command; did you mean 'mi-run status ...'?" in err
