@@ -354,11 +354,10 @@ def referenced_names(source: str) -> set[str]:
     """Top-level variable names a template reads (for config ordering and step references)."""
     from jinja2 import meta
 
-    try:
-        ast = _VALUE_ENV.parse(source)
+    try:  # the analysis compiles the template: an unknown filter is found there
+        return set(meta.find_undeclared_variables(_VALUE_ENV.parse(source)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error: {exc.message}") from None
-    return set(meta.find_undeclared_variables(ast))
 
 
 _STEP_REF = re.compile(r"""steps\s*(?:\.\s*([A-Za-z0-9_]+)|\[\s*['"]([A-Za-z0-9_-]+)['"]\s*\])""")
