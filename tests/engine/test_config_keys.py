@@ -108,3 +108,14 @@ def test_1e_6_is_a_number_in_specs_config_files_and_set(workflow_of, workdir: Pa
     assert workflow_of(spec).config.values["q"] == 500.0
     assert workflow_of(spec, config_files=["c.yaml"]).config.values["p"] == 1e-6
     assert workflow_of(spec, overrides=["p=3e-8"]).config.values["p"] == 3e-8
+
+
+def test_1e_6_passes_a_param_schema_that_wants_a_number(cli, workdir: Path) -> None:
+    from tests.helpers.planning import CHECKOUT
+
+    spec = str(CHECKOUT / "specs" / "gwas" / "gwas.yaml")
+    (workdir / "c.yaml").write_text("significance_threshold: 1e-6\n")
+    assert cli(spec, "--dry-run", "--set", "significance_threshold=1e-6")[0] == 0
+    assert cli(spec, "--dry-run", "-c", "c.yaml")[0] == 0
+    code, _, err = cli(spec, "--dry-run", "--set", "significance_threshold='1e-6'")
+    assert code == 2 and "must be a number, got a text '1e-6'" in err  # quoted: text
