@@ -61,10 +61,11 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
         args.graph = "text"  # --graph-jobs alone means: draw every instance, run nothing
     if args.dry_run or args.graph is not None:
         return _look(args, workflow, options)
+    from engine.render.live import reporter_for
     from engine.render.summary import summary
     from engine.running.orchestrate import RunSession
 
-    with RunSession(workflow, options) as session:
+    with RunSession(workflow, options, reporter_for(options.verbose, options.quiet)) as session:
         if options.touch is not None:
             return _report_touch(session.touch())
         if manage_gc:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import heapq
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -207,8 +207,9 @@ class Scheduler:
         unfinished = {instances[n].step for n, s in self.state.items()
                       if s not in FINISHED and n in instances}
         plan, decisions = self.replanner.replan(finished_steps - unfinished)
-        self.reporter.fanout_expanded(len(plan.instances) - len(instances))
         self._absorb(plan, decisions)
+        new = [n for n in plan.instances if n not in instances]
+        self.reporter.fanout_expanded(len(new), self._to_run(new))
 
     # launching --------------------------------------------------------------------------
     def _needs(self, instance: StepInstance) -> tuple[int, dict[str, int]]:
@@ -306,7 +307,8 @@ class Scheduler:
 
     # the loop ---------------------------------------------------------------------------
     def run(self) -> RunResult:
-        self.reporter.run_started(len(self.plan.instances))
+        self.reporter.run_started(len(self.plan.instances), self._to_run(self.plan.instances),
+                                  self.replanner.durations, self.opts.jobs)
         try:
             while True:
                 self._launch()
@@ -320,7 +322,13 @@ class Scheduler:
         except BaseException:
             self._interrupt()
             raise
+        finally:
+            self.reporter.run_finished()
         return self._result()
+
+    def _to_run(self, nodes: Iterable[str]) -> list[str]:
+        waiting = (LoopState.WAITING, LoopState.READY)
+        return [n for n in nodes if self.state.get(n) in waiting]
 
     def _interrupt(self) -> None:
         self.executor.cancel_all()

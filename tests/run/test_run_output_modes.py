@@ -3,6 +3,7 @@ summary's 'not selected', a misspelt subcommand."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from tests.helpers.running import cli, mi, write_spec
@@ -28,8 +29,9 @@ def test_progress_lines_are_in_causal_order(work: Path) -> None:
     write_spec(work, CHAIN)
     result = mi(work, "wf.yaml", "-j", "1")
     assert result.returncode == 0, result.stderr
-    events = [line.split()[:2] for line in result.stderr.splitlines()
-              if line.startswith(("start", "done"))]
+    lines = [line.split(" ", 1)[1] for line in result.stderr.splitlines()
+             if re.match(r"\d\d:\d\d:\d\d ", line)]  # each event line starts with a time
+    events = [line.split()[:2] for line in lines if line.startswith(("start", "done"))]
     assert events == [["start", "a"], ["done", "a"], ["start", "b"], ["done", "b"],
                       ["start", "c"], ["done", "c"]]
 
@@ -46,7 +48,8 @@ def test_quiet_still_prints_failures(work: Path) -> None:
     write_spec(work, CHAIN.replace('run: "echo a > {{ outputs.o }}"', 'run: "exit 3"'))
     result = mi(work, "wf.yaml", "-q")
     assert result.returncode == 1
-    assert "FAILED      a: command failed (exit status 3)" in result.stderr
+    assert re.search(r"^\d\d:\d\d:\d\d FAILED      a: command failed \(exit status 3\)$",
+                     result.stderr, re.M)
     assert "start       " not in result.stderr
 
 
@@ -54,7 +57,8 @@ def test_verbose_prints_each_command(work: Path) -> None:
     write_spec(work, CHAIN)
     result = mi(work, "wf.yaml", "-v", "-j", "1")
     assert result.returncode == 0
-    assert "start       b  [never run]\n            $ cat a.txt > b.txt\n" in result.stderr
+    assert re.search(r" start       b  \[never run\]\n\d\d:\d\d:\d\d             "
+                     r"\$ cat a.txt > b.txt\n", result.stderr)
 
 
 def test_quiet_and_verbose_together_is_a_usage_error(work: Path) -> None:
