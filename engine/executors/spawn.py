@@ -28,6 +28,7 @@ from engine import envvars
 from engine.executors.base import Executor
 from engine.executors.shell import (
     KILL_GRACE,
+    PYTHON_IGNORED,
     append_log,
     attempt_header,
     bash_argv,
@@ -37,6 +38,7 @@ from engine.executors.shell import (
     missing_outputs_failure,
     output_fingerprints,
     timeout_failure,
+    unblocked_signals,
 )
 from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint
 from engine.model import Outcome, Status, StepInstance, failed_outcome
@@ -130,7 +132,9 @@ class ShellSpawner(Executor):
         if work_dir == self._cwd:
             # The child opens its own log: file creation is slow on some file systems and
             # would otherwise sit on the loop's critical path.
-            pid = os.posix_spawn(self._bash, argv, env, setsid=True, file_actions=[
+            # Default dispositions and an empty mask, as from a shell (see engine.executors.shell).
+            pid = os.posix_spawn(self._bash, argv, env, setsid=True, setsigdef=PYTHON_IGNORED,
+                                 setsigmask=(), file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
                 (os.POSIX_SPAWN_DUP2, 1, 2),
@@ -138,8 +142,10 @@ class ShellSpawner(Executor):
         else:  # posix_spawn cannot change directory before Python 3.13
             log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             try:
-                proc = subprocess.Popen(argv, cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
-                                        stdout=log_fd, stderr=log_fd, start_new_session=True)
+                with unblocked_signals():
+                    proc = subprocess.Popen(argv, cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
+                                            stdout=log_fd, stderr=log_fd, start_new_session=True,
+                                            restore_signals=True)
             finally:
                 os.close(log_fd)
             proc.returncode = 0  # we reap it ourselves; keep Popen.__del__ quiet
