@@ -138,7 +138,7 @@ class RunSession:
         loop = LoopOptions(jobs=options.jobs, keep_going=options.keep_going,
                            resources=options.resources,
                            selected=None if selected is None else frozenset(selected))
-        with self._executor() as executor, _sigterm_interrupts():
+        with self._executor() as executor, _stop_signals_interrupt():
             scheduler = Scheduler(self.plan, self.decisions, executor, loop, self._replanner(),
                                   recorder, self.reporter)
             return scheduler.run()
@@ -171,15 +171,27 @@ class RunSession:
         return Replanner(replan, recheck, durations)
 
 
-class _sigterm_interrupts:
-    """SIGTERM stops a run the way Ctrl-C does (running steps killed, partial outputs removed)."""
+class _stop_signals_interrupt:
+    """SIGTERM and SIGHUP (the terminal or ssh session went away) stop a run the way Ctrl-C
+    does: running steps killed, partial outputs removed, exit 130.
+
+    A signal ignored when the run starts (``nohup mi-run ...``) stays ignored. Only the first
+    one interrupts: a hangup often comes twice (from the kernel to the foreground group, then
+    from the dying shell to its jobs), and a second one must not cut the clean-up short.
+    """
 
     def __enter__(self) -> None:
-        self._previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        self._previous: dict[int, object] = {}
+        self._stopping = False
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                self._previous[number] = signal.signal(number, self._interrupt)
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if not self._stopping:
+            self._stopping = True
+            raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)  # type: ignore[arg-type]

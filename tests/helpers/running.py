@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,14 @@ def ran(folder: Path) -> list[str]:
     names = sorted(log.read_text().split())
     log.unlink()
     return names
+
+
+def wait_for(path: Path, engine: subprocess.Popen[str], seconds: float = 60) -> None:
+    """Wait until a step of the running ``engine`` wrote ``path``; fail if the engine ended."""
+    end = time.monotonic() + seconds
+    while not path.exists():
+        if engine.poll() is not None:
+            raise AssertionError(f"engine exited early ({engine.returncode}): "
+                                 f"{engine.communicate()[1]}")
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.05)

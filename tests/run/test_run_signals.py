@@ -6,7 +6,8 @@ from __future__ import annotations
 import signal
 from pathlib import Path
 
-from tests.helpers.running import mi, write_spec
+from tests.helpers.executors import group_alive, wait_gone
+from tests.helpers.running import dry, mi, mi_popen, wait_for, write_spec
 
 STATUS = """
 name: sigs
@@ -41,3 +42,59 @@ def test_steps_start_with_default_signal_dispositions_and_mask(work: Path) -> No
     assert _signals(fields["SigBlk"]) & usable == set()
     assert fields["pipeline"] == "141"  # yes killed by SIGPIPE, as from a shell
     assert "Broken pipe" not in (work / ".mi/logs/probe/probe.log").read_text()
+
+
+HANGUP = """
+name: hup
+steps:
+  - name: long
+    run: |
+      echo $$ > long.pid; echo partial > {{ outputs.o }}
+      if [ ! -f fast.flag ]; then sleep 600; fi; echo whole > {{ outputs.o }}
+    outputs: {o: out/long.txt}
+"""
+
+
+def test_sighup_stops_the_run_like_sigterm(work: Path) -> None:
+    """An ssh session closed without tmux: the steps die with the engine, their partial
+    outputs go, the run exits 130 and the next run redoes them."""
+    write_spec(work, HANGUP)
+    engine = mi_popen(work, "wf.yaml")
+    try:
+        wait_for(work / "long.pid", engine)
+        pgid = int((work / "long.pid").read_text())
+        assert group_alive(pgid) != []
+        engine.send_signal(signal.SIGHUP)
+        engine.send_signal(signal.SIGHUP)  # a hangup often comes twice: kernel, then shell
+        _, err = engine.communicate(timeout=60)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+    assert engine.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert wait_gone(pgid) == []  # bash and its sleep, in the step's own session
+    assert not (work / "out/long.txt").exists()
+    assert dry()["long"] == ("run", ["incomplete (interrupted)"])
+    (work / "fast.flag").write_text("")
+    assert mi(work, "wf.yaml").returncode == 0
+    assert (work / "out/long.txt").read_text() == "whole\n"
+
+
+def test_sighup_ignored_at_start_stays_ignored(work: Path) -> None:
+    """``nohup mi-run ...``: the run goes on through a hangup."""
+    write_spec(work, HANGUP.replace("sleep 600", "while [ ! -f go.flag ]; do sleep 0.05; done"))
+    previous = signal.signal(signal.SIGHUP, signal.SIG_IGN)  # what nohup does; inherited
+    try:
+        engine = mi_popen(work, "wf.yaml")
+    finally:
+        signal.signal(signal.SIGHUP, previous)
+    try:
+        wait_for(work / "long.pid", engine)
+        engine.send_signal(signal.SIGHUP)
+        (work / "go.flag").write_text("")
+        _, err = engine.communicate(timeout=60)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+    assert engine.returncode == 0, err
+    assert (work / "out/long.txt").read_text() == "whole\n"
