@@ -54,9 +54,11 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
     options = run_options(args, workflow)
     if args.dry_run or args.graph is not None:
         return _look(args, workflow, options)
+    from engine.cli.streams import divert_lost_output
     from engine.render.summary import summary
     from engine.running.orchestrate import RunSession
 
+    divert_lost_output(os.path.join(options.log_dir, "mi-run.log"))
     with RunSession(workflow, options) as session:
         if options.touch is not None:
             return _report_touch(session.touch())

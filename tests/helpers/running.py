@@ -82,9 +82,10 @@ def mi(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProce
                           capture_output=True, text=True, timeout=timeout)
 
 
-def mi_popen(cwd: Path, *args: str) -> subprocess.Popen[str]:
+def mi_popen(cwd: Path, *args: str, stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+    """``mi-run ARGS`` started in ``cwd``; stdout a pipe, stderr too (or ``STDOUT``: the same)."""
     return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=stderr, text=True)
 
 
 def ran(folder: Path) -> list[str]:
@@ -98,7 +99,7 @@ def ran(folder: Path) -> list[str]:
     return names
 
 
-def wait_for(path: Path, engine: subprocess.Popen[str], seconds: float = 60) -> None:
+def wait_for(path: Path, engine: subprocess.Popen[Any], seconds: float = 60) -> None:
     """Wait until a step of the running ``engine`` wrote ``path``; fail if the engine ended."""
     end = time.monotonic() + seconds
     while not path.exists():

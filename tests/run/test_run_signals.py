@@ -3,11 +3,16 @@ stdout/stderr, and what ``status`` / ``--dry-run`` show while a run is live."""
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
+
 from tests.helpers.executors import group_alive, wait_gone
-from tests.helpers.running import dry, mi, mi_popen, wait_for, write_spec
+from tests.helpers.running import dry, env, mi, mi_popen, wait_for, write_spec
 
 STATUS = """
 name: sigs
@@ -98,3 +103,81 @@ def test_sighup_ignored_at_start_stays_ignored(work: Path) -> None:
             engine.kill()
     assert engine.returncode == 0, err
     assert (work / "out/long.txt").read_text() == "whole\n"
+
+
+CHATTY = """
+name: chatty
+steps:
+  - name: tick
+    foreach: [1, 2, 3, 4, 5, 6]
+    run: "sleep 0.1; test {{ item }} != BAD; echo {{ item }} > {{ outputs.o }}"
+    outputs: {o: "out/{{ item }}.txt"}
+"""
+
+
+@pytest.mark.parametrize(("bad", "code"), [(0, 0), (4, 1)])
+def test_a_closed_console_does_not_stop_the_run(work: Path, bad: int, code: int) -> None:
+    """``mi-run SPEC |& head -1``: the run goes on, what it would have printed goes to
+    .mi/logs/mi-run.log, and the exit status is the run's own (never 0 after a failure)."""
+    write_spec(work, CHATTY.replace("BAD", str(bad)))
+    engine = mi_popen(work, "wf.yaml", "-j", "1", stderr=subprocess.STDOUT)
+    try:
+        assert engine.stdout is not None
+        first = engine.stdout.readline()
+        engine.stdout.close()  # the reader goes away while steps still report progress
+        assert engine.wait(timeout=120) == code
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+    assert first.startswith("start       tick[1]")
+    done = [i for i in range(1, 7) if i != bad and (bad == 0 or i < bad)]
+    assert sorted(p.name for p in (work / "out").iterdir()) == [f"{i}.txt" for i in done]
+    assert all((work / f"out/{i}.txt").read_text() == f"{i}\n" for i in done)
+    diverted = (work / ".mi/logs/mi-run.log").read_text()
+    assert "stderr was closed" in diverted and "Traceback" not in diverted
+    assert "done        tick[3]" in diverted  # progress lines after the first
+    if bad:
+        assert f"FAILED      tick[{bad}]" in diverted
+    else:
+        assert "6 completed" in diverted  # the summary
+    plan = dry()
+    assert all(plan[f"tick[{i}]"] == ("skip", ["up to date"]) for i in done)
+    if bad:
+        assert plan[f"tick[{bad}]"][0] == "run"
+
+
+def test_a_closed_stdout_ends_status_and_dry_run_quietly(work: Path) -> None:
+    """Output past the pipe's buffer (64 KiB), so the reader goes away mid-write."""
+    write_spec(work, CHATTY.replace("[1, 2, 3, 4, 5, 6]", '"{{ range(4000) | list }}"'))
+    for args in (("status", "wf.yaml"), ("wf.yaml", "--dry-run", "--verbose")):
+        engine = mi_popen(work, *args)
+        assert engine.stdout is not None and engine.stderr is not None
+        assert engine.stdout.readline()
+        engine.stdout.close()
+        assert engine.wait(timeout=60) == 0
+        assert engine.stderr.read() == ""  # no traceback, no "Exception ignored"
+        engine.stderr.close()
+
+
+def test_sighup_with_the_terminal_gone(work: Path) -> None:
+    """The ssh case in full: the engine's terminal is hung up (writes fail with EIO) and it
+    gets SIGHUP: it still stops the steps, cleans up and exits 130."""
+    write_spec(work, HANGUP)
+    master, slave = os.openpty()
+    engine = subprocess.Popen([sys.executable, "-m", "engine.cli", "wf.yaml"], cwd=work,
+                              env=env(), stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                              start_new_session=True)
+    os.close(slave)
+    try:
+        wait_for(work / "long.pid", engine)
+        pgid = int((work / "long.pid").read_text())
+        os.close(master)  # the terminal goes away: the engine's writes now fail
+        engine.send_signal(signal.SIGHUP)
+        assert engine.wait(timeout=60) == 130
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+    assert wait_gone(pgid) == []
+    assert not (work / "out/long.txt").exists()
+    assert "interrupted" in (work / ".mi/logs/mi-run.log").read_text()
+    assert dry()["long"] == ("run", ["incomplete (interrupted)"])
