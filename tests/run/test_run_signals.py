@@ -3,16 +3,19 @@ stdout/stderr, and what ``status`` / ``--dry-run`` show while a run is live."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
+from engine.executors.shell import kill_group
 from tests.helpers.executors import group_alive, wait_gone
-from tests.helpers.running import dry, env, mi, mi_popen, wait_for, write_spec
+from tests.helpers.running import cli, dry, env, mi, mi_popen, wait_for, write_spec
 
 STATUS = """
 name: sigs
@@ -180,4 +183,51 @@ def test_sighup_with_the_terminal_gone(work: Path) -> None:
     assert wait_gone(pgid) == []
     assert not (work / "out/long.txt").exists()
     assert "interrupted" in (work / ".mi/logs/mi-run.log").read_text()
+    assert dry()["long"] == ("run", ["incomplete (interrupted)"])
+
+
+LIVE = """
+name: live
+steps:
+  - name: quick
+    run: "echo q > {{ outputs.o }}"
+    outputs: {o: out/quick.txt}
+  - name: long
+    run: "echo $$ > long.pid; sleep 600; cat {{ inputs.q }} > {{ outputs.o }}"
+    inputs: {q: "{{ steps.quick.outputs.o }}"}
+    outputs: {o: out/long.txt}
+"""
+
+
+def _states() -> dict[str, str]:
+    code, out, err = cli("status", "wf.yaml", "--json")
+    assert code == 0, err
+    return {row["id"]: row["state"] for row in json.loads(out)["instances"]}
+
+
+def test_status_and_dry_run_show_what_a_live_run_runs_now(work: Path) -> None:
+    write_spec(work, LIVE)
+    engine = mi_popen(work, "wf.yaml")
+    pgid = 0
+    try:
+        wait_for(work / "long.pid", engine)
+        pgid = int((work / "long.pid").read_text())
+        deadline = time.monotonic() + 60  # the run commits its 'running' marks in batches
+        while _states()["long"] != f"running: pid {engine.pid}":
+            assert time.monotonic() < deadline, _states()
+            assert engine.poll() is None
+            time.sleep(0.1)
+        assert _states()["quick"] == "up to date"
+        assert dry()["long"] == ("run", [f"running: pid {engine.pid}"])
+        text = cli("wf.yaml", "--dry-run")[1]
+        assert f"running: pid {engine.pid}" in text and "interrupted" not in text
+        engine.kill()  # SIGKILL: the lock file still names it, but it is gone
+        engine.communicate(timeout=30)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+        if pgid:
+            kill_group(pgid)  # the orphaned step (own session) a SIGKILLed engine leaves
+    assert (work / ".mi/lock").read_text().startswith(f"{engine.pid} ")
+    assert _states()["long"] == "stale: incomplete (interrupted)"
     assert dry()["long"] == ("run", ["incomplete (interrupted)"])
