@@ -73,9 +73,14 @@ class RunSession:
         self._store: StateStore | None = None
 
     def __enter__(self) -> RunSession:
+        from engine.executors.orphans import reap
+
         store = self._exit.enter_context(StateStore(self.options.state_dir))
         self._exit.enter_context(store.lock())
         self._store = store
+        # Before anything is read: what a killed engine left running could still be writing.
+        for stopped in reap(self.options.orphan_dir):
+            self.reporter.orphan_stopped(stopped)
         self.records = store.records(self.workflow.name)
         self.plan, self.decisions = settle(self.workflow, self.records, self._forced,
                                            self.options.jobs, self.options.rerun_triggers)
@@ -138,18 +143,19 @@ class RunSession:
         loop = LoopOptions(jobs=options.jobs, keep_going=options.keep_going,
                            resources=options.resources,
                            selected=None if selected is None else frozenset(selected))
-        with self._executor() as executor, _stop_signals_interrupt():
+        from engine.executors.orphans import registered
+
+        with (registered(options.orphan_dir) as token, self._executor(token) as executor,
+              _stop_signals_interrupt()):
             scheduler = Scheduler(self.plan, self.decisions, executor, loop, self._replanner(),
                                   recorder, self.reporter)
             return scheduler.run()
 
-    def _executor(self) -> Executor:
-        from engine.executors.spawn import reap_orphans
-
+    def _executor(self, run_token: str) -> Executor:
         options = self.options
-        for stopped in reap_orphans(options.orphan_dir):  # left by an engine that was killed
-            self.reporter.orphan_stopped(stopped)
         backend_options = dict(options.backend_options)
+        if options.backend != "dask":  # a Dask cluster's processes are not this host's
+            backend_options.setdefault("run_token", run_token)
         if options.backend == "processes":
             backend_options.setdefault("orphan_dir", options.orphan_dir)
         executor = make_executor(options.backend, **backend_options)

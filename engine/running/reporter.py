@@ -31,8 +31,10 @@ class Reporter:
     def run_started(self, instances: int) -> None:
         self._chatty = self._verbose or instances <= CHATTY_UP_TO
 
-    def orphan_stopped(self, instance_id: str) -> None:
-        self._say(f"stopped {instance_id}, still running from an interrupted run", always=True)
+    def orphan_stopped(self, what: str) -> None:
+        """``what`` (an instance id, or ``process PID (NAME)``) was left running by an engine
+        that was killed, and has been stopped."""
+        self._say(f"stopped {what}, still running from an interrupted run", always=True)
 
     def fanout_expanded(self, new_instances: int) -> None:
         self._say(f"expanded    {new_instances} new instances")

@@ -68,24 +68,30 @@ def to_run(plan: dict[str, tuple[str, list[str]]]) -> set[str]:
     return {n for n, (action, _) in plan.items() if action == "run"}
 
 
-def env() -> dict[str, str]:
-    variables = dict(os.environ)
+def env(**extra: str) -> dict[str, str]:
+    """The environment of an ``mi-run`` process: the checkout importable, no MI_* defaults
+    leaking in, and ``extra`` variables."""
+    variables = dict(os.environ, **extra)
     variables["PYTHONPATH"] = str(ROOT) + os.pathsep + variables.get("PYTHONPATH", "")
     variables.pop("MI_STATE_DIR", None)
     variables.pop("MI_JOBS", None)
     return variables
 
 
-def mi(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def mi(cwd: Path, *args: str, timeout: float = 120,
+       extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``mi-run ARGS`` as a separate process in ``cwd``."""
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd,
+                          env=env(**(extra_env or {})), capture_output=True, text=True,
+                          timeout=timeout)
 
 
-def mi_popen(cwd: Path, *args: str, stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
+def mi_popen(cwd: Path, *args: str, stderr: int = subprocess.PIPE,
+             extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
     """``mi-run ARGS`` started in ``cwd``; stdout a pipe, stderr too (or ``STDOUT``: the same)."""
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env(),
-                            stdout=subprocess.PIPE, stderr=stderr, text=True)
+    return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=cwd,
+                            env=env(**(extra_env or {})), stdout=subprocess.PIPE, stderr=stderr,
+                            text=True)
 
 
 def ran(folder: Path) -> list[str]:
