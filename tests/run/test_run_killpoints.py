@@ -1,19 +1,31 @@
 """``kill -9`` of the engine: what it leaves running is stopped by the next run, on every local
-backend, before that run looks at or writes anything."""
+backend, before that run looks at or writes anything; and, killed at any moment of a run with
+a dynamic fan-out and a gather, the next run ends with exactly the right outputs."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 
+from engine.model import Status
+from engine.running.state import read_records
 from tests.helpers.executors import EXEC_STEPS
-from tests.helpers.running import mi, mi_popen, wait_for, write_spec
+from tests.helpers.running import completed, dry, mi, mi_popen, run, wait_for, write_spec
+
+# Hypothesis keeps caches in ./.hypothesis even without an example database: not in the checkout.
+set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "mi-run-tests-hypothesis")
 
 ORPHANS = """
 name: orphans
@@ -120,3 +132,74 @@ def test_a_leftover_step_not_yet_noted_by_pid_is_stopped_too(work: Path) -> None
             if leftover.poll() is None:
                 leftover.kill()
                 leftover.wait()
+
+
+# kill points ------------------------------------------------------------------------------
+
+SAMPLES = [f"s{i}" for i in range(10)]
+KILLPOINTS = """
+name: killpoints
+steps:
+  - name: sheet
+    run: |
+      printf 'sample\\n' > {{ outputs.table }}
+      for s in SAMPLES; do sleep 0.004; echo $s >> {{ outputs.table }}; done
+    outputs: {table: out/sheet.tsv}
+  - name: part
+    foreach: {table: "{{ steps.sheet.outputs.table }}", column: sample}
+    run: |
+      echo "{{ item }} 1" > {{ outputs.o }}
+      for i in 2 3 4; do sleep 0.01; echo "{{ item }} $i" >> {{ outputs.o }}; done
+    outputs: {o: "out/part/{{ item }}.txt"}
+  - name: gather
+    run: |
+      for f in {{ inputs.parts }}; do cat $f; sleep 0.004; done > {{ outputs.o }}
+    inputs: {parts: "{{ steps.part.outputs.o }}"}
+    outputs: {o: out/all.txt}
+""".replace("SAMPLES", " ".join(SAMPLES))
+PARTS = {s: "".join(f"{s} {i}\n" for i in (1, 2, 3, 4)) for s in SAMPLES}
+EXPECTED = {"out/sheet.tsv": "sample\n" + "".join(f"{s}\n" for s in SAMPLES),
+            "out/all.txt": "".join(PARTS.values()),
+            **{f"out/part/{s}.txt": text for s, text in PARTS.items()}}
+
+
+@pytest.mark.slow
+@settings(max_examples=50, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(delay=st.floats(min_value=0.0, max_value=0.8),
+       backend=st.sampled_from(["processes", "threads"]))
+def test_kill_9_at_any_moment_then_rerun_gives_exact_outputs(tmp_path: Path, delay: float,
+                                                             backend: str) -> None:
+    """Partial files exist at most kill points (the sheet, each part and the gather write in
+    chunks); whatever was cut short reruns, what completed is kept, and nothing the killed
+    engine left running writes on (the rerun is in this process, to keep the test quick)."""
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))
+    write_spec(folder, KILLPOINTS)
+    engine = mi_popen(folder, "wf.yaml", "-j", "2", "--backend", backend)
+    time.sleep(delay)
+    left = _alive(psutil.Process(engine.pid).children(recursive=True))
+    _kill_9(engine)
+    # What the killed run recorded as completed is whole (a step is recorded once it ended)...
+    records = read_records(str(folder / ".mi"), "killpoints")
+    kept = {n for n, r in records.items() if r.status is Status.COMPLETED}
+    for node in kept:
+        assert all((folder / p).read_text() == EXPECTED[p] for p in records[node].outputs), node
+    with _inside(folder):
+        result = run(backend="processes", jobs=2)
+        assert result.ok, result.failed
+        assert completed(result).isdisjoint(kept)  # ...and is not redone; the rest is
+        assert _wait_dead(left) == []
+        found = {path: (folder / path).read_text() for path in EXPECTED}
+        assert found == EXPECTED
+        after = dry()
+        assert len(after) == 12 and all(d == ("skip", ["up to date"]) for d in after.values())
+
+
+@contextlib.contextmanager
+def _inside(folder: Path) -> Iterator[None]:
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
