@@ -18,7 +18,7 @@ import pytest
 
 from engine.executors import Executor
 from engine.model import Status
-from tests.helpers.executors import make_instance, run_all, wait_file, wait_gone
+from tests.helpers.executors import make_instance, run_all, signals_of, wait_file, wait_gone
 
 
 class ExecutorContract:
@@ -79,8 +79,8 @@ class ExecutorContract:
         # Signals 32 and 33 are glibc's own (no program can catch, ignore or block them; glibc's
         # posix_spawn marks them ignored): the ones a program can use must be at their default.
         usable = {int(s) for s in signal.valid_signals()}
-        assert _signals(fields["SigIgn"]) & usable == set()
-        assert _signals(fields["SigBlk"]) & usable == set()
+        assert signals_of(fields["SigIgn"]) & usable == set()
+        assert signals_of(fields["SigBlk"]) & usable == set()
         assert fields["pipeline"] == "141"
         assert "Broken pipe" not in Path(out.log_path).read_text()
 
@@ -162,9 +162,3 @@ class ExecutorContract:
         # still usable afterwards
         after = make_instance(tmp_path, "after", command="echo ok > after.txt")
         assert run_all(backend, [after], tmp_path / "logs")["after"].status is Status.COMPLETED
-
-
-def _signals(mask: str) -> set[int]:
-    """The signal numbers set in a ``/proc/PID/status`` mask such as ``0000000000001000``."""
-    bits = int(mask, 16)
-    return {n for n in range(1, 65) if bits & (1 << (n - 1))}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.executors.shell import kill_group
-from tests.helpers.executors import group_alive, wait_gone
+from tests.helpers.executors import group_alive, signals_of, wait_gone
 from tests.helpers.running import cli, dry, env, mi, mi_popen, wait_for, write_spec
 
 STATUS = """
@@ -26,11 +26,6 @@ steps:
       st=0; yes | head -1 > /dev/null || st=$?; echo "pipeline $st" >> {{ outputs.o }}
     outputs: {o: out/probe.txt}
 """
-
-
-def _signals(mask: str) -> set[int]:
-    bits = int(mask, 16)
-    return {n for n in range(1, 65) if bits & (1 << (n - 1))}
 
 
 def test_steps_start_with_default_signal_dispositions_and_mask(work: Path) -> None:
@@ -46,8 +41,8 @@ def test_steps_start_with_default_signal_dispositions_and_mask(work: Path) -> No
     fields = dict(line.split(":\t") if ":\t" in line else line.split(" ")
                   for line in (work / "out/probe.txt").read_text().splitlines())
     usable = {int(s) for s in signal.valid_signals()}  # not glibc's own 32 and 33
-    assert _signals(fields["SigIgn"]) & usable == set()
-    assert _signals(fields["SigBlk"]) & usable == set()
+    assert signals_of(fields["SigIgn"]) & usable == set()
+    assert signals_of(fields["SigBlk"]) & usable == set()
     assert fields["pipeline"] == "141"  # yes killed by SIGPIPE, as from a shell
     assert "Broken pipe" not in (work / ".mi/logs/probe/probe.log").read_text()
 
