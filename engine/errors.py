@@ -10,7 +10,7 @@
     ├── LockError            another mi-run holds the state directory
     ├── StepError            exit 1; raised *inside* a step to fail it with a clear message
     │   └── ToolMissingError an external program the step needs is not on PATH
-    └── Interrupted          exit 130; Ctrl-C or SIGTERM stopped the run
+    └── Interrupted          exit 130; Ctrl-C, SIGTERM or SIGHUP stopped the run
 
 Every error carries an optional ``hint`` (what to do about it); :meth:`MiError.render` is the
 only place that formats one. Errors cross process boundaries (a step's error travels from a
@@ -195,6 +195,6 @@ class ToolMissingError(StepError):
 
 
 class Interrupted(MiError):
-    """Ctrl-C or SIGTERM stopped a run; running steps were stopped."""
+    """Ctrl-C, SIGTERM or SIGHUP stopped a run; running steps were stopped."""
 
     exit_code = 130

@@ -74,6 +74,7 @@ class Reason(Enum):
     UPSTREAM_RERAN = "upstream reran"
     FORCED = "forced"
     INCOMPLETE = "incomplete (interrupted)"
+    RUNNING = "running"  # now, in the live run that holds the state directory's lock
     PREVIOUSLY_FAILED = "failed last time"
     DISABLED = "disabled"
     EXPANDS_AFTER = "expands after"

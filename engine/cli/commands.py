@@ -61,10 +61,12 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
         args.graph = "text"  # --graph-jobs alone means: draw every instance, run nothing
     if args.dry_run or args.graph is not None:
         return _look(args, workflow, options)
+    from engine.cli.streams import divert_lost_output
     from engine.render.live import reporter_for
     from engine.render.summary import summary
     from engine.running.orchestrate import RunSession
 
+    divert_lost_output(os.path.join(options.log_dir, "mi-run.log"))
     with RunSession(workflow, options, reporter_for(options.verbose, options.quiet)) as session:
         if options.touch is not None:
             return _report_touch(session.touch())

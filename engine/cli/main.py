@@ -156,8 +156,8 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        return 0
+    except BrokenPipeError:  # an unguarded stream (main called from Python) lost its reader
+        return 1
 
 
 def _misspelt_subcommand(word: str) -> str | None:
@@ -188,6 +188,9 @@ def entry() -> None:
     # collecting: the cyclic GC would only rescan them (10-20 % of a 100k-instance plan).
     # A run turns it back on once the plan is made (see commands.cmd_run).
     gc.disable()
+    from engine.cli.streams import guard_console
+
+    guard_console()  # a reader that goes away (| head, less, ssh) must not stop a run
     code = main(console=True)
     try:
         sys.stdout.flush()

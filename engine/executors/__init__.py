@@ -26,7 +26,8 @@ def make_executor(name: str, **options: Any) -> Executor:
     ``options`` (all backends): ``tmp_root`` -- directory for per-attempt tmp dirs and markers
     (default: the system temp dir), ``hash_limit`` -- see :mod:`engine.fingerprint`. The
     processes backend also takes ``kill_grace`` (seconds past a Python step's timeout before its
-    worker is killed).
+    worker is killed) and ``orphan_dir``; the local backends (all but dask) take ``run_token``,
+    put in the environment of every process they start (see :mod:`.orphans`).
     """
     if name == "processes":  # shell steps from the engine, Python steps in loky workers
         from engine.executors.processes import ProcessesExecutor

@@ -35,6 +35,7 @@ from typing import Any
 from joblib.externals.loky import ProcessPoolExecutor
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
+from engine.envvars import RUN_TOKEN
 from engine.executors.base import Executor, worker_module
 from engine.executors.markers import MarkerInfo, read_marker
 from engine.executors.shell import kill_group
@@ -66,8 +67,12 @@ class LokyExecutor(Executor):
         tmp_root: str | None = None,
         hash_limit: int | None = DEFAULT_HASH_LIMIT,
         kill_grace: float = 10.0,
+        run_token: str | None = None,
     ):
         self._tmp_root = tmp_root
+        # In the workers' environment from their start (so /proc shows it, and their shell
+        # steps inherit it): see engine.executors.orphans.
+        self._worker_env = {RUN_TOKEN: run_token} if run_token else None
         self._hash_limit = hash_limit
         self._kill_grace = kill_grace
         self._slots = 1
@@ -191,7 +196,7 @@ class LokyExecutor(Executor):
 
     def _get_pool(self) -> Any:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(max_workers=self._slots)
+            self._pool = ProcessPoolExecutor(max_workers=self._slots, env=self._worker_env)
         return self._pool
 
     def _retire(self, pool: Any) -> None:

@@ -20,9 +20,11 @@ from engine.model import Outcome, StepInstance
 class SerialExecutor(Executor):
     name = "serial"
 
-    def __init__(self, tmp_root: str | None = None, hash_limit: int | None = DEFAULT_HASH_LIMIT):
+    def __init__(self, tmp_root: str | None = None, hash_limit: int | None = DEFAULT_HASH_LIMIT,
+                 run_token: str | None = None):
         self._tmp_root = tmp_root
         self._hash_limit = hash_limit
+        self._run_token = run_token
         self._queue: deque[tuple[StepInstance, int, str]] = deque()
         self._tmp = ""
 
@@ -37,7 +39,8 @@ class SerialExecutor(Executor):
         if not self._queue:
             return []
         instance, attempt, log_path = self._queue.popleft()
-        return [execute(instance, attempt, log_path, self._tmp, hash_limit=self._hash_limit)]
+        return [execute(instance, attempt, log_path, self._tmp, hash_limit=self._hash_limit,
+                        run_token=self._run_token)]
 
     def running(self) -> int:
         return len(self._queue)

@@ -9,6 +9,10 @@ loky, serial and Dask backends) and by the pidfd spawner of the default backend
   one argv string at 128 KiB;
 * a timeout sends SIGTERM to the whole group, then SIGKILL after :data:`KILL_GRACE` seconds,
   so children such as ``sleep 1000 &`` die too;
+* a command starts with default signal dispositions and no blocked signals, as it would from
+  a shell: Python ignores SIGPIPE and SIGXFSZ (:data:`PYTHON_IGNORED`), which a child would
+  otherwise inherit (``zcat f | head`` would print "Broken pipe" and exit 1, not 141), and a
+  thread that blocks signals would pass its mask on (:func:`unblocked_signals`);
 * the log format: an attempt starts with :func:`attempt_header` (the Dask backend looks for
   :func:`attempt_mark` to tell whether an attempt started) and a failure ends with
   :func:`failure_footer`;
@@ -18,10 +22,12 @@ loky, serial and Dask backends) and by the pidfd spawner of the default backend
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
@@ -37,6 +43,26 @@ MAX_ARG = 100_000
 leaving room for multi-byte text."""
 
 _SHOWN = 2000  # characters of a command written into a log line
+
+PYTHON_IGNORED = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGXFZ")
+                       if hasattr(signal, name))
+"""The signals the Python interpreter sets to SIG_IGN at start-up (what ``subprocess``'s
+``restore_signals`` resets): a step must get them at SIG_DFL (``posix_spawn(setsigdef=...)``)."""
+
+
+@contextlib.contextmanager
+def unblocked_signals() -> Iterator[None]:
+    """No signal blocked in the calling thread while a child is forked from it (``Popen``
+    gives the child the forking thread's mask; ``posix_spawn`` takes ``setsigmask=()``)."""
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    if not blocked:
+        yield
+        return
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def bash_argv(command: str, script_path: str) -> tuple[list[str], str | None]:
@@ -151,9 +177,11 @@ class ShellRun:
         self.peak_mb = 0.0
 
     def start(self, log: BinaryIO) -> int:
-        proc = subprocess.Popen(self.argv, cwd=self.work_dir, env=self.env,
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        with unblocked_signals():
+            proc = subprocess.Popen(self.argv, cwd=self.work_dir, env=self.env,
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True,
+                                    restore_signals=True)
         proc.returncode = 0  # reaped below with wait4; keep Popen.__del__ quiet
         self.pid = int(proc.pid)
         return self.pid

@@ -7,9 +7,10 @@ fingerprints the declared outputs. No worker process, no thread, no pickling: th
 own cost is a fraction of a millisecond per step, well under bash's start-up.
 
 Timeouts send SIGTERM to the step's process group, then SIGKILL after :data:`KILL_GRACE`
-seconds. Every running group is listed as a file in ``orphan_dir`` (when given): if the engine
-is killed (``kill -9``), the next run finds those files and stops the orphaned steps before
-starting again (:func:`reap_orphans`), so two copies never write the same output.
+seconds. Every step's environment carries the run's token (``run_token``), and with
+``orphan_dir`` each started step is noted in the run's file there: if the engine is killed
+(``kill -9``), the next run stops the orphaned steps before starting again
+(:mod:`engine.executors.orphans`), so two copies never write the same output.
 """
 
 from __future__ import annotations
@@ -26,8 +27,10 @@ from dataclasses import dataclass
 
 from engine import envvars
 from engine.executors.base import Executor
+from engine.executors.orphans import registry_path
 from engine.executors.shell import (
     KILL_GRACE,
+    PYTHON_IGNORED,
     append_log,
     attempt_header,
     bash_argv,
@@ -37,6 +40,7 @@ from engine.executors.shell import (
     missing_outputs_failure,
     output_fingerprints,
     timeout_failure,
+    unblocked_signals,
 )
 from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint
 from engine.model import Outcome, Status, StepInstance, failed_outcome
@@ -61,7 +65,7 @@ class ShellSpawner(Executor):
     name = "spawn"
 
     def __init__(self, tmp_root: str | None = None, hash_limit: int | None = DEFAULT_HASH_LIMIT,
-                 orphan_dir: str | None = None):
+                 orphan_dir: str | None = None, run_token: str | None = None):
         self._tmp_root = tmp_root
         self._hash_limit = hash_limit
         self._orphan_dir = orphan_dir
@@ -74,9 +78,8 @@ class ShellSpawner(Executor):
         self._pending_failures: list[Outcome] = []  # spawn errors, reported by the next wait
         self._orphan_fd: int | None = None
         self._free_tmp: list[str] = []
-        self._token = uuid.uuid4().hex
+        self._token = run_token or uuid.uuid4().hex
         self._bash = "/bin/bash"
-        self._orphan_file = ""
 
     def start(self, slots: int) -> None:
         self._tmp = tempfile.mkdtemp(prefix="mi-run-", dir=self._tmp_root)
@@ -86,11 +89,10 @@ class ShellSpawner(Executor):
         # Resolved once: posix_spawnp would try every PATH entry (a failed execve each) per step.
         self._bash = shutil.which("bash", path=self._env.get("PATH")) or "/bin/bash"
         self._seq = 0
-        if self._orphan_dir:
+        if self._orphan_dir:  # the run's file (orphans.registered), kept if the engine dies
             os.makedirs(self._orphan_dir, exist_ok=True)
-            self._orphan_file = os.path.join(self._orphan_dir, f"{os.getpid()}.pids")
-            self._orphan_fd = os.open(self._orphan_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                                      0o644)
+            self._orphan_fd = os.open(registry_path(self._orphan_dir),
+                                      os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
     # submitting -------------------------------------------------------------------------
     def submit(self, instance: StepInstance, attempt: int, log_path: str) -> None:
@@ -130,7 +132,9 @@ class ShellSpawner(Executor):
         if work_dir == self._cwd:
             # The child opens its own log: file creation is slow on some file systems and
             # would otherwise sit on the loop's critical path.
-            pid = os.posix_spawn(self._bash, argv, env, setsid=True, file_actions=[
+            # Default dispositions and an empty mask, as from a shell (see engine.executors.shell).
+            pid = os.posix_spawn(self._bash, argv, env, setsid=True, setsigdef=PYTHON_IGNORED,
+                                 setsigmask=(), file_actions=[
                 (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                 (os.POSIX_SPAWN_OPEN, 1, log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
                 (os.POSIX_SPAWN_DUP2, 1, 2),
@@ -138,8 +142,10 @@ class ShellSpawner(Executor):
         else:  # posix_spawn cannot change directory before Python 3.13
             log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
             try:
-                proc = subprocess.Popen(argv, cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
-                                        stdout=log_fd, stderr=log_fd, start_new_session=True)
+                with unblocked_signals():
+                    proc = subprocess.Popen(argv, cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
+                                            stdout=log_fd, stderr=log_fd, start_new_session=True,
+                                            restore_signals=True)
             finally:
                 os.close(log_fd)
             proc.returncode = 0  # we reap it ourselves; keep Popen.__del__ quiet
@@ -228,8 +234,8 @@ class ShellSpawner(Executor):
     # orphan bookkeeping -----------------------------------------------------------------
     def _note_running(self, child: _Child) -> None:
         # One append-only file per engine run: a line per started step (creating and deleting
-        # a file per step would cost more than spawning it). Every step's environment carries
-        # the run's token, so reap_orphans kills only processes of that run, never a reused pid.
+        # a file per step would cost more than spawning it), so that the next run can name
+        # what it stopped; it finds the processes themselves by the token in their environment.
         if self._orphan_fd is not None:
             os.write(self._orphan_fd, f"{child.pid} {self._token} {child.instance.id}\n".encode())
 
@@ -256,47 +262,9 @@ class ShellSpawner(Executor):
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = ""
-        if self._orphan_fd is not None:  # a clean end: nothing of ours is left running
+        if self._orphan_fd is not None:  # the file itself goes when the run ends
             os.close(self._orphan_fd)
             self._orphan_fd = None
-            _remove(self._orphan_file)
-
-
-def reap_orphans(orphan_dir: str) -> list[str]:
-    """Stop steps left running by an engine that was killed; returns their instance ids."""
-    stopped: list[str] = []
-    try:
-        names = [n for n in os.listdir(orphan_dir) if n.endswith(".pids")]
-    except FileNotFoundError:
-        return stopped
-    for name in names:
-        path = os.path.join(orphan_dir, name)
-        try:
-            with open(path, encoding="utf-8") as handle:
-                lines = handle.read().splitlines()
-        except OSError:
-            continue
-        for line in lines:
-            pid_text, _, rest = line.partition(" ")
-            token, _, instance_id = rest.partition(" ")
-            if not pid_text.isdigit() or not token:
-                continue
-            pid = int(pid_text)
-            if _has_token(pid, token):  # still the step we started, not a reused pid
-                kill_group(pid, signal.SIGTERM)
-                time.sleep(0.2)
-                kill_group(pid, signal.SIGKILL)
-                stopped.append(instance_id)
-        _remove(path)
-    return stopped
-
-
-def _has_token(pid: int, token: str) -> bool:
-    try:
-        with open(f"/proc/{pid}/environ", "rb") as handle:
-            return f"{envvars.RUN_TOKEN}={token}".encode() in handle.read().split(b"\0")
-    except OSError:
-        return False
 
 
 def _remove(path: str) -> None:

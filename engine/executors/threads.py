@@ -27,9 +27,11 @@ from engine.model import Outcome, StepInstance, failed_outcome
 class ThreadExecutor(Executor):
     name = "threads"
 
-    def __init__(self, tmp_root: str | None = None, hash_limit: int | None = DEFAULT_HASH_LIMIT):
+    def __init__(self, tmp_root: str | None = None, hash_limit: int | None = DEFAULT_HASH_LIMIT,
+                 run_token: str | None = None):
         self._tmp_root = tmp_root
         self._hash_limit = hash_limit
+        self._run_token = run_token
         self._slots = 1
         self._pool: cf.ThreadPoolExecutor | None = None
         self._inflight: dict[cf.Future[Outcome], tuple[StepInstance, int, str, str]] = {}
@@ -50,7 +52,7 @@ class ThreadExecutor(Executor):
         marker = os.path.join(self._tmp, f"{self._seq}.run")
         future = self._get_pool().submit(
             execute, instance, attempt, log_path, self._tmp, marker=marker,
-            hash_limit=self._hash_limit,
+            hash_limit=self._hash_limit, run_token=self._run_token,
         )  # fmt: skip
         self._inflight[future] = (instance, attempt, log_path, marker)
 

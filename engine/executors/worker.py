@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.context import StepContext
+from engine.envvars import RUN_TOKEN
 from engine.errors import StepError, UnknownStepError
 from engine.executors.markers import write_marker
 from engine.executors.memory import PeakMemory, reset_hwm
@@ -89,6 +90,7 @@ def execute(
     marker: str | None = None,
     step_module: str | None = None,
     hash_limit: int | None = DEFAULT_HASH_LIMIT,
+    run_token: str | None = None,
 ) -> Outcome:
     """Run ``instance`` once and return its :class:`Outcome` (see the module docstring).
 
@@ -98,6 +100,7 @@ def execute(
     kill a hung one, and to kill orphaned process groups. ``step_module``: module to import if
     ``instance.uses`` is not registered in this process (the parent knows where it came from).
     ``hash_limit``: passed to :func:`engine.fingerprint.fingerprint` for ``output_fps``.
+    ``run_token``: put in a shell step's environment (see :mod:`engine.executors.orphans`).
     """
     started = time.time()
     clock = time.perf_counter()
@@ -110,7 +113,7 @@ def execute(
             os.makedirs((work_dir / out).parent, exist_ok=True)
         tmp_dir = _private_tmp(state_tmp)
         if instance.command is not None:
-            _run_shell(instance, attempt, log_path, tmp_dir, marker, started, result)
+            _run_shell(instance, attempt, log_path, tmp_dir, marker, started, result, run_token)
         elif instance.uses is not None:
             write_marker(marker, started, tmp_dir, None)
             _run_function(instance, attempt, log_path, tmp_dir, step_module, result)
@@ -163,9 +166,10 @@ def _run_shell(
     marker: str | None,
     started: float,
     result: _Result,
+    run_token: str | None = None,
 ) -> None:
     command = instance.command or ""
-    run = ShellRun(command, instance.work_dir, _shell_env(tmp_dir),
+    run = ShellRun(command, instance.work_dir, _shell_env(tmp_dir, run_token),
                    os.path.join(tmp_dir, "command.sh"))
     with open(log_path, "ab", buffering=0) as log:
         log.write(attempt_header(instance.id, attempt, command).encode())
@@ -371,15 +375,19 @@ def _release_tmp(tmp_dir: str) -> None:
     _local.tmp_dir = None
 
 
-def _shell_env(tmp_dir: str) -> dict[str, str]:
-    """The environment of shell steps: the worker's, with ``TMPDIR`` = the private tmp dir.
+def _shell_env(tmp_dir: str, run_token: str | None = None) -> dict[str, str]:
+    """The environment of shell steps: the worker's, with ``TMPDIR`` = the private tmp dir
+    (and the run's token, when given and not inherited already).
 
-    Built once per worker thread and tmp dir (copying ``os.environ`` decodes every variable),
-    so environment changes made in the worker after its first step are not seen.
+    Built once per worker thread, tmp dir and token (copying ``os.environ`` decodes every
+    variable), so environment changes made in the worker after its first step are not seen.
     """
     env: dict[str, str] | None = getattr(_local, "env", None)
-    if env is None or env.get("TMPDIR") != tmp_dir:
+    if (env is None or env.get("TMPDIR") != tmp_dir
+            or (run_token is not None and env.get(RUN_TOKEN) != run_token)):
         env = dict(os.environ)
         env["TMPDIR"] = tmp_dir
+        if run_token is not None:
+            env[RUN_TOKEN] = run_token
         _local.env = env
     return env

@@ -23,6 +23,8 @@ def status_rows(workflow: Workflow, options: RunOptions) -> list[dict[str, Any]]
             state = "disabled"
         elif record is None:
             state = "never run"
+        elif record.running_pid is not None:
+            state = f"running: pid {record.running_pid}"
         elif record.status is Status.FAILED:
             state = "failed: " + (record.error or "").splitlines()[0][:80] if record.error else "failed"
         elif decisions[node].action is Action.SKIP:

@@ -198,10 +198,13 @@ def judge(instance: StepInstance, records: Mapping[str, Record], forced: bool,
           triggers: frozenset[Trigger] = ALL_TRIGGERS) -> list[RerunReason]:
     """Why ``instance`` must run on its own account, against the record of its configuration
     (:func:`record_for`); used by the first decision and by the loop's recheck alike."""
+    latest = records.get(instance.id)
+    if latest is not None and latest.running_pid is not None:  # seen by status / --dry-run
+        return [RerunReason(Reason.RUNNING, f"pid {latest.running_pid}")]
     signatures = signatures or Signatures()
     chosen = record_for(records, instance, signatures)
     reasons = own_reasons(instance, chosen, forced, rewritten, signatures, triggers)
-    return _overwritten(reasons, chosen, records.get(instance.id))
+    return _overwritten(reasons, chosen, latest)
 
 
 def _overwritten(reasons: list[RerunReason], chosen: Record | None,

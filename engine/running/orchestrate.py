@@ -73,9 +73,14 @@ class RunSession:
         self._store: StateStore | None = None
 
     def __enter__(self) -> RunSession:
+        from engine.executors.orphans import reap
+
         store = self._exit.enter_context(StateStore(self.options.state_dir))
         self._exit.enter_context(store.lock())
         self._store = store
+        # Before anything is read: what a killed engine left running could still be writing.
+        for stopped in reap(self.options.orphan_dir):
+            self.reporter.orphan_stopped(stopped)
         self.records = store.records(self.workflow.name)
         self.plan, self.decisions = settle(self.workflow, self.records, self._forced,
                                            self.options.jobs, self.options.rerun_triggers)
@@ -138,18 +143,19 @@ class RunSession:
         loop = LoopOptions(jobs=options.jobs, keep_going=options.keep_going,
                            resources=options.resources,
                            selected=None if selected is None else frozenset(selected))
-        with self._executor() as executor, _sigterm_interrupts():
+        from engine.executors.orphans import registered
+
+        with (registered(options.orphan_dir) as token, self._executor(token) as executor,
+              _stop_signals_interrupt()):
             scheduler = Scheduler(self.plan, self.decisions, executor, loop, self._replanner(),
                                   recorder, self.reporter)
             return scheduler.run()
 
-    def _executor(self) -> Executor:
-        from engine.executors.spawn import reap_orphans
-
+    def _executor(self, run_token: str) -> Executor:
         options = self.options
-        for stopped in reap_orphans(options.orphan_dir):  # left by an engine that was killed
-            self.reporter.orphan_stopped(stopped)
         backend_options = dict(options.backend_options)
+        if options.backend != "dask":  # a Dask cluster's processes are not this host's
+            backend_options.setdefault("run_token", run_token)
         if options.backend == "processes":
             backend_options.setdefault("orphan_dir", options.orphan_dir)
         executor = make_executor(options.backend, **backend_options)
@@ -174,15 +180,27 @@ class RunSession:
         return Replanner(replan, recheck, durations, select)
 
 
-class _sigterm_interrupts:
-    """SIGTERM stops a run the way Ctrl-C does (running steps killed, partial outputs removed)."""
+class _stop_signals_interrupt:
+    """SIGTERM and SIGHUP (the terminal or ssh session went away) stop a run the way Ctrl-C
+    does: running steps killed, partial outputs removed, exit 130.
+
+    A signal ignored when the run starts (``nohup mi-run ...``) stays ignored. Only the first
+    one interrupts: a hangup often comes twice (from the kernel to the foreground group, then
+    from the dying shell to its jobs), and a second one must not cut the clean-up short.
+    """
 
     def __enter__(self) -> None:
-        self._previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        self._previous: dict[int, object] = {}
+        self._stopping = False
+        for number in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(number) is not signal.SIG_IGN:
+                self._previous[number] = signal.signal(number, self._interrupt)
+
+    def _interrupt(self, signum: int, frame: FrameType | None) -> None:
+        if not self._stopping:
+            self._stopping = True
+            raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
-        signal.signal(signal.SIGTERM, self._previous)
-
-
-def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)  # type: ignore[arg-type]

@@ -35,11 +35,12 @@ class Record:
     log_path: str | None
     attempts: int
     error: str | None
+    running_pid: int | None = None  # running now, in the live run of this pid (read_records)
 
     @property
     def interrupted(self) -> bool:
         """The instance was started but its outcome was never recorded (run killed/interrupted)."""
-        return self.status is Status.RUNNING
+        return self.status is Status.RUNNING and self.running_pid is None
 
     @cached_property
     def signature(self) -> dict[str, Any]:

@@ -16,12 +16,15 @@ read is then the previous one, whose signature/output fingerprints no longer mat
 disk (or whose status is ``running``), so the instance reruns -- never a wrong "up to date".
 
 ``mark_running`` leaves ``status = 'running'`` until the outcome is recorded, so a run that was
-interrupted or killed shows up as ``Record.interrupted`` -> "incomplete (interrupted)".
+interrupted or killed shows up as ``Record.interrupted`` -> "incomplete (interrupted)", while
+for the run that holds the lock now (:mod:`engine.running.lockfile`) :func:`read_records`
+marks them running.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import os
@@ -37,6 +40,7 @@ from typing import Any
 from engine.errors import LockError
 from engine.fingerprint import Fingerprint
 from engine.model import Outcome, RunStatus, Status, StepInstance
+from engine.running import lockfile
 from engine.running.records import Record, Records
 
 BATCH_SIZE = 1000
@@ -143,12 +147,13 @@ class StateStore:
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
         """Hold ``<state_dir>/lock`` (flock, non-blocking) for the duration of a run."""
-        lock_path = self.state_dir / "lock"
+        lock_path = self.state_dir / lockfile.NAME
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            found = lockfile.parse(os.pread(fd, 256, 0).decode(errors="replace"))
+            holder = str(found.pid) if found is not None else "unknown"
             os.close(fd)
             raise LockError(
                 f"the state directory {self.state_dir} is locked by another mi-run (pid {holder})"
@@ -156,7 +161,7 @@ class StateStore:
                 f" (kill {holder}), or use a different state directory"
             ) from None
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        os.pwrite(fd, lockfile.holder_line(), 0)
         self._lock_fd = fd
         try:
             yield
@@ -179,6 +184,10 @@ class StateStore:
     ) -> str:
         """Insert a run row (status ``running``) and return its id."""
         run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        if self._lock_fd is not None:  # say which run holds the lock (see running.lockfile)
+            line = lockfile.holder_line(run_id)
+            os.pwrite(self._lock_fd, line, 0)  # only grows: a reader sees the old or new line
+            os.ftruncate(self._lock_fd, len(line))
         self.flush()
         self._db.execute(
             "INSERT INTO runs (run_id, started, status, argv, spec_path, workflow) VALUES (?, ?, ?, ?, ?, ?)",
@@ -347,11 +356,18 @@ class StateStore:
 
 
 def read_records(state_dir: str, workflow: str) -> Records:
-    """Records of earlier runs of ``workflow``, read without creating anything on disk."""
+    """Records of earlier runs of ``workflow``, read without creating anything on disk and
+    without the lock: the instances a live run is running now say so (``running_pid``)."""
     if not os.path.exists(os.path.join(state_dir, "state.db")):
         return Records()
     with StateStore(state_dir) as store:
-        return store.records(workflow)
+        records = store.records(workflow)
+    live = lockfile.live_run(state_dir)
+    if live is not None and live.run_id is not None:
+        for node, record in records.items():
+            if record.status is Status.RUNNING and record.run_id == live.run_id:
+                records[node] = dataclasses.replace(record, running_pid=live.pid)
+    return records
 
 
 def _record(row: tuple[Any, ...]) -> Record:

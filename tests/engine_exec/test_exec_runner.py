@@ -55,7 +55,9 @@ def test_peak_memory_of_python_and_shell_steps(tmp_path: Path) -> None:
 
 def test_marker_exists_only_while_running(tmp_path: Path) -> None:
     marker = tmp_path / "m.run"
-    inst = make_instance(tmp_path, "x", command=f"cat {marker} > seen.txt")
+    # The worker writes the marker just after starting bash: wait for it (a bounded while).
+    wait = f"for i in $(seq 500); do [ -s {marker} ] && break; sleep 0.01; done"
+    inst = make_instance(tmp_path, "x", command=f"{wait}; cat {marker} > seen.txt")
     out = execute(inst, 1, str(tmp_path / "x.log"), str(tmp_path / "tmp"), marker=str(marker))
     assert out.status is Status.COMPLETED, out.error
     assert not marker.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -122,3 +123,35 @@ def test_many_records(tmp_path: Path) -> None:
         store.record("wf", inst, _outcome(inst.id), {"command": "echo"}, fps, fps)
     records = store.records("wf")
     assert len(records) == 2000 and records["s[1999]"].outputs == fps
+
+
+def test_running_marks_of_the_live_lock_holder_read_as_running(tmp_path: Path) -> None:
+    """read_records (status, --dry-run): 'running' rows of the run named in the lock file are
+    running now while its process lives; a dead or different process leaves them interrupted."""
+    from engine.running import lockfile
+    from engine.running.state import read_records
+
+    state = tmp_path / "st"
+    with StateStore(state) as store, store.lock():
+        run_id = store.begin_run(workflow="wf")
+        store.mark_running("wf", make_instance(tmp_path, "now"), run_id=run_id)
+        store.mark_running("wf", make_instance(tmp_path, "before"), run_id="an-old-run")
+        store.flush()
+        line = (state / "lock").read_text()
+        assert line.split() == [str(os.getpid()), lockfile.process_start(os.getpid()), run_id]
+        records = read_records(str(state), "wf")
+        assert records["now"].running_pid == os.getpid() and not records["now"].interrupted
+        assert records["before"].running_pid is None and records["before"].interrupted
+    assert (state / "lock").read_text() == ""  # a run that ends says so
+    assert read_records(str(state), "wf")["now"].interrupted
+    for stale in (f"{os.getpid()} 1 {run_id}\n",  # this pid, but another process's start time
+                  f"{_dead_pid()} {lockfile.process_start(os.getpid())} {run_id}\n"):
+        (state / "lock").write_text(stale)
+        assert lockfile.live_run(str(state)) is None
+        assert read_records(str(state), "wf")["now"].interrupted
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid

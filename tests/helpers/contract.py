@@ -10,6 +10,7 @@ changes here.
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,7 +18,7 @@ import pytest
 
 from engine.executors import Executor
 from engine.model import Status
-from tests.helpers.executors import make_instance, run_all, wait_file, wait_gone
+from tests.helpers.executors import make_instance, run_all, signals_of, wait_file, wait_gone
 
 
 class ExecutorContract:
@@ -56,6 +57,32 @@ class ExecutorContract:
         # nothing is left behind: the private dir is removed (or emptied and reused)
         assert private_tmp.name and not (private_tmp.exists() and any(private_tmp.iterdir())), \
             "private tmp dir left with files"
+
+    def test_shell_step_starts_with_default_signals(self, backend: Executor,
+                                                    tmp_path: Path) -> None:
+        """Not Python's SIG_IGN of SIGPIPE/SIGXFSZ nor the submitting thread's blocked mask:
+        ``yes | head -1`` ends ``yes`` by SIGPIPE (status 141), as it does from a shell."""
+        inst = make_instance(
+            tmp_path, "sig",
+            command="grep -E '^Sig(Blk|Ign)' /proc/self/status > sig.txt; st=0;"
+                    " yes | head -1 > /dev/null || st=$?; echo \"pipeline $st\" >> sig.txt",
+            outputs={"o": "sig.txt"},
+        )
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR2, signal.SIGWINCH})
+        try:
+            out = run_all(backend, [inst], tmp_path / "logs")["sig"]
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+        assert out.status is Status.COMPLETED, out.error
+        fields = dict(line.split(":\t") if ":\t" in line else line.split(" ")
+                      for line in (tmp_path / "sig.txt").read_text().splitlines())
+        # Signals 32 and 33 are glibc's own (no program can catch, ignore or block them; glibc's
+        # posix_spawn marks them ignored): the ones a program can use must be at their default.
+        usable = {int(s) for s in signal.valid_signals()}
+        assert signals_of(fields["SigIgn"]) & usable == set()
+        assert signals_of(fields["SigBlk"]) & usable == set()
+        assert fields["pipeline"] == "141"
+        assert "Broken pipe" not in Path(out.log_path).read_text()
 
     @pytest.mark.parametrize(
         ("fields", "error", "hint"),

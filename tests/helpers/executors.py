@@ -102,3 +102,9 @@ def wait_file(path: Path, limit: float = 20.0) -> str:
         assert time.monotonic() < deadline, f"{path} never appeared"
         time.sleep(0.02)
     return path.read_text().strip()
+
+
+def signals_of(mask: str) -> set[int]:
+    """The signal numbers set in a ``/proc/PID/status`` mask such as ``0000000000001000``."""
+    bits = int(mask, 16)
+    return {n for n in range(1, 65) if bits & (1 << (n - 1))}

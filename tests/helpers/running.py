@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any
 
@@ -67,23 +68,30 @@ def to_run(plan: dict[str, tuple[str, list[str]]]) -> set[str]:
     return {n for n, (action, _) in plan.items() if action == "run"}
 
 
-def env() -> dict[str, str]:
-    variables = dict(os.environ)
+def env(**extra: str) -> dict[str, str]:
+    """The environment of an ``mi-run`` process: the checkout importable, no MI_* defaults
+    leaking in, and ``extra`` variables."""
+    variables = dict(os.environ, **extra)
     variables["PYTHONPATH"] = str(ROOT) + os.pathsep + variables.get("PYTHONPATH", "")
     variables.pop("MI_STATE_DIR", None)
     variables.pop("MI_JOBS", None)
     return variables
 
 
-def mi(cwd: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def mi(cwd: Path, *args: str, timeout: float = 120,
+       extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``mi-run ARGS`` as a separate process in ``cwd``."""
-    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env(),
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([sys.executable, "-m", "engine.cli", *args], cwd=cwd,
+                          env=env(**(extra_env or {})), capture_output=True, text=True,
+                          timeout=timeout)
 
 
-def mi_popen(cwd: Path, *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=cwd, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def mi_popen(cwd: Path, *args: str, stderr: int = subprocess.PIPE,
+             extra_env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """``mi-run ARGS`` started in ``cwd``; stdout a pipe, stderr too (or ``STDOUT``: the same)."""
+    return subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=cwd,
+                            env=env(**(extra_env or {})), stdout=subprocess.PIPE, stderr=stderr,
+                            text=True)
 
 
 def ran(folder: Path) -> list[str]:
@@ -95,3 +103,14 @@ def ran(folder: Path) -> list[str]:
     names = sorted(log.read_text().split())
     log.unlink()
     return names
+
+
+def wait_for(path: Path, engine: subprocess.Popen[Any], seconds: float = 60) -> None:
+    """Wait until a step of the running ``engine`` wrote ``path``; fail if the engine ended."""
+    end = time.monotonic() + seconds
+    while not path.exists():
+        if engine.poll() is not None:
+            raise AssertionError(f"engine exited early ({engine.returncode}): "
+                                 f"{engine.communicate()[1]}")
+        assert time.monotonic() < end, f"{path} never appeared"
+        time.sleep(0.05)

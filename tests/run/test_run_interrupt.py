@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import time
 import uuid
 from pathlib import Path
@@ -14,7 +13,7 @@ import psutil
 import pytest
 
 from engine.running.state import StateStore
-from tests.helpers.running import dry, mi, mi_popen, write_spec
+from tests.helpers.running import dry, mi, mi_popen, wait_for, write_spec
 
 SPEC = """
 name: sig
@@ -49,16 +48,6 @@ def _running(proc: psutil.Process) -> bool:
         return proc.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
-
-
-def wait_for(path: Path, engine: subprocess.Popen[str], seconds: float = 60) -> None:
-    end = time.monotonic() + seconds
-    while not path.exists():
-        if engine.poll() is not None:
-            raise AssertionError(f"engine exited early ({engine.returncode}): "
-                                 f"{engine.communicate()[1]}")
-        assert time.monotonic() < end, f"{path} never appeared"
-        time.sleep(0.05)
 
 
 @pytest.fixture
