@@ -11,9 +11,12 @@ from tests.helpers.running import cli
 ERROR_AT = re.compile(r"^(?P<path>\S+?):(?P<line>\d+):(?P<col>\d+): error: (?P<message>.*)$", re.M)
 
 
-def snapshot(folder: Path) -> dict[str, int]:
-    """Every file and directory under ``folder`` (relative path -> mtime in ns)."""
-    return {str(p.relative_to(folder)): p.stat().st_mtime_ns for p in folder.rglob("*")}
+def snapshot(folder: Path) -> dict[str, int | None]:
+    """Every file (relative path -> mtime in ns) and directory (-> None) under ``folder``;
+    SQLite's transient -wal/-shm files, which reading a state database may make and remove,
+    do not count."""
+    return {str(p.relative_to(folder)): None if p.is_dir() else p.stat().st_mtime_ns
+            for p in folder.rglob("*") if not p.name.endswith(("-wal", "-shm"))}
 
 
 def refused(folder: Path, *args: str) -> str:
