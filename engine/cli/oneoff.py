@@ -47,8 +47,8 @@ def run_one_step(args: argparse.Namespace) -> int:
     params = fill_defaults(info.params_schema, params)
     problems = params_problems(info.params_schema, params)
     if problems:
-        raise SpecError([Diagnostic(f"{args.name}: {message}", path="<command line>", hint=hint)
-                         for _, message, hint in problems])
+        raise SpecError([Diagnostic(f"{args.name}: {p.message}", path="<command line>",
+                                    hint=p.hint) for p in problems])
     instance = StepInstance(
         id=args.name, step=args.name, uses=args.name, command=None, params=params,
         inputs=_paths(args.input, "input"), outputs=_paths(args.output, "output"),

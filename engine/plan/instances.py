@@ -30,8 +30,10 @@ from engine.spec.templates import (
     render_value,
 )
 
-# (step, settings, rendered params) -> validated params with defaults; reports problems itself
-ParamsChecker = Callable[[StepSpec, StepSettings, Mapping[str, Any]], Mapping[str, Any]]
+# (step, settings, rendered params, instance id or None for all) -> validated params with
+# defaults; reports problems itself
+ParamsChecker = Callable[[StepSpec, StepSettings, Mapping[str, Any], str | None],
+                         Mapping[str, Any]]
 PathRenderer = Callable[[Mapping[str, Any]], dict[str, PathValue]]
 
 
@@ -80,7 +82,8 @@ def compile_step(step: StepSpec, settings: StepSettings, context: Mapping[str, A
         return None
     shared = None
     if not has_template(settings.params):
-        shared = settings.params if check_params is None else check_params(step, settings, settings.params)
+        shared = (settings.params if check_params is None
+                  else check_params(step, settings, settings.params, None))
     try:
         numbers = static_numbers(step, settings, context, problems, max_threads)
     except BadSetting:
@@ -99,6 +102,8 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
     masked = compiled.command_uses_numbers
     result: list[StepInstance] = []
     seen_labels: dict[str, int] = {}
+    if fanned:
+        problems.instances(step, len(fan.items))
     for index, (item, label) in enumerate(zip(fan.items, fan.labels)):
         ctx = dict(context)
         if fanned:
@@ -116,7 +121,8 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
             outputs = compiled.outputs(ctx)
             params = compiled.shared_params
             if params is None:
-                params = _rendered_params(compiled, ctx, problems)
+                params = _rendered_params(compiled, ctx, problems,
+                                          f"{step.name}[{label}]" if fanned else None)
             numbers = compiled.shared_numbers or render_numbers(step, settings, ctx, problems,
                                                                 compiled.max_threads)
             command = signature_command = None
@@ -171,8 +177,8 @@ def _rendered_command(command: Template, run_ctx: Mapping[str, Any], step: StepS
     return rendered
 
 
-def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any],
-                     problems: Problems) -> Mapping[str, Any]:
+def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any], problems: Problems,
+                     instance: str | None) -> Mapping[str, Any]:
     step, settings = compiled.step, compiled.settings
     try:
         params = render_value(settings.params, ctx)
@@ -181,7 +187,7 @@ def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any],
         raise _Skip from None
     if compiled.check_params is None:
         return params  # type: ignore[no-any-return]
-    return compiled.check_params(step, settings, params)
+    return compiled.check_params(step, settings, params, instance)
 
 
 def published_paths(step: StepSpec, instances: list[StepInstance]) -> dict[str, Any]:

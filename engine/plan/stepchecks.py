@@ -1,0 +1,59 @@
+"""What a registered step declares, checked at plan time against every instance of a step
+that ``uses:`` it: its params schema (defaults filled in). A fan-out that expands only after
+an upstream step has run is checked now as far as it can be without its items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.params import fill_defaults, params_problems
+from engine.plan.problems import Problems
+from engine.plan.settings import BadSetting, StepSettings, static_numbers
+from engine.registry import get_step
+from engine.spec.spec import StepSpec
+from engine.spec.templates import TemplateError, render_value
+
+
+class StepChecks:
+    """The checks of one expansion; every problem goes to its :class:`Problems`."""
+
+    def __init__(self, problems: Problems):
+        self.problems = problems
+
+    def params(self, step: StepSpec, settings: StepSettings, params: Mapping[str, Any],
+               instance: str | None = None, unknown: frozenset[str] = frozenset()
+               ) -> Mapping[str, Any]:
+        """``params`` of ``instance`` (None: of every instance) with the schema's defaults,
+        each problem reported; ``unknown``: params whose value cannot be known yet (not
+        checked)."""
+        if step.uses is None:
+            return params
+        schema = get_step(step.uses).params_schema
+        filled: Mapping[str, Any] = fill_defaults(schema, params)
+        for found in params_problems(schema, filled):
+            if found.param in unknown and not found.unknown:
+                continue
+            origin = settings.origin(f"params.{found.param}") if found.param else None
+            self.problems.in_instance(step, instance, ("params", *found.where), found.problem,
+                                      found.got, found.hint, origin, at_key=found.unknown)
+        return filled
+
+    def before_expansion(self, step: StepSpec, settings: StepSettings,
+                         context: Mapping[str, Any], max_threads: int | None) -> None:
+        """A fan-out whose items are not known yet: check the params and numbers that do
+        not depend on them (a value whose template cannot be rendered yet is left out)."""
+        rendered: dict[str, Any] = {}
+        later: set[str] = set()
+        for key, value in settings.params.items():
+            try:
+                rendered[key] = render_value(value, context)
+            except TemplateError:
+                rendered[key] = None  # known to be given (unknown names are still found)
+                later.add(key)
+        self.params(step, settings, rendered, unknown=frozenset(later))
+        try:
+            static_numbers(step, settings, context, self.problems, max_threads)
+        except BadSetting:
+            pass
