@@ -1,6 +1,7 @@
-"""What a registered step declares, checked at plan time against every instance of a step
-that ``uses:`` it: its params schema (defaults filled in). A fan-out that expands only after
-an upstream step has run is checked now as far as it can be without its items.
+"""What a registered step declares, checked at plan time against every step that ``uses:``
+it: its input and output names (:func:`port_diagnostics`, when the spec is loaded), and for
+every instance its params schema (defaults filled in). A fan-out that expands only after an
+upstream step has run is checked now as far as it can be without its items.
 """
 
 from __future__ import annotations
@@ -8,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from engine.errors import Diagnostic, UnknownStepError
 from engine.params import fill_defaults, params_problems
 from engine.plan.problems import Problems
 from engine.plan.settings import BadSetting, StepSettings, static_numbers
 from engine.registry import get_step
-from engine.spec.spec import StepSpec
+from engine.spec.spec import Spec, StepSpec
 from engine.spec.templates import TemplateError, render_value
 
 
@@ -57,3 +59,25 @@ class StepChecks:
             static_numbers(step, settings, context, self.problems, max_threads)
         except BadSetting:
             pass
+
+
+def port_diagnostics(spec: Spec) -> list[Diagnostic]:
+    """Input and output names the registered steps do not declare (located at the name), and
+    required ones a step leaves out (at its ``inputs:``/``outputs:``, else its ``uses:``)."""
+    found = []
+    for step in spec.steps:
+        try:
+            info = get_step(step.uses) if step.uses is not None else None
+        except UnknownStepError:
+            continue  # reported where the step functions are checked
+        if info is None:
+            continue
+        for which in ("inputs", "outputs"):
+            for problem in info.port_problems(which, getattr(step, which)):
+                text = f"step '{step.name}' ({step.uses}): {problem.message}"
+                where = (step.where(which, problem.name) if problem.unknown
+                         else step.where(which) if step.where(which) in spec.marks.values
+                         else step.where("uses"))
+                found.append(spec.marks.diagnostic(where, text, problem.hint,
+                                                   key=problem.unknown))
+    return found

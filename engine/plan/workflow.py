@@ -16,6 +16,7 @@ from typing import Any
 from engine.errors import Diagnostic, SpecError, UnknownStepError
 from engine.plan.expand import ExpandOptions, expand
 from engine.plan.plan import Plan, build_plan
+from engine.plan.stepchecks import port_diagnostics
 from engine.registry import get_step
 from engine.spec.config import ResolvedConfig, resolve_config
 from engine.spec.schema import schema_diagnostics
@@ -66,7 +67,7 @@ def load(
         raise SpecError(problems)
     spec_dir = str(Path(path).resolve().parent)
     parsed = build_spec(data, document.marks, path, spec_dir)
-    problems = _check_step_functions(parsed)
+    problems = [*_check_step_functions(parsed), *port_diagnostics(parsed)]
     config = resolve_config(parsed.config, document.marks, [str(f) for f in config_files],
                             overrides, environ, {"spec_dir": spec_dir})
     if problems:
