@@ -49,6 +49,13 @@ def run_one_step(args: argparse.Namespace) -> int:
     problems = [(p.message, p.hint) for p in params_problems(info.params_schema, params)]
     for which, given in (("inputs", inputs), ("outputs", outputs)):
         problems += [(p.message, p.hint) for p in info.port_problems(which, given)]
+    for port in info.outputs or ():
+        value = outputs.get(port.name, ())
+        for path in (value,) if isinstance(value, str) else value:
+            if port.suffixes and not path.lower().endswith(port.suffixes):
+                problems.append((f"cannot write output '{port.name}' as '{path}'",
+                                 f"{args.name} writes '{port.name}' as "
+                                 + ", ".join(port.suffixes)))
     if problems:
         raise SpecError([Diagnostic(f"{args.name}: {message}", path="<command line>",
                                     hint=hint) for message, hint in problems])

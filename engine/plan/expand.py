@@ -12,7 +12,7 @@ when the table exists).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import Diagnostic
@@ -27,6 +27,7 @@ from engine.plan.instances import (
 from engine.plan.problems import Problems
 from engine.plan.refs import check_unique_names, step_references
 from engine.plan.settings import (
+    Limits,
     StepSettings,
     disabled_reason,
     override_problems,
@@ -62,8 +63,8 @@ class Expansion:
 @dataclass(frozen=True)
 class ExpandOptions:
     table_ready: Callable[[str], bool]  # may a fan-out read the tables this step writes?
-    check_steps: bool = True  # check what registered steps declare (their params schemas)
-    max_threads: int | None = None  # cap on every step's threads (the cores of a run)
+    check_steps: bool = True  # check what registered steps declare (params, suffixes)
+    limits: Limits = field(default_factory=Limits)  # what a run allows (-j, --resources)
 
 
 class _PendingRefs(dict[str, Any]):
@@ -121,8 +122,7 @@ class _Expander:
         if fan.pending_on:
             return self._pending(step, settings, enabled, fan.pending_on, True)
         compiled = compile_step(step, settings, self.context, self.problems,
-                                self.checks.params if self.checks else None,
-                                self.options.max_threads, self.work_dir)
+                                self.checks, self.options.limits, self.work_dir)
         instances = [] if compiled is None else render_instances(compiled, fan, self.context,
                                                                  self.problems)
         self.step_refs[step.name] = published_paths(step, instances)
@@ -136,7 +136,7 @@ class _Expander:
         """A step expanded after ``waits_for`` have run; what is known now is checked now."""
         self.step_refs[step.name] = _PendingRefs()
         if self.checks is not None:
-            self.checks.before_expansion(step, settings, self.context, self.options.max_threads)
+            self.checks.before_expansion(step, settings, self.context, self.options.limits)
         return ExpandedStep(step.name, enabled, pending_on=waits_for, fanned_out=fanned)
 
     # the fanout.Writers protocol ----------------------------------------------------------

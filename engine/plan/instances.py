@@ -14,12 +14,15 @@ from engine.plan.fanout import FanOut
 from engine.plan.problems import Problems
 from engine.plan.settings import (
     BadSetting,
+    Limits,
     Numbers,
     StepSettings,
     has_template,
     render_numbers,
     static_numbers,
 )
+from engine.plan.stepchecks import StepChecks
+from engine.registry import Port
 from engine.spec.spec import StepSpec
 from engine.spec.templates import (
     Gathered,
@@ -30,10 +33,6 @@ from engine.spec.templates import (
     render_value,
 )
 
-# (step, settings, rendered params, instance id or None for all) -> validated params with
-# defaults; reports problems itself
-ParamsChecker = Callable[[StepSpec, StepSettings, Mapping[str, Any], str | None],
-                         Mapping[str, Any]]
 PathRenderer = Callable[[Mapping[str, Any]], dict[str, PathValue]]
 
 
@@ -48,8 +47,9 @@ class StepTemplates:
     outputs: PathRenderer
     shared_params: Mapping[str, Any] | None  # params without templates: checked once
     shared_numbers: Numbers | None  # numbers without templates: rendered once
-    check_params: ParamsChecker | None
-    max_threads: int | None
+    checks: StepChecks | None  # what the registered step declares (None: not checked)
+    suffixed: tuple[Port, ...]  # its outputs that may only have some suffixes
+    limits: Limits
     work_dir: str
 
     @property
@@ -65,8 +65,8 @@ class _Skip(Exception):
 
 
 def compile_step(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
-                 problems: Problems, check_params: ParamsChecker | None,
-                 max_threads: int | None, work_dir: str) -> StepTemplates | None:
+                 problems: Problems, checks: StepChecks | None, limits: Limits,
+                 work_dir: str) -> StepTemplates | None:
     """Compile the step's templates; None (problems reported) when one does not compile."""
     try:
         command = compile_template(step.run, shell=True) if step.run is not None else None
@@ -82,14 +82,15 @@ def compile_step(step: StepSpec, settings: StepSettings, context: Mapping[str, A
         return None
     shared = None
     if not has_template(settings.params):
-        shared = (settings.params if check_params is None
-                  else check_params(step, settings, settings.params, None))
+        shared = (settings.params if checks is None
+                  else checks.params(step, settings, settings.params))
     try:
-        numbers = static_numbers(step, settings, context, problems, max_threads)
+        numbers = static_numbers(step, settings, context, problems, limits)
     except BadSetting:
         return None
-    return StepTemplates(step, settings, command, inputs, outputs, shared, numbers, check_params,
-                         max_threads, work_dir)
+    suffixed = checks.suffixed_outputs(step) if checks is not None else ()
+    return StepTemplates(step, settings, command, inputs, outputs, shared, numbers, checks,
+                         suffixed, limits, work_dir)
 
 
 def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str, Any],
@@ -119,12 +120,14 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
         try:
             inputs = compiled.inputs(ctx)
             outputs = compiled.outputs(ctx)
+            instance = f"{step.name}[{label}]" if fanned else None
+            if compiled.suffixed and compiled.checks is not None:
+                compiled.checks.output_suffixes(step, compiled.suffixed, outputs, instance)
             params = compiled.shared_params
             if params is None:
-                params = _rendered_params(compiled, ctx, problems,
-                                          f"{step.name}[{label}]" if fanned else None)
+                params = _rendered_params(compiled, ctx, problems, instance)
             numbers = compiled.shared_numbers or render_numbers(step, settings, ctx, problems,
-                                                                compiled.max_threads)
+                                                                compiled.limits, instance)
             command = signature_command = None
             if compiled.command is not None:
                 run_ctx = dict(ctx, inputs=inputs, outputs=outputs, params=params,
@@ -185,9 +188,9 @@ def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any], problems: 
     except TemplateError as exc:
         problems.at_step(step, ("params",), f"in 'params': {exc}")
         raise _Skip from None
-    if compiled.check_params is None:
+    if compiled.checks is None:
         return params  # type: ignore[no-any-return]
-    return compiled.check_params(step, settings, params, instance)
+    return compiled.checks.params(step, settings, params, instance)
 
 
 def published_paths(step: StepSpec, instances: list[StepInstance]) -> dict[str, Any]:

@@ -1,19 +1,23 @@
 """What a registered step declares, checked at plan time against every step that ``uses:``
 it: its input and output names (:func:`port_diagnostics`, when the spec is loaded), and for
-every instance its params schema (defaults filled in). A fan-out that expands only after an
-upstream step has run is checked now as far as it can be without its items.
+every instance its params schema (defaults filled in) and the suffixes of its output paths.
+A fan-out that expands only after an upstream step has run is checked now as far as it can
+be without its items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import PurePath
 from typing import Any
 
 from engine.errors import Diagnostic, UnknownStepError
+from engine.model import PathValue
 from engine.params import fill_defaults, params_problems
 from engine.plan.problems import Problems
-from engine.plan.settings import BadSetting, StepSettings, static_numbers
-from engine.registry import get_step
+from engine.plan.refs import strings_in
+from engine.plan.settings import BadSetting, Limits, StepSettings, static_numbers
+from engine.registry import Port, get_step
 from engine.spec.spec import Spec, StepSpec
 from engine.spec.templates import TemplateError, render_value
 
@@ -42,8 +46,32 @@ class StepChecks:
                                       found.got, found.hint, origin, at_key=found.unknown)
         return filled
 
+    def suffixed_outputs(self, step: StepSpec) -> tuple[Port, ...]:
+        """The outputs of ``step`` whose paths must end in one of the declared suffixes."""
+        if step.uses is None:
+            return ()
+        return tuple(p for p in get_step(step.uses).outputs or () if p.suffixes)
+
+    def output_suffixes(self, step: StepSpec, ports: tuple[Port, ...],
+                        outputs: Mapping[str, PathValue], instance: str | None = None) -> None:
+        """Each path of ``ports`` in ``outputs`` ends in one of the port's suffixes."""
+        for port in ports:
+            value = outputs.get(port.name, ())
+            for path in (value,) if isinstance(value, str) else value:
+                self._suffix(step, port, path, instance)
+
+    def _suffix(self, step: StepSpec, port: Port, path: str, instance: str | None) -> None:
+        if path.lower().endswith(port.suffixes):
+            return
+        suffix = PurePath(path).suffix.lower()
+        kind = f"a '{suffix}' file" if suffix else "a file without a suffix"
+        self.problems.in_instance(
+            step, instance, ("outputs", port.name),
+            f"cannot write output '{port.name}' as {kind}", repr(path),
+            f"{step.uses} writes '{port.name}' as {_either(port.suffixes)}")
+
     def before_expansion(self, step: StepSpec, settings: StepSettings,
-                         context: Mapping[str, Any], max_threads: int | None) -> None:
+                         context: Mapping[str, Any], limits: Limits) -> None:
         """A fan-out whose items are not known yet: check the params and numbers that do
         not depend on them (a value whose template cannot be rendered yet is left out)."""
         rendered: dict[str, Any] = {}
@@ -55,8 +83,13 @@ class StepChecks:
                 rendered[key] = None  # known to be given (unknown names are still found)
                 later.add(key)
         self.params(step, settings, rendered, unknown=frozenset(later))
+        for port in self.suffixed_outputs(step):
+            for text in strings_in([step.outputs.get(port.name)]):
+                tail = text.rsplit("}}", 1)[-1]  # the literal end of a template
+                if "." in PurePath(tail).name and "{" not in tail:
+                    self._suffix(step, port, text, None)
         try:
-            static_numbers(step, settings, context, self.problems, max_threads)
+            static_numbers(step, settings, context, self.problems, limits)
         except BadSetting:
             pass
 
@@ -81,3 +114,9 @@ def port_diagnostics(spec: Spec) -> list[Diagnostic]:
                 found.append(spec.marks.diagnostic(where, text, problem.hint,
                                                    key=problem.unknown))
     return found
+
+
+def _either(suffixes: Iterable[str]) -> str:
+    """``.png, .svg or .pdf``."""
+    listed = list(suffixes)
+    return listed[0] if len(listed) == 1 else ", ".join(listed[:-1]) + " or " + listed[-1]

@@ -16,6 +16,7 @@ from typing import Any
 from engine.errors import Diagnostic, SpecError, UnknownStepError
 from engine.plan.expand import ExpandOptions, expand
 from engine.plan.plan import Plan, build_plan
+from engine.plan.settings import Limits
 from engine.plan.stepchecks import port_diagnostics
 from engine.registry import get_step
 from engine.spec.config import ResolvedConfig, resolve_config
@@ -35,11 +36,14 @@ class Workflow:
         return self.spec.name
 
     def plan(self, table_ready: Callable[[str], bool] | None = None,
-             max_threads: int | None = None) -> Plan:
+             max_threads: int | None = None,
+             resources: Mapping[str, int] | None = None) -> Plan:
         """Expand and plan. ``table_ready(step)`` says whether a fan-out may read the tables
         that ``step`` writes now (it ran, or is up to date); otherwise such fan-outs stay
-        pending. ``max_threads`` caps every step's threads (a run passes its ``-j``)."""
-        options = ExpandOptions(table_ready or _never, max_threads=max_threads)
+        pending. ``max_threads`` caps every step's threads (a run passes its ``-j``); a step
+        needing more of a resource than ``resources`` (``--resources``) allows is an error."""
+        limits = Limits(max_threads, dict(resources or {}))
+        options = ExpandOptions(table_ready or _never, limits=limits)
         expansion = expand(self.spec, self.config, self.work_dir, options)
         if expansion.diagnostics:
             raise SpecError(expansion.diagnostics)

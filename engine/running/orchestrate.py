@@ -108,7 +108,7 @@ class RunSession:
     def _settle(self, records: Records) -> None:
         options = self.options
         self.plan, self.decisions = settle(self.workflow, records, self._forced, options.jobs,
-                                           options.rerun_triggers)
+                                           options.rerun_triggers, options.resources)
         self.selected = selection(self.plan, options.until, options.only, options.targets)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
@@ -189,6 +189,8 @@ class RunSession:
         triggers, signatures = self.options.rerun_triggers, Signatures()
 
         def replan(ready_steps: set[str]) -> tuple[Plan, dict[str, Decision]]:
+            # No --resources here: an instance expanded mid-run that needs more than they
+            # allow fails on its own in the scheduler, and the run goes on.
             plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=jobs)
             return plan, decide(plan, records, forced, triggers)
 

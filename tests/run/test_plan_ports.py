@@ -137,6 +137,12 @@ def test_one_off_step_checks_the_names(work: Path) -> None:
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "<command line>: error: core.plot: unknown input 'tabel'" in proc.stderr
     assert "did you mean 'table'?" in proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "engine.cli", "step", "core.plot", "-p", "x=a",
+                           "-i", "table=t.tsv", "-o", "plot=p.jpeg"], cwd=work, env=env(),
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "error: core.plot: cannot write output 'plot' as 'p.jpeg'" in proc.stderr
+    assert "hint: core.plot writes 'plot' as .png, .svg, .pdf" in proc.stderr
 
 
 def test_bad_declarations_fail_at_registration() -> None:
