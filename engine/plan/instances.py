@@ -144,7 +144,7 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
             pass
         else:
             result.append(StepInstance(
-                id=f"{step.name}[{label}]" if fanned else step.name,
+                id=instance or step.name,
                 step=step.name, uses=step.uses, command=command, params=params, inputs=inputs,
                 outputs=outputs, threads=numbers.threads, resources=numbers.resources,
                 retries=numbers.retries, timeout=numbers.timeout, item=item if fanned else None,
