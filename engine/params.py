@@ -6,7 +6,7 @@ import copy
 import difflib
 from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.errors import schema_type_words, value_words
 
@@ -35,38 +35,91 @@ def _validator_for(schema_key: str) -> Any:
     return jsonschema.Draft202012Validator(json.loads(schema_key))
 
 
-def params_problems(
-    schema: Mapping[str, Any], params: Mapping[str, Any]
-) -> list[tuple[tuple[str | int, ...], str, str | None]]:
-    """(path inside params, message, hint) for every violation."""
+class ParamProblem(NamedTuple):
+    """One violation of a params schema."""
+
+    where: tuple[str | int, ...]  # path inside params
+    message: str  # the whole message, with the offending value
+    hint: str | None
+    problem: str  # the message without the value: the same problem in many fan-out instances
+    got: str | None  # the offending value, as the message shows it (None: not part of it)
+    param: str | None = None  # the top-level param it concerns (None: params as a whole)
+    unknown: bool = False  # a param the schema does not know (located at its key)
+
+
+def params_problems(schema: Mapping[str, Any], params: Mapping[str, Any]) -> list[ParamProblem]:
+    """Every violation of ``schema`` by ``params``."""
     import json
 
     validator = _validator_for(json.dumps(schema, sort_keys=True, default=str))
-    problems: list[tuple[tuple[str | int, ...], str, str | None]] = []
+    problems: list[ParamProblem] = []
     for error in validator.iter_errors(params):
         where = tuple(error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, Mapping):
-            allowed = sorted(error.schema.get("properties") or {})
-            for extra in error.instance:
-                if extra in allowed:
-                    continue
-                close = difflib.get_close_matches(str(extra), allowed, n=1)
-                hint = (f"did you mean '{close[0]}'?" if close
-                        else f"known params: {', '.join(allowed)}" if allowed else "it takes no params")
-                problems.append(((*where, extra), f"unknown param '{extra}'", hint))
-        elif error.validator == "type":
-            name = ".".join(map(str, where)) or "params"
-            problems.append((where, f"param '{name}' must be "
-                             f"{schema_type_words(error.validator_value)}, got "
-                             f"{value_words(error.instance)}", None))
-        elif error.validator == "enum":
-            name = ".".join(map(str, where)) or "params"
-            choices = ", ".join(map(repr, error.validator_value))
-            names = [str(c) for c in error.validator_value]
-            close = difflib.get_close_matches(str(error.instance), names, n=1)
-            problems.append((where, f"param '{name}' is {error.instance!r}, not one of {choices}",
-                             f"did you mean '{close[0]}'?" if close else None))
+            problems.extend(_unknown(where, error))
         else:
-            name = ".".join(map(str, where)) or "params"
-            problems.append((where, f"param '{name}': {error.message}", None))
+            problems.append(_violation(where, error))
     return problems
+
+
+def _unknown(where: tuple[str | int, ...], error: Any) -> list[ParamProblem]:
+    allowed = sorted(error.schema.get("properties") or {})
+    found = []
+    for extra in error.instance:
+        if extra in allowed:
+            continue
+        close = difflib.get_close_matches(str(extra), allowed, n=1)
+        hint = (f"did you mean '{close[0]}'?" if close
+                else f"known params: {', '.join(allowed)}" if allowed else "it takes no params")
+        message = f"unknown param '{extra}'"
+        top = str(where[0]) if where else str(extra)
+        found.append(ParamProblem((*where, extra), message, hint, message, None, top, True))
+    return found
+
+
+_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+_SIZES = {"minLength": ("at least", "characters"), "maxLength": ("at most", "characters"),
+          "minItems": ("at least", "items"), "maxItems": ("at most", "items"),
+          "minProperties": ("at least", "entries"), "maxProperties": ("at most", "entries")}
+
+
+def _violation(where: tuple[str | int, ...], error: Any) -> ParamProblem:
+    found = _described(where, error)
+    if where:
+        return found._replace(param=str(where[0]))
+    if error.validator == "required" and isinstance(error.instance, Mapping):
+        missing = [key for key in error.validator_value if key not in error.instance]
+        return found._replace(param=str(missing[0]) if missing else None)
+    return found
+
+
+def _described(where: tuple[str | int, ...], error: Any) -> ParamProblem:
+    name = ".".join(map(str, where)) or "params"
+    kind, wanted, got = error.validator, error.validator_value, repr(error.instance)
+    if kind == "type":  # in YAML's words: 'a list', 'a mapping', not 'array', 'dict'
+        return _with_value(where, f"param '{name}' must be {schema_type_words(wanted)}",
+                           value_words(error.instance))
+    if kind == "enum":
+        choices = ", ".join(map(repr, wanted))
+        close = difflib.get_close_matches(str(error.instance), [str(c) for c in wanted], n=1)
+        return ParamProblem(where, f"param '{name}' is {got}, not one of {choices}",
+                            f"did you mean '{close[0]}'?" if close else None,
+                            f"param '{name}' is not one of {choices}", got)
+    if kind in _BOUNDS:
+        return _with_value(where, f"param '{name}' must be {_BOUNDS[kind]} {wanted}", got)
+    if kind in _SIZES:
+        most, unit = _SIZES[kind]
+        return _with_value(where, f"param '{name}' must have {most} {wanted} {unit}", got)
+    if kind == "pattern":
+        return _with_value(where, f"param '{name}' must match '{wanted}'", got)
+    if kind == "required" and isinstance(error.instance, Mapping):
+        missing = [key for key in wanted if key not in error.instance]
+        name = ".".join([*map(str, where), *missing[:1]])
+        message = f"missing required param '{name}'"
+        return ParamProblem(where, message, f"set it: params: {{{name}: ...}}", message, None)
+    message = f"param '{name}': {error.message}"
+    return ParamProblem(where, message, None, message, None)
+
+
+def _with_value(where: tuple[str | int, ...], problem: str, got: str) -> ParamProblem:
+    return ParamProblem(where, f"{problem}, got {got}", None, problem, got)

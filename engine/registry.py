@@ -15,9 +15,9 @@ import hashlib
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine import envvars
 from engine.errors import MiError, UnknownStepError
@@ -28,8 +28,41 @@ StepFunction = Callable[..., Any]
 
 
 @dataclass(frozen=True)
+class Port:
+    """One input or output name a registered step declares."""
+
+    name: str
+    required: bool = True
+    suffixes: tuple[str, ...] = ()  # file name endings it can write or read (lower case); () any
+    description: str = ""
+
+    def as_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {"name": self.name, "required": self.required}
+        if self.suffixes:
+            found["suffixes"] = list(self.suffixes)
+        if self.description:
+            found["description"] = self.description
+        return found
+
+
+class PortProblem(NamedTuple):
+    """A name a spec gives that the step does not declare, or a required one it leaves out."""
+
+    name: str
+    message: str
+    hint: str
+    unknown: bool = False
+
+
+PortDeclaration = str | Mapping[str, Any]
+"""How ``@step`` declares a port: its description, or a mapping with ``description``,
+``required`` (default true) and ``suffixes`` (e.g. ``[".png", ".svg"]``)."""
+
+
+@dataclass(frozen=True)
 class StepInfo:
-    """What the engine knows about a registered step function."""
+    """What the engine knows about a registered step function. ``inputs``/``outputs`` are
+    None when the step does not declare them (any name is then accepted)."""
 
     name: str
     function: StepFunction = field(repr=False, compare=False)
@@ -37,10 +70,49 @@ class StepInfo:
     description: str
     version: str | None
     module: str
+    inputs: tuple[Port, ...] | None = None
+    outputs: tuple[Port, ...] | None = None
 
     @property
     def namespace(self) -> str:
         return self.name.split(".", 1)[0]
+
+    def port_problems(self, which: str, given: Iterable[str]) -> list[PortProblem]:
+        """Names in ``given`` (a spec's ``inputs`` or ``outputs`` keys, ``which``) that this
+        step does not declare, then the required ones missing from it. A required name that
+        is the likely meaning of an unknown one (``tabel`` for ``table``, or the only unknown
+        name where the only missing one belongs) is suggested there, not reported again."""
+        ports: tuple[Port, ...] | None = getattr(self, which)
+        if ports is None:
+            return []
+        kind, given = which[:-1], list(given)
+        names = [p.name for p in ports]
+        missing = [p for p in ports if p.required and p.name not in given]
+        unknown = [name for name in given if name not in names]
+        found, suggested = [], set()
+        for name in unknown:
+            close = difflib.get_close_matches(name, names, n=1)
+            if not close and len(unknown) == 1 and len(missing) == 1:
+                close = [missing[0].name]
+            if close:
+                suggested.add(close[0])
+                hint = f"did you mean '{close[0]}'? {self._port_list(which)}"
+            else:
+                hint = self._port_list(which)
+            found.append(PortProblem(name, f"unknown {kind} '{name}'", hint, unknown=True))
+        for port in missing:
+            if port.name not in suggested:
+                what = f" ({port.description})" if port.description else ""
+                found.append(PortProblem(port.name, f"missing required {kind} '{port.name}'",
+                                         f"declare it: {which}: {{{port.name}: PATH}}{what}"))
+        return found
+
+    def _port_list(self, which: str) -> str:
+        ports = getattr(self, which) or ()
+        if not ports:
+            return f"{self.name} takes no {which}"
+        listed = ", ".join(p.name + ("" if p.required else " (optional)") for p in ports)
+        return f"({self.name} {'reads' if which == 'inputs' else 'writes'}: {listed})"
 
     def code_hash(self) -> str:
         """Identity of the step's code: its explicit version, else a hash of its source."""
@@ -64,10 +136,36 @@ def _close_params_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:
     return result
 
 
+_PORT_KEYS = frozenset({"description", "required", "suffixes"})
+
+
+def _ports(name: str, which: str,
+           declared: Mapping[str, PortDeclaration] | None) -> tuple[Port, ...] | None:
+    if declared is None:
+        return None
+    ports = []
+    for port, spec in declared.items():
+        if isinstance(spec, str):
+            spec = {"description": spec}
+        unknown = set(spec) - _PORT_KEYS
+        if unknown:
+            raise ValueError(f"step '{name}': {which} '{port}' has unknown keys "
+                             f"{sorted(unknown)}; known: {sorted(_PORT_KEYS)}")
+        suffixes = spec.get("suffixes") or ()
+        if isinstance(suffixes, str) or any(not str(x).startswith(".") for x in suffixes):
+            raise ValueError(f"step '{name}': {which} '{port}': suffixes are a list like "
+                             f"['.png', '.svg'], got {suffixes!r}")
+        ports.append(Port(port, bool(spec.get("required", True)),
+                          tuple(str(x).lower() for x in suffixes), spec.get("description", "")))
+    return tuple(ports)
+
+
 def step(
     name: str,
     *,
     params: Mapping[str, Any] | None = None,
+    inputs: Mapping[str, PortDeclaration] | None = None,
+    outputs: Mapping[str, PortDeclaration] | None = None,
     description: str | None = None,
     version: str | None = None,
 ) -> Callable[[StepFunction], StepFunction]:
@@ -75,11 +173,16 @@ def step(
 
     ``params`` is a JSON Schema (draft 2020-12) for the step's params; with only
     ``properties`` given it becomes a closed object (unknown params are errors) unless it sets
-    ``additionalProperties`` itself. ``version`` pins the code identity used for reruns; without
-    it any change to the function's source reruns the step.
+    ``additionalProperties`` itself. ``inputs`` and ``outputs`` declare the names a spec may
+    give (name -> description, or ``{"description": ..., "required": False, "suffixes":
+    [".png", ".pdf"]}``): another name, a missing required one, or an output path with a
+    suffix not listed is a plan-time error. ``version`` pins the code identity used for
+    reruns; without it any change to the function's source reruns the step.
     """
     if "." not in name:
         raise ValueError(f"step names are namespaced ('core.{name}'), got '{name}'")
+    input_ports = _ports(name, "input", inputs)
+    output_ports = _ports(name, "output", outputs)
 
     def register(fn: StepFunction) -> StepFunction:
         doc = description if description is not None else inspect.getdoc(fn) or ""
@@ -90,6 +193,8 @@ def step(
             description=doc.strip(),
             version=version,
             module=fn.__module__,
+            inputs=input_ports,
+            outputs=output_ports,
         )
         REGISTRY.add(info)
         fn.__mi_step__ = info  # type: ignore[attr-defined]

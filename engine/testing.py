@@ -18,11 +18,13 @@ def call_step(name: str, params: Mapping[str, Any] | None = None, *,
     """Validate ``params`` against the step's schema (defaults filled), build a context with a
     private tmp dir and a log under ``work_dir``, and call the step; returns what it returns.
 
-    Invalid params raise ``AssertionError`` listing every problem (this is for tests).
+    Invalid params, and input or output names the step does not declare (or required ones
+    missing), raise ``AssertionError`` listing every problem (this is for tests).
     """
     info = get_step(name)
     filled = fill_defaults(info.params_schema, dict(params or {}))
-    problems = params_problems(info.params_schema, filled)
+    problems = [*params_problems(info.params_schema, filled),
+                *info.port_problems("inputs", inputs), *info.port_problems("outputs", outputs)]
     assert not problems, problems
     folder = Path(work_dir)
     tmp_dir = folder / "step-tmp"

@@ -18,6 +18,7 @@ from engine.running.options import RunOptions, make_run_options
 
 if TYPE_CHECKING:
     from engine.plan.workflow import Workflow
+    from engine.registry import Port, StepInfo
     from engine.running.touch import TouchPlan
 
 
@@ -166,24 +167,44 @@ def cmd_steps(args: argparse.Namespace) -> int:
     if args.name:
         info = get_step(args.name)
         if args.json:
-            print_json({"name": info.name, "description": info.description,
-                        "params": info.params_schema})
+            print_json({"name": info.name, **_step_json(info)})
             return 0
         print(f"{info.name}  ({info.module})")
         if info.description:
             print("\n" + info.description + "\n")
+        print(_ports_table("inputs", info.inputs))
+        print(_ports_table("outputs", info.outputs))
         print(_params_table(info.params_schema))
         return 0
     steps = registered_steps()
     if args.json:
-        print_json({name: {"description": s.description, "params": s.params_schema}
-                    for name, s in steps.items()})
+        print_json({name: _step_json(s) for name, s in steps.items()})
         return 0
     width = max((len(n) for n in steps), default=10) + 2
     for name, info in steps.items():
         first = info.description.splitlines()[0] if info.description else ""
         print(f"{name:<{width}}{first}")
     return 0
+
+
+def _step_json(info: StepInfo) -> dict[str, Any]:
+    """A registered step for ``steps --json`` (inputs/outputs null: any names)."""
+    return {"description": info.description, "params": info.params_schema,
+            "inputs": None if info.inputs is None else [p.as_json() for p in info.inputs],
+            "outputs": None if info.outputs is None else [p.as_json() for p in info.outputs]}
+
+
+def _ports_table(which: str, ports: tuple[Port, ...] | None) -> str:
+    if ports is None:
+        return f"{which}: any names (the step declares none)"
+    if not ports:
+        return f"{which}: none"
+    lines = [f"{which}:"]
+    for port in ports:
+        notes = ["required" if port.required else "optional", *port.suffixes]
+        lines.append(f"  {port.name} ({', '.join(notes)})"
+                     + (f": {port.description}" if port.description else ""))
+    return "\n".join(lines)
 
 
 def _params_table(schema: Mapping[str, Any]) -> str:

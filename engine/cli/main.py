@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from engine import envvars
-from engine.errors import MiError
+from engine.errors import MiError, UsageError
 from engine.executors import EXECUTORS
 from engine.version import __version__
 
@@ -145,7 +145,11 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
     parser = parsers[command]
     # Targets may come after options (mi-run SPEC -j 2 out/a.txt), as make and Snakemake allow.
     args = parser.parse_intermixed_args(args_list) if command == "run" else parser.parse_args(args_list)
-    debug = getattr(args, "debug", False) or bool(envvars.read(envvars.DEBUG))
+    try:
+        debug = getattr(args, "debug", False) or envvars.read_flag(envvars.DEBUG)
+    except envvars.BadVariable as exc:
+        print(UsageError(str(exc), exc.hint).render(), file=sys.stderr)
+        return UsageError.exit_code
     try:
         return _dispatch(command, args, console)
     except MiError as exc:

@@ -45,14 +45,23 @@ def run_one_step(args: argparse.Namespace) -> int:
         raise UsageError(str(exc), hint) from None
     params: dict[str, Any] = {k: parse_scalar(v) for k, v in _pairs(args.param, "param").items()}
     params = fill_defaults(info.params_schema, params)
-    problems = params_problems(info.params_schema, params)
+    inputs, outputs = _paths(args.input, "input"), _paths(args.output, "output")
+    problems = [(p.message, p.hint) for p in params_problems(info.params_schema, params)]
+    for which, given in (("inputs", inputs), ("outputs", outputs)):
+        problems += [(p.message, p.hint) for p in info.port_problems(which, given)]
+    for port in info.outputs or ():
+        value = outputs.get(port.name, ())
+        for path in (value,) if isinstance(value, str) else value:
+            if port.suffixes and not path.lower().endswith(port.suffixes):
+                problems.append((f"cannot write output '{port.name}' as '{path}'",
+                                 f"{args.name} writes '{port.name}' as "
+                                 + ", ".join(port.suffixes)))
     if problems:
-        raise SpecError([Diagnostic(f"{args.name}: {message}", path="<command line>", hint=hint)
-                         for _, message, hint in problems])
+        raise SpecError([Diagnostic(f"{args.name}: {message}", path="<command line>",
+                                    hint=hint) for message, hint in problems])
     instance = StepInstance(
         id=args.name, step=args.name, uses=args.name, command=None, params=params,
-        inputs=_paths(args.input, "input"), outputs=_paths(args.output, "output"),
-        threads=args.threads, work_dir=os.getcwd(),
+        inputs=inputs, outputs=outputs, threads=args.threads, work_dir=os.getcwd(),
     )
     missing = [p for p in instance.input_paths() if not os.path.exists(p)]
     if missing:

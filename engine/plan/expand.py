@@ -12,14 +12,13 @@ when the table exists).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.errors import Diagnostic
 from engine.model import StepInstance
 from engine.plan.fanout import fan_out, glob_matcher
 from engine.plan.instances import (
-    ParamsChecker,
     compile_step,
     normalize,
     published_paths,
@@ -27,7 +26,15 @@ from engine.plan.instances import (
 )
 from engine.plan.problems import Problems
 from engine.plan.refs import check_unique_names, step_references
-from engine.plan.settings import disabled_reason, override_problems, render_enabled, settings_for
+from engine.plan.settings import (
+    Limits,
+    StepSettings,
+    disabled_reason,
+    override_problems,
+    render_enabled,
+    settings_for,
+)
+from engine.plan.stepchecks import StepChecks
 from engine.spec.config import ResolvedConfig
 from engine.spec.spec import Spec, StepSpec
 from engine.spec.templates import TemplateError, render_value
@@ -58,8 +65,8 @@ class Expansion:
 @dataclass(frozen=True)
 class ExpandOptions:
     table_ready: Callable[[str], bool]  # may a fan-out read the tables this step writes?
-    check_params: ParamsChecker | None = None
-    max_threads: int | None = None  # cap on every step's threads (the cores of a run)
+    check_steps: bool = True  # check what registered steps declare (params, suffixes)
+    limits: Limits = field(default_factory=Limits)  # what a run allows (-j, --resources)
 
 
 class _PendingRefs(dict[str, Any]):
@@ -112,6 +119,7 @@ class _Expander:
         self.config = config
         self.options = options
         self.problems = problems
+        self.checks = StepChecks(problems) if options.check_steps else None
         self.work_dir = work_dir
         self.step_refs: dict[str, Any] = {}
         self.context = config.template_context()
@@ -131,16 +139,14 @@ class _Expander:
         waiting = sorted({p for r in refs if r in done for p in done[r].pending_on}
                          | {r for r in refs if r in done and done[r].pending_on})
         if waiting:
-            self.step_refs[step.name] = _PendingRefs()
-            return ExpandedStep(step.name, enabled, pending_on=tuple(waiting), fanned_out=fanned)
+            return self._pending(step, settings, enabled, tuple(waiting), fanned)
         fan = fan_out(step, enabled, self.context, self.problems, self, self.options.table_ready)
         if fan.glob and not fan.pending_on:
             self._globs.append((step, fan.glob, len(self._indexed_steps) + len(self._expanded)))
         if fan.pending_on:
-            self.step_refs[step.name] = _PendingRefs()
-            return ExpandedStep(step.name, enabled, pending_on=fan.pending_on, fanned_out=True)
+            return self._pending(step, settings, enabled, fan.pending_on, True)
         compiled = compile_step(step, settings, self.context, self.problems,
-                                self.options.check_params, self.options.max_threads, self.work_dir)
+                                self.checks, self.options.limits, self.work_dir)
         instances = [] if compiled is None else render_instances(compiled, fan, self.context,
                                                                  self.problems)
         self.step_refs[step.name] = published_paths(step, instances)
@@ -148,6 +154,14 @@ class _Expander:
         reason = "" if enabled else disabled_reason(settings)
         return ExpandedStep(step.name, enabled, tuple(instances), disabled_reason=reason,
                             fanned_out=fanned, fed_by=fan.fed_by)
+
+    def _pending(self, step: StepSpec, settings: StepSettings, enabled: bool,
+                 waits_for: tuple[str, ...], fanned: bool) -> ExpandedStep:
+        """A step expanded after ``waits_for`` have run; what is known now is checked now."""
+        self.step_refs[step.name] = _PendingRefs()
+        if self.checks is not None:
+            self.checks.before_expansion(step, settings, self.context, self.options.limits)
+        return ExpandedStep(step.name, enabled, pending_on=waits_for, fanned_out=fanned)
 
     # the fanout.Writers protocol ----------------------------------------------------------
     def producer_of(self, path: str) -> str | None:

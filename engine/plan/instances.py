@@ -14,12 +14,15 @@ from engine.plan.fanout import FanOut
 from engine.plan.problems import Problems
 from engine.plan.settings import (
     BadSetting,
+    Limits,
     Numbers,
     StepSettings,
     has_template,
     render_numbers,
     static_numbers,
 )
+from engine.plan.stepchecks import StepChecks
+from engine.registry import Port
 from engine.spec.spec import StepSpec
 from engine.spec.templates import (
     Gathered,
@@ -30,8 +33,6 @@ from engine.spec.templates import (
     render_value,
 )
 
-# (step, settings, rendered params) -> validated params with defaults; reports problems itself
-ParamsChecker = Callable[[StepSpec, StepSettings, Mapping[str, Any]], Mapping[str, Any]]
 PathRenderer = Callable[[Mapping[str, Any]], dict[str, PathValue]]
 
 
@@ -46,8 +47,9 @@ class StepTemplates:
     outputs: PathRenderer
     shared_params: Mapping[str, Any] | None  # params without templates: checked once
     shared_numbers: Numbers | None  # numbers without templates: rendered once
-    check_params: ParamsChecker | None
-    max_threads: int | None
+    checks: StepChecks | None  # what the registered step declares (None: not checked)
+    suffixed: tuple[Port, ...]  # its outputs that may only have some suffixes
+    limits: Limits
     work_dir: str
 
     @property
@@ -63,8 +65,8 @@ class _Skip(Exception):
 
 
 def compile_step(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
-                 problems: Problems, check_params: ParamsChecker | None,
-                 max_threads: int | None, work_dir: str) -> StepTemplates | None:
+                 problems: Problems, checks: StepChecks | None, limits: Limits,
+                 work_dir: str) -> StepTemplates | None:
     """Compile the step's templates; None (problems reported) when one does not compile."""
     try:
         command = compile_template(step.run, shell=True) if step.run is not None else None
@@ -79,13 +81,15 @@ def compile_step(step: StepSpec, settings: StepSettings, context: Mapping[str, A
         return None
     shared = None
     if not has_template(settings.params):
-        shared = settings.params if check_params is None else check_params(step, settings, settings.params)
+        shared = (settings.params if checks is None
+                  else checks.params(step, settings, settings.params))
     try:
-        numbers = static_numbers(step, settings, context, problems, max_threads)
+        numbers = static_numbers(step, settings, context, problems, limits)
     except BadSetting:
         return None
-    return StepTemplates(step, settings, command, inputs, outputs, shared, numbers, check_params,
-                         max_threads, work_dir)
+    suffixed = checks.suffixed_outputs(step) if checks is not None else ()
+    return StepTemplates(step, settings, command, inputs, outputs, shared, numbers, checks,
+                         suffixed, limits, work_dir)
 
 
 def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str, Any],
@@ -98,6 +102,8 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
     masked = compiled.command_uses_numbers
     result: list[StepInstance] = []
     seen_labels: dict[str, int] = {}
+    if fanned:
+        problems.instances(step, len(fan.items))
     for index, (item, label) in enumerate(zip(fan.items, fan.labels)):
         ctx = dict(context)
         if fanned:
@@ -113,11 +119,14 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
         try:
             inputs = compiled.inputs(ctx)
             outputs = compiled.outputs(ctx)
+            instance = f"{step.name}[{label}]" if fanned else None
+            if compiled.suffixed and compiled.checks is not None:
+                compiled.checks.output_suffixes(step, compiled.suffixed, outputs, instance)
             params = compiled.shared_params
             if params is None:
-                params = _rendered_params(compiled, ctx, problems)
+                params = _rendered_params(compiled, ctx, problems, instance)
             numbers = compiled.shared_numbers or render_numbers(step, settings, ctx, problems,
-                                                                compiled.max_threads)
+                                                                compiled.limits, instance)
             command = signature_command = None
             if compiled.command is not None:
                 run_ctx = dict(ctx, inputs=inputs, outputs=outputs, params=params,
@@ -134,7 +143,7 @@ def render_instances(compiled: StepTemplates, fan: FanOut, context: Mapping[str,
             pass
         else:
             result.append(StepInstance(
-                id=f"{step.name}[{label}]" if fanned else step.name,
+                id=instance or step.name,
                 step=step.name, uses=step.uses, command=command, params=params, inputs=inputs,
                 outputs=outputs, threads=numbers.threads, resources=numbers.resources,
                 retries=numbers.retries, timeout=numbers.timeout, item=item if fanned else None,
@@ -170,17 +179,17 @@ def _rendered_command(command: Template, run_ctx: Mapping[str, Any], step: StepS
     return rendered
 
 
-def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any],
-                     problems: Problems) -> Mapping[str, Any]:
+def _rendered_params(compiled: StepTemplates, ctx: Mapping[str, Any], problems: Problems,
+                     instance: str | None) -> Mapping[str, Any]:
     step, settings = compiled.step, compiled.settings
     try:
         params = render_value(settings.params, ctx)
     except TemplateError as exc:
         problems.template(step, ("params",), exc)
         raise _Skip from None
-    if compiled.check_params is None:
+    if compiled.checks is None:
         return params  # type: ignore[no-any-return]
-    return compiled.check_params(step, settings, params)
+    return compiled.checks.params(step, settings, params, instance)
 
 
 def published_paths(step: StepSpec, instances: list[StepInstance]) -> dict[str, Any]:

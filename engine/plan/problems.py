@@ -1,17 +1,19 @@
 """Collecting planning problems as located diagnostics (every problem is reported at once).
 
-One mistake, one message: a template that fails for each of 300 fan-out items is reported
-once, "(300 instances)"; a template error is placed at the faulty expression inside the value
-(block scalars included), not at the key; and a missing key that is the value of a config key
-(``--set genome=hg19`` where ``genomes`` has no ``hg19``) is reported once, at that config
-value, however many templates it breaks.
+One mistake, one message:
+- a template that fails for each of 300 fan-out items is reported once, "(300 instances)",
+  at the faulty expression inside the value (block scalars included), not at the key;
+- a missing key that is the value of a config key (``--set genome=hg19`` where ``genomes``
+  has no ``hg19``) is reported once, at that config value, however many templates it breaks;
+- a problem of one fan-out instance (a param, an output's suffix, a resource) is usually the
+  problem of many: :meth:`Problems.in_instance` gathers the instances that share one, and the
+  diagnostic names how many they are and the first few.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field, replace
 
 from engine.errors import Diagnostic, find_in_source
 from engine.spec.config import Origin, ResolvedConfig
@@ -20,6 +22,33 @@ from engine.spec.templates import TemplateError, referenced_names
 
 _Key = tuple[str, int, int, str]
 
+EXAMPLES = 3  # instances named in a shared problem's message
+
+
+@dataclass
+class _Counted:
+    """A diagnostic and how many instances gave it (``counted``: say so in the message)."""
+
+    diagnostic: Diagnostic
+    times: int
+    counted: bool
+
+
+@dataclass
+class _Shared:
+    """One problem at one place, and the instances that have it."""
+
+    step: StepSpec
+    keys: tuple[str | int, ...]
+    problem: str
+    hint: str | None
+    origin: Origin | None
+    at_key: bool
+    hints: set[str | None] = field(default_factory=set)
+    values: set[str | None] = field(default_factory=set)
+    examples: list[tuple[str | None, str | None]] = field(default_factory=list)
+    count: int = 0
+
 
 class Problems:
     """The diagnostics found while expanding one spec, in the order they were found."""
@@ -27,21 +56,37 @@ class Problems:
     def __init__(self, spec: Spec, config: ResolvedConfig | None = None):
         self._spec = spec
         self._config = config
-        self._found: dict[_Key, list[Any]] = {}  # key -> [diagnostic, instances, counted]
+        # in order found: ("diagnostic", key of _counted) or a key of _shared
+        self._items: list[Hashable] = []
+        self._counted: dict[_Key, _Counted] = {}
+        self._shared: dict[Hashable, _Shared] = {}
+        self._sizes: dict[str, int] = {}  # step -> how many instances it has
         self.unknown_steps: set[str] = set()  # ``steps.X`` references already reported
 
     @property
     def found(self) -> list[Diagnostic]:
-        return [d if n == 1 or not counted else replace(d, message=f"{d.message} ({n} instances)")
-                for d, n, counted in self._found.values()]
+        result = []
+        for item in self._items:
+            if isinstance(item, tuple) and item[0] == "diagnostic":
+                entry = self._counted[item[1]]
+                diagnostic = entry.diagnostic
+                if entry.counted and entry.times > 1:
+                    diagnostic = replace(diagnostic,
+                                         message=f"{diagnostic.message} ({entry.times} instances)")
+                result.append(diagnostic)
+            else:
+                result.append(self._render(self._shared[item]))
+        return result
 
     def add(self, diagnostic: Diagnostic, counted: bool = True) -> None:
+        """A diagnostic; the same one again (another instance) is counted, not repeated."""
         key = (diagnostic.path, diagnostic.line, diagnostic.col, diagnostic.message)
-        entry = self._found.get(key)
+        entry = self._counted.get(key)
         if entry is None:
-            self._found[key] = [diagnostic, 1, counted]
+            self._counted[key] = _Counted(diagnostic, 1, counted)
+            self._items.append(("diagnostic", key))
         else:
-            entry[1] += 1
+            entry.times += 1
 
     def at_step(self, step: StepSpec, keys: tuple[str | int, ...], message: str,
                 hint: str | None = None, origin: Origin | None = None,
@@ -106,3 +151,48 @@ class Problems:
                     self.add(origin.diagnostic(message, hint), counted=False)
                 return True
         return False
+
+    def instances(self, step: StepSpec, count: int) -> None:
+        """``step`` fans out into ``count`` instances (for 'in 3 of 40 instances')."""
+        self._sizes[step.name] = count
+
+    def in_instance(self, step: StepSpec, instance: str | None, keys: tuple[str | int, ...],
+                    problem: str, got: str | None = None, hint: str | None = None,
+                    origin: Origin | None = None, at_key: bool = False) -> None:
+        """``problem`` (``got``: the offending value) in the fan-out instance ``instance``
+        (None: in the step as a whole, or a step without fan-out). The instances with the
+        same problem at the same place share one diagnostic."""
+        key = (step.name, keys, problem, origin)
+        shared = self._shared.get(key)
+        if shared is None:
+            shared = self._shared[key] = _Shared(step, keys, problem, hint, origin, at_key)
+            self._items.append(key)
+        shared.count += 1
+        shared.hints.add(hint)
+        if len(shared.values) <= EXAMPLES:
+            shared.values.add(got)
+        if len(shared.examples) < EXAMPLES:
+            shared.examples.append((instance, got))
+
+    def _render(self, shared: _Shared) -> Diagnostic:
+        step = shared.step
+        subject = f"step '{step.name}'" + (f" ({step.uses})" if step.uses else "")
+        text = f"{subject}: {shared.problem}"
+        first_value = shared.examples[0][1]
+        same_value = len(shared.values) == 1
+        if same_value and first_value is not None:
+            text += f", got {first_value}"
+        named = [(i, v) for i, v in shared.examples if i is not None]
+        total = self._sizes.get(step.name, 0)
+        if named and total:
+            scope = (f"all {total} instances" if shared.count >= total
+                     else f"{shared.count} of {total} instance{'s' if total != 1 else ''}")
+            shown = ", ".join(i if same_value or v is None else f"{i} (got {v})"
+                              for i, v in named)
+            more = shared.count - len(named)
+            text += f" (in {scope}: {shown}{f', and {more} more' if more > 0 else ''})"
+        hint = shared.hint if len(shared.hints) == 1 else None
+        if shared.origin is not None:
+            return shared.origin.diagnostic(text, hint)
+        return self._spec.marks.diagnostic(step.where(*shared.keys), text, hint,
+                                           key=shared.at_key)

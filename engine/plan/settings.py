@@ -46,6 +46,16 @@ class Numbers:
     timeout: float | None
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What a run allows one instance: ``threads`` (its ``-j``: a step's threads are capped
+    to it, as Snakemake does) and named ``resources`` (its ``--resources``: a step needing more
+    can never start, a plan-time error). None and {}: no limit (a plan outside a run)."""
+
+    threads: int | None = None
+    resources: Mapping[str, int] = field(default_factory=dict)
+
+
 class BadSetting(Exception):
     """A setting could not be rendered; its problem has been reported."""
 
@@ -171,18 +181,19 @@ def has_template(value: Any) -> bool:
 
 
 def static_numbers(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
-                   problems: Problems, max_threads: int | None) -> Numbers | None:
+                   problems: Problems, limits: Limits) -> Numbers | None:
     """The numbers when no numeric setting is a template (computed once per step), else None.
     Raises :class:`BadSetting`."""
     if has_template([settings.threads, settings.resources, settings.retries, settings.timeout]):
         return None
-    return render_numbers(step, settings, context, problems, max_threads)
+    return render_numbers(step, settings, context, problems, limits)
 
 
 def render_numbers(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
-                   problems: Problems, max_threads: int | None) -> Numbers:
-    """Threads (capped at ``max_threads``, the cores a run may use), resources, retries and
-    timeout of one instance. Raises :class:`BadSetting` after reporting the problem."""
+                   problems: Problems, limits: Limits, instance: str | None = None) -> Numbers:
+    """Threads (capped at ``limits.threads``, the cores a run may use), resources (at most
+    ``limits.resources``: else a problem of ``instance``, None for every instance), retries
+    and timeout of one instance. Raises :class:`BadSetting` after reporting the problem."""
 
     def number(key: str, kind: Callable[[Any], Any], raw: Any, minimum: int = 0) -> Any:
         try:
@@ -197,9 +208,17 @@ def render_numbers(step: StepSpec, settings: StepSettings, context: Mapping[str,
             raise BadSetting from None
 
     threads = number("threads", int, settings.threads, minimum=1)
-    if max_threads is not None:
-        threads = min(threads, max_threads)  # told what it is charged, as Snakemake does
+    if limits.threads is not None:
+        threads = min(threads, limits.threads)  # told what it is charged, as Snakemake does
     resources = {k: number("resources", int, v) for k, v in settings.resources.items()}
+    for name, needed in resources.items():
+        allowed = limits.resources.get(name)
+        if allowed is not None and needed > allowed:
+            problems.in_instance(
+                step, instance, ("resources", name),
+                f"needs {name}={needed} but the run allows {name}={allowed} (--resources)",
+                hint=f"raise the limit (--resources {name}={needed}) or lower the step's "
+                     f"resources", origin=settings.origin("resources"))
     retries = number("retries", int, settings.retries)
     timeout = None if settings.timeout is None else number("timeout", float, settings.timeout)
     return Numbers(threads, resources, retries, timeout)

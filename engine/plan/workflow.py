@@ -14,15 +14,15 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import Diagnostic, SpecError, UnknownStepError
-from engine.params import fill_defaults, params_problems
 from engine.plan.expand import ExpandOptions, expand
 from engine.plan.plan import Plan, build_plan
-from engine.plan.settings import StepSettings, step_key_problems
+from engine.plan.settings import Limits, step_key_problems
+from engine.plan.stepchecks import port_diagnostics
 from engine.registry import get_step
 from engine.spec.config import ResolvedConfig, resolve_config
 from engine.spec.configkeys import unknown_key_problems
 from engine.spec.schema import schema_diagnostics
-from engine.spec.spec import Spec, StepSpec, build_spec
+from engine.spec.spec import Spec, build_spec
 from engine.spec.yamlload import load_yaml_file
 
 
@@ -38,36 +38,17 @@ class Workflow:
         return self.spec.name
 
     def plan(self, table_ready: Callable[[str], bool] | None = None,
-             max_threads: int | None = None) -> Plan:
+             max_threads: int | None = None,
+             resources: Mapping[str, int] | None = None) -> Plan:
         """Expand and plan. ``table_ready(step)`` says whether a fan-out may read the tables
         that ``step`` writes now (it ran, or is up to date); otherwise such fan-outs stay
-        pending. ``max_threads`` caps every step's threads (a run passes its ``-j``)."""
-        seen: set[tuple[str, int, str]] = set()
-        problems: list[Diagnostic] = []
-
-        def check(step: StepSpec, settings: StepSettings,
-                  params: Mapping[str, Any]) -> Mapping[str, Any]:
-            if step.uses is None:
-                return params
-            info = get_step(step.uses)
-            filled: Mapping[str, Any] = fill_defaults(info.params_schema, params)
-            for where, message, hint in params_problems(info.params_schema, filled):
-                origin = settings.origins.get(f"params.{where[0]}") if where else None
-                text = f"step '{step.name}' ({step.uses}): {message}"
-                diag = (origin.diagnostic(text, hint) if origin is not None
-                        else self.spec.marks.diagnostic(step.where("params", *where), text, hint,
-                                                        key=message.startswith("unknown")))
-                key = (diag.path, diag.line, diag.message)
-                if key not in seen:
-                    seen.add(key)
-                    problems.append(diag)
-            return filled
-
-        options = ExpandOptions(table_ready or _never, check, max_threads)
+        pending. ``max_threads`` caps every step's threads (a run passes its ``-j``); a step
+        needing more of a resource than ``resources`` (``--resources``) allows is an error."""
+        limits = Limits(max_threads, dict(resources or {}))
+        options = ExpandOptions(table_ready or _never, limits=limits)
         expansion = expand(self.spec, self.config, self.work_dir, options)
-        problems = [*expansion.diagnostics, *problems]
-        if problems:
-            raise SpecError(problems)
+        if expansion.diagnostics:
+            raise SpecError(expansion.diagnostics)
         plan, plan_problems = build_plan(self.spec, expansion)
         if plan_problems:
             raise SpecError(plan_problems)
@@ -94,7 +75,7 @@ def load(
         raise SpecError(problems)
     spec_dir = str(Path(path).resolve().parent)
     parsed = build_spec(data, document.marks, path, spec_dir)
-    problems = _check_step_functions(parsed)
+    problems = [*_check_step_functions(parsed), *port_diagnostics(parsed)]
     config = resolve_config(parsed.config, document.marks, [str(f) for f in config_files],
                             overrides, environ, {"spec_dir": spec_dir})
     keys = unknown_key_problems(parsed, config, strict)

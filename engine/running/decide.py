@@ -272,7 +272,46 @@ def selection(plan: Plan, until: Iterable[str], only: Iterable[str],
             if parent not in selected:
                 selected.add(parent)
                 work.append(parent)
+    if only:
+        _check_only_inputs(plan, selected, preds)
     return selected
+
+
+def _check_only_inputs(plan: Plan, selected: set[str],
+                       preds: Mapping[str, Iterable[str]]) -> None:
+    """``--only STEP`` runs STEP without what it needs: an input that a step left out would
+    write, and that does not exist, is a usage error before anything runs."""
+    missing: dict[str, dict[str, str]] = {}  # reading step -> {path: writing step}
+    for node in selected:
+        reader = plan.instances.get(node)
+        if reader is None:
+            continue
+        reads = {os.path.normpath(os.path.join(reader.work_dir, p)): p
+                 for p in reader.input_paths()}
+        for parent in preds.get(node, ()):
+            writer = plan.instances.get(parent)
+            if writer is None or parent in selected:
+                continue
+            for out in writer.output_paths():
+                path = os.path.normpath(os.path.join(writer.work_dir, out))
+                if path in reads and not os.path.exists(path):
+                    missing.setdefault(reader.step, {})[reads[path]] = writer.step
+    if not missing:
+        return
+    steps = [s for s in plan.step_order if s in missing]
+    found = [(path, writer) for step in steps for path, writer in sorted(missing[step].items())]
+    if len(found) == 1:
+        problem = (f"input '{found[0][0]}' does not exist, and step '{found[0][1]}', which "
+                   f"writes it, is not selected")
+    else:
+        listed = ", ".join(f"'{path}' (step '{writer}')" for path, writer in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        problem = (f"inputs do not exist, and the steps that write them are not selected: "
+                   f"{listed}{more}")
+    raise UsageError(
+        f"--only {', '.join(steps)}: {problem}",
+        "run what it needs first: " + " ".join(f"--until {s}" for s in steps)
+        + " (or add those steps with --only)")
 
 
 def target_writers(plan: Plan, targets: Iterable[str]) -> list[str]:

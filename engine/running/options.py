@@ -77,10 +77,17 @@ class RunSettings(TypedDict, total=False):
 def make_run_options(environ: Mapping[str, str] | None = None,
                      **settings: Unpack[RunSettings]) -> RunOptions:
     """Resolve defaults (``MI_JOBS`` or all cores, ``MI_STATE_DIR`` or ``.mi``) and check."""
-    jobs = settings.get("jobs") or int(envvars.read(envvars.JOBS, environ) or 0) or (
-        os.cpu_count() or 1)
-    if jobs < 1:
-        raise UsageError(f"-j must be at least 1, got {jobs}")
+    try:
+        envvars.check(environ)  # every engine variable, whether this run reads it or not
+        from_env = envvars.read_int(envvars.JOBS, environ)
+    except envvars.BadVariable as exc:
+        raise UsageError(str(exc), exc.hint) from None
+    jobs = settings.get("jobs")
+    if jobs is None:
+        jobs = from_env or os.cpu_count() or 1
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise UsageError(f"-j/--jobs must be a whole number of at least 1, got {jobs!r}",
+                         "for example: -j 4 (leave it out to use every core)")
     backend = settings.get("backend", "processes")
     if backend not in EXECUTORS:
         raise UsageError(f"unknown backend '{backend}'", f"choose from {', '.join(EXECUTORS)}")
@@ -132,12 +139,12 @@ def parse_resources(items: Iterable[str] | Mapping[str, int] | None) -> dict[str
     if items is None:
         return {}
     if isinstance(items, Mapping):
-        return {str(k): int(v) for k, v in items.items()}
+        items = [f"{k}={v}" for k, v in items.items()]
     limits: dict[str, int] = {}
     for item in items:
-        name, sep, value = item.partition("=")
-        if not sep or not value.strip().isdigit():
-            raise UsageError(f"--resources expects NAME=INTEGER, got '{item}'",
-                             "for example: --resources mem_mb=16000")
+        name, sep, value = str(item).partition("=")
+        if not sep or not name.strip() or not value.strip().isdigit():
+            raise UsageError(f"--resources expects NAME=INTEGER (a whole number >= 0), "
+                             f"got '{item}'", "for example: --resources mem_mb=16000")
         limits[name.strip()] = int(value)
     return limits

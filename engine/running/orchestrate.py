@@ -24,7 +24,7 @@ from engine.plan.workflow import load as load_workflow
 from engine.running.decide import Decision, Signatures, decide, forced_predicate, judge, selection
 from engine.running.options import RunOptions, RunSettings, make_run_options
 from engine.running.record import Recorder
-from engine.running.records import Record
+from engine.running.records import Record, Records
 from engine.running.reporter import Reporter
 from engine.running.result import RunResult
 from engine.running.scheduler import LoopOptions, Replanner, Scheduler
@@ -71,20 +71,51 @@ class RunSession:
         self.plan: Plan | None = None
         self.decisions: dict[str, Decision] = {}
         self._store: StateStore | None = None
+        self.selected: set[str] | None = None
 
     def __enter__(self) -> RunSession:
-        from engine.executors.orphans import reap
+        try:
+            self._settle_then_lock()
+        except BaseException:
+            self._exit.close()
+            raise
+        return self
 
-        store = self._exit.enter_context(StateStore(self.options.state_dir))
+    def _settle_then_lock(self) -> None:
+        """Plan and select first, then lock: a spec, a config or a selection that cannot be
+        planned leaves the state directory as it was (a new one is not even created). Records
+        written by another run between the first reading and the lock are read again."""
+        name, state_dir = self.workflow.name, self.options.state_dir
+        store: StateStore | None = None
+        seen: int | None = None  # the database's version when the records were read
+        records = Records()
+        if os.path.exists(os.path.join(state_dir, "state.db")):
+            store = self._exit.enter_context(StateStore(state_dir))
+            seen = store.data_version()
+            records = store.records(name)
+        self._settle(records)
+        if store is None:
+            store = self._exit.enter_context(StateStore(state_dir))
         self._exit.enter_context(store.lock())
         self._store = store
-        # Before anything is read: what a killed engine left running could still be writing.
-        for stopped in reap(self.options.orphan_dir):
-            self.reporter.orphan_stopped(stopped)
-        self.records = store.records(self.workflow.name)
-        self.plan, self.decisions = settle(self.workflow, self.records, self._forced,
-                                           self.options.jobs, self.options.rerun_triggers)
-        return self
+        from engine.executors.orphans import reap
+
+        # What a killed engine left running could still be writing: stop it, then judge again.
+        stopped = list(reap(self.options.orphan_dir))
+        for what in stopped:
+            self.reporter.orphan_stopped(what)
+        if stopped or seen is None or store.data_version() != seen:
+            fresh = store.records(name)
+            if stopped or fresh != records or fresh.earlier != records.earlier:
+                self._settle(fresh)
+                records = fresh
+        self.records = records
+
+    def _settle(self, records: Records) -> None:
+        options = self.options
+        self.plan, self.decisions = settle(self.workflow, records, self._forced, options.jobs,
+                                           options.rerun_triggers, options.resources)
+        self.selected = selection(self.plan, options.until, options.only, options.targets)
 
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
                  trace: TracebackType | None) -> None:
@@ -92,8 +123,7 @@ class RunSession:
 
     def execute(self) -> RunResult:
         assert self.plan is not None and self._store is not None, "enter the session first"
-        plan, options = self.plan, self.options
-        selected = selection(plan, options.until, options.only, options.targets)
+        plan, options, selected = self.plan, self.options, self.selected
         if not plan.pending and not any(
                 d.action is Action.RUN and (selected is None or n in selected)
                 for n, d in self.decisions.items()):
@@ -116,9 +146,8 @@ class RunSession:
         """``--touch``: record the instances that would run, and whose outputs all exist, as
         completed now; run nothing. Returns what was accepted and what was not."""
         assert self.plan is not None and self._store is not None, "enter the session first"
-        selected = selection(self.plan, self.options.until, self.options.only,
-                             self.options.targets)
-        touch_plan = plan_touch(self.plan, self.decisions, self.options.touch or (), selected)
+        touch_plan = plan_touch(self.plan, self.decisions, self.options.touch or (),
+                                self.selected)
         if touch_plan.marked:
             run_id = self._store.begin_run(workflow=self.workflow.name,
                                            argv=list(self.options.argv),
@@ -167,6 +196,8 @@ class RunSession:
         triggers, signatures = self.options.rerun_triggers, Signatures()
 
         def replan(ready_steps: set[str]) -> tuple[Plan, dict[str, Decision]]:
+            # No --resources here: an instance expanded mid-run that needs more than they
+            # allow fails on its own in the scheduler, and the run goes on.
             plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=jobs)
             return plan, decide(plan, records, forced, triggers)
 

@@ -24,11 +24,14 @@ NOT_SELECTED = Decision(Action.SKIP, (RerunReason(Reason.NOT_SELECTED),))
 
 def settle(workflow: Workflow, records: Mapping[str, Record], forced: Forced,
            max_threads: int | None = None,
-           triggers: frozenset[Trigger] = ALL_TRIGGERS) -> tuple[Plan, dict[str, Decision]]:
-    """Plan and decide, expanding every pending fan-out whose table is already up to date."""
+           triggers: frozenset[Trigger] = ALL_TRIGGERS,
+           resources: Mapping[str, int] | None = None) -> tuple[Plan, dict[str, Decision]]:
+    """Plan and decide, expanding every pending fan-out whose table is already up to date.
+    ``max_threads`` and ``resources`` are the run's ``-j`` and ``--resources``."""
     ready_steps: set[str] = set()
     while True:
-        plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=max_threads)
+        plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=max_threads,
+                             resources=resources)
         decisions = decide(plan, records, forced, triggers)
         newly = {w for p in plan.pending.values() for w in p.waits_for
                  if w not in ready_steps and _step_up_to_date(plan, decisions, w)}
@@ -42,7 +45,8 @@ def plan_and_decide(workflow: Workflow, records: Mapping[str, Record],
     """What a run with ``options`` would do: :func:`settle`, then ``--until``/``--only``
     mark the instances they leave out as 'not selected'."""
     forced = forced_predicate(workflow.spec.step_names, options.force, options.force_all)
-    plan, decisions = settle(workflow, records, forced, options.jobs, options.rerun_triggers)
+    plan, decisions = settle(workflow, records, forced, options.jobs, options.rerun_triggers,
+                             options.resources)
     chosen = selection(plan, options.until, options.only, options.targets)
     if chosen is not None:
         decisions = {n: (d if n in chosen else NOT_SELECTED) for n, d in decisions.items()}

@@ -344,6 +344,11 @@ class StateStore:
             self._db.execute("ROLLBACK")
             raise
 
+    def data_version(self) -> int:
+        """Changes whenever another connection commits to the database (SQLite's
+        ``PRAGMA data_version``): whether records read earlier may be stale."""
+        return int(self._db.execute("PRAGMA data_version").fetchone()[0])
+
     def close(self) -> None:
         self.flush()
         self._db.close()

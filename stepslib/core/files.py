@@ -14,6 +14,8 @@ _CHUNK = 1 << 20
 
 @step(
     "core.concat",
+    inputs={"parts": "the files to join, in order (a list; nested lists are flattened)"},
+    outputs={"out": "the joined file"},
     version="1",
     params={
         "properties": {

@@ -19,6 +19,8 @@ _MISSING = object()
 
 @step(
     "core.json_to_table",
+    inputs={"reports": "the JSON files, one table row each"},
+    outputs={"table": "the table (.csv: comma-separated, else tabs)"},
     version="1",
     params={
         "properties": {

@@ -25,6 +25,9 @@ _OPTIONAL_TEXT = {"type": ["string", "null"], "default": None}
 
 @step(
     "core.plot",
+    inputs={"table": "the table to draw (TSV, or CSV by its suffix)"},
+    outputs={"plot": {"description": "the chart; its suffix picks the format",
+                "suffixes": list(FORMATS)}},
     version="1",
     params={
         "properties": {

@@ -36,6 +36,8 @@ def _done(context: StepContext, frame: Any, target: Any) -> dict[str, Any]:
 # core.table_concat -------------------------------------------------------------------------
 @step(
     "core.table_concat",
+    inputs={"tables": "the tables to stack, in order"},
+    outputs={"table": "the stacked table"},
     version="1",
     params={
         "properties": {
@@ -88,6 +90,8 @@ def table_concat(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dic
 # core.table_filter -------------------------------------------------------------------------
 @step(
     "core.table_filter",
+    inputs={"table": "the table to filter"},
+    outputs={"table": "the rows kept"},
     version="1",
     params={
         "properties": {
@@ -152,6 +156,8 @@ def _single_input(inputs: dict[str, Any], name: str) -> Any:
 # core.table_join ---------------------------------------------------------------------------
 @step(
     "core.table_join",
+    inputs={"tables": "two or more tables with the key columns"},
+    outputs={"table": "the joined table"},
     version="1",
     params={
         "properties": {
@@ -215,6 +221,8 @@ def _merge(left: Any, right: Any, keys: list[str], how: str, where: str) -> Any:
 # core.table_aggregate ----------------------------------------------------------------------
 @step(
     "core.table_aggregate",
+    inputs={"table": "the table to aggregate"},
+    outputs={"table": "one row per group"},
     version="1",
     params={
         "properties": {
@@ -280,6 +288,8 @@ def table_aggregate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: 
 # core.table_select -------------------------------------------------------------------------
 @step(
     "core.table_select",
+    inputs={"table": "the table to reshape"},
+    outputs={"table": "the selected columns and rows"},
     version="1",
     params={
         "properties": {

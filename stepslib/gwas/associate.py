@@ -48,7 +48,23 @@ COLUMNS = ["CHR", "POS", "SNP", "REF", "ALT", "A1", "BETA", "SE", "T_OR_Z", "P",
            "ERRCODE"]
 
 
-@step("gwas.associate", params=PARAMS, version="1")
+@step(
+    "gwas.associate",
+    params=PARAMS,
+    version="1",
+    inputs={
+        "dosages": "gwas.load's dosages",
+        "variants": "gwas.load's variants",
+        "phenotypes": "gwas.load's phenotypes",
+        "covariates": "gwas.load's covariates",
+        "kept_variants": "gwas.qc's kept_variants",
+        "kept_samples": "gwas.qc's kept_samples",
+        "pcs": {"description": "gwas.structure's pcs (may be an empty list)", "required": False},
+    },
+    outputs={
+        "results": "TSV: CHR POS SNP REF ALT A1 BETA SE T_OR_Z P N MAF ERRCODE",
+    },
+)
 def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
               context: StepContext) -> dict[str, Any]:
     """Association test of every QC-kept variant.

@@ -26,7 +26,19 @@ PARAMS = {
 CHI2_MEDIAN = 0.4549364231195724  # median of chi-square with 1 df
 
 
-@step("gwas.correct", params=PARAMS, version="1")
+@step(
+    "gwas.correct",
+    params=PARAMS,
+    version="1",
+    inputs={
+        "results": "gwas.associate's results",
+    },
+    outputs={
+        "summary": "summary_statistics.tsv with P_GC, P_BONF, Q_FDR",
+        "hits": "significant_hits.tsv",
+        "summary_json": "results_summary.json",
+    },
+)
 def correct(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
             context: StepContext) -> dict[str, Any]:
     """inputs: ``results`` (gwas.associate). outputs: ``summary`` (summary_statistics.tsv with

@@ -27,7 +27,20 @@ PARAMS = {
 }
 
 
-@step("gwas.ld_prune", params=PARAMS, version="1")
+@step(
+    "gwas.ld_prune",
+    params=PARAMS,
+    version="1",
+    inputs={
+        "dosages": "gwas.load's dosages",
+        "variant_qc": "gwas.qc's variant_qc",
+        "kept_variants": "gwas.qc's kept_variants",
+        "kept_samples": "gwas.qc's kept_samples",
+    },
+    outputs={
+        "pruned": "TSV index SNP of the variants kept",
+    },
+)
 def ld_prune(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
              context: StepContext) -> dict[str, Any]:
     """inputs: ``dosages``, ``variant_qc``, ``kept_variants``, ``kept_samples``.

@@ -22,7 +22,24 @@ PARAMS = {
 }
 
 
-@step("gwas.load", params=PARAMS, version="1")
+@step(
+    "gwas.load",
+    params=PARAMS,
+    version="1",
+    inputs={
+        "genotypes": "PLINK .bed (with .bim/.fam beside it), .vcf[.gz] or .bcf",
+        "phenotypes": "TSV: sample id + traits",
+        "covariates": {"description": "TSV: sample id + covariates (may be an empty list)",
+                       "required": False},
+    },
+    outputs={
+        "dosages": "variants x samples ALT counts (a .npy array)",
+        "variants": "TSV CHR POS SNP REF ALT",
+        "phenotypes": "TSV aligned to the dosage columns",
+        "covariates": "TSV aligned to the dosage columns",
+        "dropped": "TSV of the samples dropped and why",
+    },
+)
 def load(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
          context: StepContext) -> dict[str, Any]:
     """Read genotypes and align phenotypes/covariates by sample id.

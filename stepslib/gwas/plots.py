@@ -7,6 +7,8 @@ from typing import Any
 
 from engine import StepContext, StepError, optional_path, path_list, single_path, step
 
+PLOT_SUFFIXES = [".png", ".svg", ".pdf"]  # matplotlib picks the format by the suffix
+
 PARAMS = {
     "properties": {
         "significance_threshold": {"type": "number", "exclusiveMinimum": 0, "default": 5e-8,
@@ -26,7 +28,23 @@ PARAMS = {
 }
 
 
-@step("gwas.plots", params=PARAMS, version="1")
+@step(
+    "gwas.plots",
+    params=PARAMS,
+    version="1",
+    inputs={
+        "summary": "gwas.correct's summary",
+        "pcs": {"description": "gwas.structure's pcs (for 'pca')", "required": False},
+        "phenotypes": {"description": "gwas.load's phenotypes (colours the 'pca' plot)",
+                       "required": False},
+    },
+    outputs={
+        "manhattan": {"description": "Manhattan plot file(s)", "suffixes": PLOT_SUFFIXES},
+        "qq": {"description": "QQ plot file(s)", "suffixes": PLOT_SUFFIXES},
+        "pca": {"description": "PC1/PC2 plot file(s) (needs input 'pcs')", "required": False,
+                "suffixes": PLOT_SUFFIXES},
+    },
+)
 def plots(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
           context: StepContext) -> dict[str, Any]:
     """inputs: ``summary`` (summary_statistics.tsv), optional ``pcs`` and ``phenotypes``.

@@ -45,7 +45,23 @@ PARAMS = {
 _EPS = 1e-9  # PLINK-style tolerance so that a value equal to the threshold passes
 
 
-@step("gwas.qc", params=PARAMS, version="1")
+@step(
+    "gwas.qc",
+    params=PARAMS,
+    version="1",
+    inputs={
+        "dosages": "gwas.load's dosages",
+        "variants": "gwas.load's variants",
+        "phenotypes": "gwas.load's phenotypes",
+    },
+    outputs={
+        "variant_qc": "per-variant stats and failed filters",
+        "sample_qc": "per-sample stats",
+        "kept_variants": "TSV with the matrix index",
+        "kept_samples": "TSV with the matrix index",
+        "summary": "counts removed per filter",
+    },
+)
 def qc(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
        context: StepContext) -> dict[str, Any]:
     """Variant and sample QC on the dosage store.

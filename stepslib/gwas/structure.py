@@ -22,7 +22,22 @@ PARAMS = {
 }
 
 
-@step("gwas.structure", params=PARAMS, version="1")
+@step(
+    "gwas.structure",
+    params=PARAMS,
+    version="1",
+    inputs={
+        "dosages": "gwas.load's dosages",
+        "pruned": "gwas.ld_prune's pruned (or any variant list with an index column)",
+        "kept_samples": "gwas.qc's kept_samples",
+    },
+    outputs={
+        "pcs": "TSV sample_id PC1..PCk",
+        "eigenvalues": "TSV",
+        "grm": {"description": "samples x samples in kept-sample order", "required": False,
+                "suffixes": [".npy"]},  # numpy.save adds .npy to any other name
+    },
+)
 def structure(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
               context: StepContext) -> dict[str, Any]:
     """inputs: ``dosages``, ``pruned`` (or any variant list with an ``index`` column),

@@ -103,6 +103,14 @@ def _join(tables: dict[str, pd.DataFrame], orthogroups: Path | None) -> pd.DataF
 
 @step(
     "rna.csca",
+    inputs={
+        "curate": "rna.curate's directory (or several)",
+        "orthogroup_table": {"description": "Orthogroups.tsv joining several species",
+                             "required": False},
+    },
+    outputs={
+        "dir": "the csca directory",
+    },
     version="1",
     params={
         "properties": {

@@ -94,6 +94,21 @@ def _orthogroup_matrix(table: pd.DataFrame, counts: dict[str, pd.DataFrame], thr
 
 @step(
     "rna.cstmm",
+    inputs={
+        "counts": "est_counts tables, one per species",
+        "metadata": "rna.merge's metadata",
+        "eff_length": {"description": "eff_length tables, copied beside the counts",
+                       "required": False},
+        "orthogroup_table": {"description": "Orthogroups.tsv for cross-species mode",
+                             "required": False},
+    },
+    outputs={
+        "counts": "the normalised counts, one per species",
+        "metadata": "the metadata annotated",
+        "eff_length": {"description": "the eff_length tables copied", "required": False},
+        "genecount": {"description": "orthogroup gene counts (cross-species mode)",
+                      "required": False},
+    },
     version="1",
     params={
         "properties": {

@@ -81,6 +81,14 @@ def _match(paths: list[Path], species: list[str], what: str) -> list[Path]:
 
 @step(
     "rna.curate",
+    inputs={
+        "counts": "count tables, one per species",
+        "eff_length": "eff_length tables",
+        "metadata": "the metadata",
+    },
+    outputs={
+        "dir": "the curate directory",
+    },
     version="1",
     params={
         "properties": {

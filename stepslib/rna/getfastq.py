@@ -99,6 +99,14 @@ def public_runs(rows: list[dict[str, str]], out_dir: Path, config: dict[str, Any
 
 @step(
     "rna.getfastq",
+    inputs={
+        "metadata": {"description": "the runs, when the step does not fan out over them",
+                     "required": False},
+    },
+    outputs={
+        "fastq": {"description": "the FASTQ files it must write under out_dir/getfastq/<RUN>/",
+                  "required": False},
+    },
     version="1",
     params={
         "properties": {

@@ -109,6 +109,14 @@ def private_rows(fastq_dir: Path, context: StepContext) -> list[dict[str, Any]]:
 
 @step(
     "rna.integrate",
+    inputs={
+        "metadata": {"description": "metadata to add the private runs to", "required": False},
+        "sample_sheet": {"description": "TSV describing the private runs", "required": False},
+    },
+    outputs={
+        "metadata": "the metadata with the private runs added",
+        "private": {"description": "the private runs' rows only", "required": False},
+    },
     version="1",
     params={
         "properties": {

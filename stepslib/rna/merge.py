@@ -35,6 +35,20 @@ def _by_run(paths: list[Path], pattern: re.Pattern[str], what: str) -> dict[str,
 
 @step(
     "rna.merge",
+    inputs={
+        "metadata": "the selected runs",
+        "abundance": {"description": "rna.quant's abundance files", "required": False},
+        "run_info": {"description": "rna.quant's run_info files", "required": False},
+    },
+    outputs={
+        "metadata": "merge/metadata.tsv (tables go next to it)",
+        "est_counts": {"description": "<species>/<species>_est_counts.tsv, to check it is written",
+                       "required": False},
+        "tpm": {"description": "<species>/<species>_tpm.tsv, to check it is written",
+                "required": False},
+        "eff_length": {"description": "<species>/<species>_eff_length.tsv, to check it is written",
+                       "required": False},
+    },
     version="1",
     params={
         "properties": {

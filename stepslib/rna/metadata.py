@@ -158,6 +158,13 @@ def parse_sra_xml(path: str | Path) -> Any:
 
 @step(
     "rna.metadata",
+    inputs={
+        "xml": {"description": "efetch -db sra -format xml output (instead of a search)",
+                "required": False},
+    },
+    outputs={
+        "metadata": "the metadata table",
+    },
     version="1",
     params={
         "properties": {

@@ -21,6 +21,12 @@ _NUMBER_OR_TEXT = ["number", "string", "null"]  # fan-out templates may render t
 
 @step(
     "rna.index",
+    inputs={
+        "fasta": "the transcriptome (may be gzipped)",
+    },
+    outputs={
+        "index": "the kallisto index",
+    },
     version="1",
     params={
         "properties": {
@@ -69,6 +75,14 @@ def _item_value(context: StepContext, key: str) -> Any:
 
 @step(
     "rna.quant",
+    inputs={
+        "index": "rna.index's index",
+        "reads": "the run's FASTQ file(s): 1 or 2",
+    },
+    outputs={
+        "abundance": "<RUN>_abundance.tsv",
+        "run_info": "<RUN>_run_info.json",
+    },
     version="1",
     params={
         "properties": {

@@ -42,6 +42,12 @@ def _dir(config: dict[str, Any], key: str, out_dir: Path) -> Path:
 
 @step(
     "rna.sanity",
+    inputs={
+        "metadata": "the runs that should be there",
+    },
+    outputs={
+        "report": "TSV: run, scientific_name, has_fastq, has_index, has_quant",
+    },
     version="1",
     params={
         "properties": {

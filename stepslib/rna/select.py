@@ -154,6 +154,22 @@ def pivot(frame: pd.DataFrame) -> pd.DataFrame:
 
 @step(
     "rna.select",
+    inputs={
+        "metadata": "the metadata table",
+        "exclude_keyword": {"description": "amalgkit exclude_keyword.config", "required": False},
+        "control_term": {"description": "amalgkit control_term.config", "required": False},
+        "group_attribute": {"description": "amalgkit group_attribute.config", "required": False},
+    },
+    outputs={
+        "metadata": "every row, with is_qualified/is_sampled/exclusion",
+        "original": {"description": "a copy of the input", "required": False},
+        "pivot_qualified": {"description": "qualified runs per species and sample group",
+                            "required": False},
+        "pivot_selected": {"description": "selected runs per species and sample group",
+                           "required": False},
+        "selected": {"description": "the qualified and sampled rows (what quant fans out over)",
+                     "required": False},
+    },
     version="1",
     params={
         "properties": {

@@ -25,7 +25,7 @@ def parts(tmp_path: Path, texts: list[str], suffix: str = ".txt") -> list[Path]:
 def test_concat_is_cat_in_declared_order(tmp_path, run_step):
     a, b, c = parts(tmp_path, ["one\n", "two", "three\n"])
     out = tmp_path / "out" / "all.txt"
-    result = run_step("core.concat", inputs={"first": c, "rest": [a, b]}, outputs={"out": out})
+    result = run_step("core.concat", inputs={"parts": [c, a, b]}, outputs={"out": out})
     assert out.read_bytes() == b"three\none\ntwo"
     assert result["metadata"]["parts"] == 3
 
@@ -37,7 +37,7 @@ def test_concat_of_gzip_parts_is_valid_gzip(tmp_path, run_step):
         path.write_bytes(gzip.compress(text.encode()))
         paths.append(path)
     out = tmp_path / "all.fq.gz"
-    run_step("core.concat", inputs={"parts": paths}, outputs={"fastq": out})
+    run_step("core.concat", inputs={"parts": paths}, outputs={"out": out})
     assert gzip.decompress(out.read_bytes()) == b"@r1\nACGT\n+\nIIII\n@r2\nGGCC\n+\nIIII\n"
 
 
@@ -62,7 +62,7 @@ def test_errors_missing_input_and_two_outputs(tmp_path, run_step):
                  outputs={"out": tmp_path / "o"})
     with pytest.raises(StepError, match="exactly one output, but 2"):
         run_step("core.concat", inputs={"parts": [a]},
-                 outputs={"out": tmp_path / "o", "other": tmp_path / "p"})
+                 outputs={"out": [tmp_path / "o", tmp_path / "p"]})
     with pytest.raises(StepError, match="no input files"):
         run_step("core.concat", inputs={"parts": []}, outputs={"out": tmp_path / "o"})
 

@@ -40,7 +40,7 @@ def test_fields_mapping_with_constants(tmp_path, run_step):
                          "passed": "filtering_result.passed_filter_reads",
                          "mean_q_first": "read1_after_filtering.quality_curves.mean.0",
                          "ok": "ok"}},
-             inputs={"json": report}, outputs={"table": out})
+             inputs={"reports": report}, outputs={"table": out})
     assert out.read_text().splitlines() == ["sample\tlane\treads\tpassed\tmean_q_first\tok",
                                             "s1\t2\t600\t540\t30.5\ttrue"]
 
@@ -58,7 +58,7 @@ def test_list_of_paths_one_row_per_file_and_csv(tmp_path, run_step):
 def test_all_scalars_when_no_fields(tmp_path, run_step):
     report = write_json(tmp_path / "r.json", REPORT)
     out = tmp_path / "t.tsv"
-    run_step("core.json_to_table", inputs={"j": report}, outputs={"t": out})
+    run_step("core.json_to_table", inputs={"reports": report}, outputs={"table": out})
     header, row = out.read_text().splitlines()
     columns = header.split("\t")
     assert "summary.after_filtering.gc_content" in columns and "command" in columns
@@ -73,22 +73,22 @@ def test_missing_and_non_scalar_paths(tmp_path, run_step):
                                         r"\('total_read' not found\); keys at "
                                         r"summary\.after_filtering: total_reads, gc_content"):
         run_step("core.json_to_table", {"fields": ["summary.after_filtering.total_read"]},
-                 inputs={"j": report}, outputs={"t": out})
+                 inputs={"reports": report}, outputs={"table": out})
     with pytest.raises(StepError, match=r"'summary' in .* is a dict, not a single value"):
-        run_step("core.json_to_table", {"fields": ["summary"]}, inputs={"j": report},
-                 outputs={"t": out})
+        run_step("core.json_to_table", {"fields": ["summary"]}, inputs={"reports": report},
+                 outputs={"table": out})
     with pytest.raises(StepError, match="is a list of 2 item"):
         run_step("core.json_to_table",
                  {"fields": ["read1_after_filtering.quality_curves.mean.5"]},
-                 inputs={"j": report}, outputs={"t": out})
+                 inputs={"reports": report}, outputs={"table": out})
     run_step("core.json_to_table", {"fields": {"x": "nope.deeper", "ok": "ok"},
                                     "missing": "empty"},
-             inputs={"j": report}, outputs={"t": out})
+             inputs={"reports": report}, outputs={"table": out})
     assert out.read_text() == "x\tok\n\ttrue\n"
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     with pytest.raises(StepError, match="is not valid JSON"):
-        run_step("core.json_to_table", inputs={"j": bad}, outputs={"t": out})
+        run_step("core.json_to_table", inputs={"reports": bad}, outputs={"table": out})
 
 
 @pytest.mark.tools
@@ -111,7 +111,7 @@ def test_fastp_report_counts_match_the_reads_written(tmp_path, run_step):
              {"constants": {"sample": "s1"},
               "fields": {"reads": "summary.before_filtering.total_reads",
                          "passed": "filtering_result.passed_filter_reads"}},
-             inputs={"j": report}, outputs={"t": out})
+             inputs={"reports": report}, outputs={"table": out})
     header, row = out.read_text().splitlines()
     values = dict(zip(header.split("\t"), row.split("\t")))
     written = 0

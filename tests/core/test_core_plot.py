@@ -35,14 +35,14 @@ def test_png_bar_chart_has_requested_pixel_size(tmp_path, table, run_step):
 def test_svg_and_pdf_are_valid_and_reproducible(tmp_path, table, run_step):
     params = {"kind": "scatter", "x": "reads", "y": "q30", "hue": "group", "log_x": True}
     svg = tmp_path / "a.svg"
-    run_step("core.plot", params, inputs={"t": table}, outputs={"p": svg})
+    run_step("core.plot", params, inputs={"table": table}, outputs={"plot": svg})
     text = svg.read_text()
     assert text.startswith("<?xml") and "<svg" in text and text.rstrip().endswith("</svg>")
     again = tmp_path / "b.svg"
-    run_step("core.plot", params, inputs={"t": table}, outputs={"p": again})
+    run_step("core.plot", params, inputs={"table": table}, outputs={"plot": again})
     assert again.read_bytes() == svg.read_bytes()
     pdf = tmp_path / "a.pdf"
-    run_step("core.plot", params, inputs={"t": table}, outputs={"p": pdf})
+    run_step("core.plot", params, inputs={"table": table}, outputs={"plot": pdf})
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF-") and data.rstrip().endswith(b"%%EOF")
 
@@ -54,7 +54,7 @@ def test_svg_and_pdf_are_valid_and_reproducible(tmp_path, table, run_step):
 ])
 def test_other_kinds_draw(tmp_path, table, run_step, params):
     out = tmp_path / "p.png"
-    run_step("core.plot", params, inputs={"t": table}, outputs={"p": out})
+    run_step("core.plot", params, inputs={"table": table}, outputs={"plot": out})
     assert out.read_bytes()[:4] == b"\x89PNG" and out.stat().st_size > 1000
 
 
@@ -63,22 +63,22 @@ def test_errors_name_the_problem(tmp_path, table, run_step):
     with pytest.raises(StepError, match=r"'y': column 'read' is not in .*available columns: "
                                         r"sample, group, reads, q30"):
         run_step("core.plot", {"kind": "bar", "x": "sample", "y": "read"},
-                 inputs={"t": table}, outputs={"p": out})
+                 inputs={"table": table}, outputs={"plot": out})
     with pytest.raises(StepError, match="unknown image format"):
-        run_step("core.plot", {"x": "reads", "y": "q30"}, inputs={"t": table},
-                 outputs={"p": tmp_path / "p.jpeg"})
+        run_step("core.plot", {"x": "reads", "y": "q30"}, inputs={"table": table},
+                 outputs={"plot": tmp_path / "p.jpeg"})
     with pytest.raises(StepError, match="'ctl' appears more than once"):
         run_step("core.plot", {"kind": "bar", "x": "group", "y": "reads"},
-                 inputs={"t": table}, outputs={"p": out})
+                 inputs={"table": table}, outputs={"plot": out})
     with pytest.raises(StepError, match="histogram counts the values of 'x'"):
         run_step("core.plot", {"kind": "histogram", "x": "reads", "y": "q30"},
-                 inputs={"t": table}, outputs={"p": out})
+                 inputs={"table": table}, outputs={"plot": out})
     with pytest.raises(StepError, match="kind 'line' needs 'y'"):
-        run_step("core.plot", {"kind": "line", "x": "reads"}, inputs={"t": table},
-                 outputs={"p": out})
+        run_step("core.plot", {"kind": "line", "x": "reads"}, inputs={"table": table},
+                 outputs={"plot": out})
     with pytest.raises(StepError, match="histogram needs a numeric 'x'"):
-        run_step("core.plot", {"kind": "histogram", "x": "sample"}, inputs={"t": table},
-                 outputs={"p": out})
+        run_step("core.plot", {"kind": "histogram", "x": "sample"}, inputs={"table": table},
+                 outputs={"plot": out})
     assert not out.exists()
 
 

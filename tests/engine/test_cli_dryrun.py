@@ -25,7 +25,7 @@ steps:
   - name: join
     uses: core.concat
     inputs: {parts: "{{ steps.count.outputs.n }}"}
-    outputs: {all: "{{ out }}/all.n"}
+    outputs: {out: "{{ out }}/all.n"}
   - name: idle
     enabled: false
     run: echo off
@@ -59,7 +59,7 @@ def test_dry_run_json_with_overrides(cli, spec: Path) -> None:
     rows = rows_by_id(dry_run_json(cli, spec, "--set", "samples=[X]", "--set", "out=o",
                                    "--set", "steps.idle.enabled=true"))
     assert list(rows) == ["count[X]", "idle", "join"]
-    assert rows["join"]["outputs"] == {"all": "o/all.n"}
+    assert rows["join"]["outputs"] == {"out": "o/all.n"}
     assert rows["idle"]["action"] == "run"
 
 

@@ -230,7 +230,7 @@ steps:
   - name: join
     uses: core.concat
     inputs: {parts: ["{{ steps.parts.outputs.a }}"]}
-    outputs: {joined: ab.txt}
+    outputs: {out: ab.txt}
 """
 
 

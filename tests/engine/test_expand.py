@@ -313,7 +313,7 @@ def test_params_are_rendered_per_item_and_checked(plan_of) -> None:
         foreach: [true, false]
         params: {header: "{{ item }}"}
         inputs: {parts: "{{ steps.parts.outputs.x }}"}
-        outputs: {joined: "joined_{{ index }}.txt"}
+        outputs: {out: "joined_{{ index }}.txt"}
     """)
     # booleans are not used as labels: the index is
     assert plan.instances["join[0]"].params == {"header": True}

@@ -114,7 +114,7 @@ def _fresh_dir() -> Iterator[Path]:
 @pytest.mark.slow
 @settings(max_examples=300, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow])
-@given(case=mutated(), dry_run=st.just(True))
+@given(case=mutated(), dry_run=st.booleans())
 def test_a_mutated_spec_is_accepted_or_rejected_cleanly(case: tuple[dict[str, Any], list[str]],
                                                         dry_run: bool) -> None:
     data, sets = case

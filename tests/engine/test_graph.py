@@ -208,7 +208,7 @@ def test_ten_thousand_instances_render_per_step(cli, spec_file) -> None:
       - name: join
         uses: core.concat
         inputs: {parts: "{{ steps.make.outputs.x }}"}
-        outputs: {all: all.txt}
+        outputs: {out: all.txt}
     """)
     code, out, _ = cli(str(spec), "--graph")
     assert code == 0

@@ -10,6 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from engine.errors import SpecError
 from engine.model import Status
 from engine.running.state import StateStore
 from tests.helpers.running import cli, completed, dry, mi, ran, run, write_spec
@@ -203,7 +204,7 @@ def test_timeout_with_processes_backend_as_a_process(work: Path) -> None:
     assert _sleepers(tag) == []
 
 
-def test_resource_bigger_than_the_limit_fails_with_a_hint(work: Path) -> None:
+def test_resource_bigger_than_the_limit_is_refused_before_running(work: Path) -> None:
     write_spec(work, """
         name: big
         steps:
@@ -212,7 +213,28 @@ def test_resource_bigger_than_the_limit_fails_with_a_hint(work: Path) -> None:
             outputs: {o: x.txt}
             resources: {mem_mb: 500}
     """)
-    result = run(resources=["mem_mb=100"])
-    assert [f.id for f in result.failed] == ["huge"]
+    with pytest.raises(SpecError, match="needs mem_mb=500 but the run allows mem_mb=100"):
+        run(resources=["mem_mb=100"])
+    assert not (work / "x.txt").exists()
+
+
+def test_resource_of_an_instance_expanded_mid_run_fails_that_instance(work: Path) -> None:
+    """A fan-out over a table written during the run is expanded then: an instance that needs
+    more than --resources allows fails with a hint, and the others run."""
+    write_spec(work, """
+        name: big
+        steps:
+          - name: sizes
+            run: "printf 'id\\tmem\\na\\t50\\nb\\t500\\n' > {{ outputs.t }}"
+            outputs: {t: sizes.tsv}
+          - name: job
+            foreach: {table: "{{ steps.sizes.outputs.t }}", key: id}
+            run: "echo {{ item.id }} > {{ outputs.o }}"
+            outputs: {o: "{{ item.id }}.txt"}
+            resources: {mem_mb: "{{ item.mem }}"}
+    """)
+    result = run(resources=["mem_mb=100"], keep_going=True)
+    assert [f.id for f in result.failed] == ["job[b]"]
     assert "mem_mb=500" in result.failed[0].error
     assert "--resources mem_mb=500" in (result.failed[0].hint or "")
+    assert (work / "a.txt").exists() and not (work / "b.txt").exists()

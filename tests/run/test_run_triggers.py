@@ -58,8 +58,8 @@ steps:
   - name: b
     uses: core.concat
     params: {header: "{{ header }}"}
-    inputs: {files: "{{ steps.a.outputs.o }}"}
-    outputs: {o: out/b.txt}
+    inputs: {parts: "{{ steps.a.outputs.o }}"}
+    outputs: {out: out/b.txt}
 """
 
 

@@ -211,7 +211,11 @@ def connect(address: str) -> Any:
     from distributed import Client
 
     try:
-        return Client(address, timeout=float(envvars.read(envvars.DASK_CONNECT_TIMEOUT) or 20))
+        timeout = envvars.read_float(envvars.DASK_CONNECT_TIMEOUT) or 20.0
+    except envvars.BadVariable as exc:
+        raise UsageError(str(exc), exc.hint) from None
+    try:
+        return Client(address, timeout=timeout)
     except (OSError, TimeoutError) as exc:
         raise UsageError(f"cannot connect to the Dask scheduler at {address}: {exc}",
                          "start one with: dask scheduler --host HOST --port PORT") from None
