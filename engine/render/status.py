@@ -49,7 +49,7 @@ def print_status(workflow: Workflow, options: RunOptions, as_json: bool) -> int:
     if as_json:
         print_json({"workflow": workflow.name, "instances": rows})
         return 0
-    width = max((len(r["id"]) for r in rows), default=8) + 2
+    width = max([len(r["id"]) for r in rows] + [len("instance")]) + 2
     print(f"{'instance':<{width}}{'last run':<21}{'duration':>10}  state")
     for row in rows:
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["last_run"])) if row["last_run"] else "-"
