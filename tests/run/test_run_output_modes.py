@@ -79,3 +79,12 @@ def test_a_misspelt_subcommand_is_suggested(work: Path) -> None:
     code, _, err = cli("stauts", "wf.yaml")
     assert code == 2
     assert "'stauts' is neither a spec file nor a command; did you mean 'mi-run status ...'?" in err
+
+
+def test_force_help_says_what_force_does(work: Path) -> None:
+    """--force STEP reruns STEP; its dependents rerun only if its outputs change (the help
+    said they always did). The behaviour itself: tests/run/test_run_reasons.py."""
+    result = mi(work, "--help")
+    text = " ".join(result.stdout.split())
+    assert "--force STEP rerun STEP even if up to date; what depends on it reruns only if " \
+           "STEP's outputs change" in text
