@@ -19,11 +19,21 @@ def fill_defaults(schema: Mapping[str, Any], value: Any) -> Any:
     for key, prop in (schema.get("properties") or {}).items():
         if not isinstance(prop, Mapping):
             continue
+        if isinstance(result.get(key), bool) and _is_yes_no(prop):
+            # YAML 1.1 reads amalgkit's `redo: yes` as true: to a user they are the same
+            result[key] = "yes" if result[key] else "no"
         if key not in result and "default" in prop:
             result[key] = copy.deepcopy(prop["default"])
         if key in result and prop.get("type") == "object":
             result[key] = fill_defaults(prop, result[key])
     return result
+
+
+def _is_yes_no(prop: Mapping[str, Any]) -> bool:
+    """A param taking the words yes/no (amalgkit's flags), not a boolean."""
+    choices = prop.get("enum")
+    return isinstance(choices, list) and {"yes", "no"} <= set(choices) and \
+        all(isinstance(c, str) for c in choices)
 
 
 @lru_cache(maxsize=512)

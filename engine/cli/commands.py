@@ -111,11 +111,15 @@ def _look(args: argparse.Namespace, workflow: Workflow, options: RunOptions) -> 
     if args.json:
         from engine.render.dryrun import plan_json
 
-        print_json(plan_json(plan, decisions))
+        document = plan_json(plan, decisions)
+        document["accepted_unused"] = [{"key": k, "why": w} for k, w in workflow.accepted_unused]
+        print_json(document)
     else:
         from engine.render.dryrun import render_text
 
         print(render_text(plan, decisions, verbose=args.verbose, config=workflow.config))
+        for key, why in workflow.accepted_unused:
+            print(f"accepted, not used: {key}" + (f" ({why})" if why else ""))
     return 0
 
 

@@ -121,6 +121,7 @@ class _Expander:
         self.problems = problems
         self.checks = StepChecks(problems) if options.check_steps else None
         self.work_dir = work_dir
+        self.accepted = spec.accepted
         self.step_refs: dict[str, Any] = {}
         self.context = config.template_context()
         self.context["spec_dir"] = spec.spec_dir
@@ -133,7 +134,7 @@ class _Expander:
 
     def expand_step(self, step: StepSpec, refs: frozenset[str],
                     done: Mapping[str, ExpandedStep]) -> ExpandedStep:
-        settings = settings_for(step, self.config)
+        settings = settings_for(step, self.config, self.accepted)
         enabled = render_enabled(step, settings, self.context, self.problems)
         fanned = step.foreach is not None
         waiting = sorted({p for r in refs if r in done for p in done[r].pending_on}

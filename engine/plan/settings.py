@@ -60,7 +60,9 @@ class BadSetting(Exception):
     """A setting could not be rendered; its problem has been reported."""
 
 
-def settings_for(step: StepSpec, config: ResolvedConfig) -> StepSettings:
+def settings_for(step: StepSpec, config: ResolvedConfig,
+                 accepted: Callable[[str], str | None] = lambda key: None) -> StepSettings:
+    """``accepted(dotted key)``: keys the spec accepts without using are not params."""
     override: Any = config.step_overrides.get(step.name)
     if override is None:
         override = {}
@@ -70,6 +72,9 @@ def settings_for(step: StepSpec, config: ResolvedConfig) -> StepSettings:
     origins: dict[str, Origin | None] = {}
     values = {k: getattr(step, k) for k in STEP_SETTINGS if k != "params"}
     for key, value in override.items():
+        if key not in values and key not in ("params", "config") and \
+                accepted(f"steps.{step.name}.{key}") is not None:
+            continue
         origin = config.origin(("steps", step.name, key))
         if key in ("params", "config") and isinstance(value, Mapping):
             params.update(value)
@@ -90,7 +95,7 @@ def override_problems(spec: Spec, config: ResolvedConfig) -> list[Diagnostic]:
     names = spec.step_names
     found = []
     for name in config.step_overrides:
-        if name in names:
+        if name in names or spec.accepted(f"steps.{name}") is not None:
             continue
         close = difflib.get_close_matches(str(name), names, n=1)
         hint = f"did you mean '{close[0]}'?" if close else f"steps are: {', '.join(names)}"
@@ -110,7 +115,8 @@ def step_key_problems(spec: Spec, config: ResolvedConfig) -> list[Diagnostic]:
             continue
         step = spec.step(name)
         for key in override:
-            if key in STEP_SETTINGS or key == "config" or not _misspelt_setting(step, key):
+            if key in STEP_SETTINGS or key == "config" or not _misspelt_setting(step, key) \
+                    or spec.accepted(f"steps.{name}.{key}") is not None:
                 continue
             choices = [*STEP_SETTINGS, *sorted(_param_names(step))]
             close = difflib.get_close_matches(str(key), choices, n=1)

@@ -20,7 +20,7 @@ from engine.plan.settings import Limits, step_key_problems
 from engine.plan.stepchecks import port_diagnostics
 from engine.registry import get_step
 from engine.spec.config import ResolvedConfig, resolve_config
-from engine.spec.configkeys import unknown_key_problems
+from engine.spec.configkeys import accepted_unused, unknown_key_problems
 from engine.spec.schema import schema_diagnostics
 from engine.spec.spec import Spec, build_spec
 from engine.spec.yamlload import load_yaml_file
@@ -32,6 +32,8 @@ class Workflow:
     config: ResolvedConfig
     work_dir: str  # absolute: the directory mi-run started in; relative paths resolve here
     warnings: tuple[Diagnostic, ...] = ()  # e.g. unknown keys in a --config file
+    # config keys the spec accepts without using, and why (listed by the dry-run)
+    accepted_unused: tuple[tuple[str, str], ...] = ()
 
     @property
     def name(self) -> str:
@@ -82,7 +84,8 @@ def load(
     problems += [*keys.errors, *step_key_problems(parsed, config)]
     if problems:
         raise SpecError(problems)
-    return Workflow(spec=parsed, config=config, work_dir=os.getcwd(), warnings=keys.warnings)
+    return Workflow(spec=parsed, config=config, work_dir=os.getcwd(), warnings=keys.warnings,
+                    accepted_unused=accepted_unused(parsed, config))
 
 
 def _never(step: str) -> bool:

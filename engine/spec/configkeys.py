@@ -31,8 +31,9 @@ class KeyProblems:
 
 
 def unknown_key_problems(spec: Spec, config: ResolvedConfig, strict: bool = False) -> KeyProblems:
-    declared = set(spec.config) | set(spec.config_accepts) | {"steps"}
-    candidates = [k for k in config.values if isinstance(k, str) and k not in declared]
+    declared = set(spec.config) | {"steps"}
+    candidates = [k for k in config.values if isinstance(k, str) and k not in declared
+                  and spec.accepted(k) is None]
     if not candidates:
         return KeyProblems((), ())
     used = _names_step_templates_read(spec, set(config.values)) | config.template_reads
@@ -102,3 +103,23 @@ def _strings(value: object) -> list[str]:
     if isinstance(value, list):
         return [s for v in value for s in _strings(v)]
     return []
+
+
+def accepted_unused(spec: Spec, config: ResolvedConfig) -> tuple[tuple[str, str], ...]:
+    """The keys the config sets that the spec accepts without using, with why: top-level
+    keys, ``steps.<name>`` and ``steps.<name>.<key>`` (shown by the dry-run)."""
+    found: list[tuple[str, str]] = []
+    for key in config.values:
+        if key != "steps" and key not in spec.config and (why := spec.accepted(str(key))) is not None:
+            found.append((str(key), why))
+    for name, override in config.step_overrides.items():
+        why = spec.accepted(f"steps.{name}")
+        if why is not None:
+            found.append((f"steps.{name}", why))
+            continue
+        if isinstance(override, dict):
+            for key in override:
+                why = spec.accepted(f"steps.{name}.{key}")
+                if why is not None:
+                    found.append((f"steps.{name}.{key}", why))
+    return tuple(found)

@@ -61,8 +61,19 @@ class Spec:
     marks: Marks
     description: str = ""
     config: Mapping[str, Any] = field(default_factory=dict)
-    config_accepts: tuple[str, ...] = ()  # keys accepted without being used
+    # keys accepted without being used (dotted, * patterns) -> why they are not used
+    config_accepts: Mapping[str, str] = field(default_factory=dict)
     output_roots: tuple[str, ...] = ()  # directories outside the working dir outputs may use
+
+    def accepted(self, dotted: str) -> str | None:
+        """Why config key ``dotted`` (``log_dir``, ``steps.quant.out_dir``) is accepted without
+        being used ('' if no reason is given), or None when it is not accepted."""
+        from fnmatch import fnmatchcase
+
+        for pattern, why in self.config_accepts.items():
+            if fnmatchcase(dotted, pattern):
+                return why
+        return None
 
     def step(self, name: str) -> StepSpec:
         for candidate in self.steps:
@@ -106,6 +117,12 @@ def build_spec(data: Mapping[str, Any], marks: Marks, path: str, spec_dir: str) 
         marks=marks,
         description=data.get("description", ""),
         config=data.get("config") or {},
-        config_accepts=tuple(data.get("config_accepts") or ()),
+        config_accepts=_accepts(data.get("config_accepts")),
         output_roots=tuple(data.get("output_roots") or ()),
     )
+
+
+def _accepts(value: Any) -> dict[str, str]:
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    return dict.fromkeys((str(k) for k in value or ()), "")
