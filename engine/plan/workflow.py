@@ -84,7 +84,8 @@ def load(
     problems += [*keys.errors, *step_key_problems(parsed, config)]
     if problems:
         raise SpecError(problems)
-    return Workflow(spec=parsed, config=config, work_dir=os.getcwd(), warnings=keys.warnings,
+    return Workflow(spec=parsed, config=config, work_dir=os.getcwd(),
+                    warnings=(*config.warnings, *keys.warnings),
                     accepted_unused=accepted_unused(parsed, config))
 
 

@@ -46,6 +46,7 @@ class ResolvedConfig:
     values: Mapping[str, Any]
     origins: Mapping[PathKey, Origin] = field(default_factory=dict)
     template_reads: frozenset[str] = frozenset()  # top-level keys config templates read
+    warnings: tuple[Diagnostic, ...] = ()  # e.g. a key repeated in a --config file
 
     def origin(self, where: PathKey) -> Origin | None:
         probe = tuple(where)
@@ -177,12 +178,14 @@ def resolve_config(
     origins: dict[PathKey, Origin] = {}
     _merge(values, spec_config, origins, _file_origin("spec", spec_marks, ("config",)))
     problems: list[Diagnostic] = []
+    warnings: list[Diagnostic] = []
     for path in config_files:
         try:
-            document: Document = load_yaml_file(path)
+            document: Document = load_yaml_file(path, repeated_keys="warn")
         except SpecError as exc:
             problems.extend(exc.diagnostics)
             continue
+        warnings.extend(document.warnings)
         if document.data is None:
             continue
         if not isinstance(document.data, Mapping):
@@ -205,7 +208,7 @@ def resolve_config(
         _merge(values, layer, origins, lambda _w, t=text: Origin("set", f"--set {t}"))
     if problems:
         raise SpecError(problems)
-    resolved = ResolvedConfig(values=values, origins=origins)
+    resolved = ResolvedConfig(values=values, origins=origins, warnings=tuple(warnings))
     return _render_config_templates(resolved, dict(base_context or {}))
 
 
@@ -263,7 +266,8 @@ def _render_config_templates(config: ResolvedConfig, base: dict[str, Any]) -> Re
             _assign(values, where, rendered)
     if problems:
         raise SpecError(problems)
-    return ResolvedConfig(values=values, origins=config.origins, template_reads=frozenset(reads))
+    return ResolvedConfig(values=values, origins=config.origins, template_reads=frozenset(reads),
+                          warnings=config.warnings)
 
 
 _CONFIG_ATTR = re.compile(r"""config\s*(?:\.\s*([A-Za-z_]\w*)|\[\s*['"]([^'"]+)['"]\s*\])""")

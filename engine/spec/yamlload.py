@@ -72,9 +72,12 @@ class Marks:
 class Document:
     data: Any
     marks: Marks
+    warnings: tuple[Diagnostic, ...] = ()  # repeated keys, when they are allowed
 
 
-def load_yaml_file(path: str | Path) -> Document:
+def load_yaml_file(path: str | Path, repeated_keys: str = "error") -> Document:
+    """``repeated_keys``: "error" (specs) or "warn" (config files, where PyYAML - which
+    MetaInformAnt uses - silently keeps the later value: a warning, and the later wins)."""
     path_str = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -82,10 +85,10 @@ def load_yaml_file(path: str | Path) -> Document:
         raise SpecError([Diagnostic(f"file not found: {path_str}", path=path_str)]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([Diagnostic(f"cannot read file: {exc}", path=path_str)]) from None
-    return load_yaml_text(text, path_str)
+    return load_yaml_text(text, path_str, repeated_keys)
 
 
-def load_yaml_text(text: str, path: str = "<string>") -> Document:
+def load_yaml_text(text: str, path: str = "<string>", repeated_keys: str = "error") -> Document:
     loader = _Loader(text)
     marks = Marks(path=path)
     problems: list[Diagnostic] = []
@@ -102,6 +105,14 @@ def load_yaml_text(text: str, path: str = "<string>") -> Document:
         raise SpecError([Diagnostic(f"invalid YAML: {exc}", path)]) from None
     finally:
         loader.dispose()
+    if repeated_keys == "warn":
+        warnings = tuple(Diagnostic(p.message.replace("would silently win", "wins, as in PyYAML"),
+                                    p.path, p.line, p.col, p.hint, severity="warning")
+                         for p in problems if p.message.startswith("duplicate key"))
+        problems = [p for p in problems if not p.message.startswith("duplicate key")]
+        if problems:
+            raise SpecError(problems)
+        return Document(data=data, marks=marks, warnings=warnings)
     if problems:
         raise SpecError(problems)
     return Document(data=data, marks=marks)

@@ -71,3 +71,16 @@ def test_real_amalgkit_configs_get_through_but_for_missing_data(cli, workdir: Pa
     assert code == 0, err
     assert "accepted, not used: steps.config" in out
     assert "warning" not in err
+
+
+def test_a_key_repeated_in_a_config_file_warns_and_the_later_wins(cli, spec_file,
+                                                                  workdir: Path) -> None:
+    spec = spec_file(SPEC)
+    (workdir / "c.yaml").write_text("n: 2\nn: 3\n")
+    code, out, err = cli(str(spec), "--dry-run", "--json", "-c", "c.yaml")
+    assert code == 0
+    assert "c.yaml:2:1: warning: duplicate key 'n' (the later value wins, as in PyYAML)" in err
+    assert "echo 3 > out/a.txt" in out
+    spec.write_text(SPEC.replace("config: {n: 1}", "config: {n: 1}\nconfig: {n: 2}"))
+    code, _, err = cli(str(spec), "--dry-run")
+    assert code == 2 and "duplicate key 'config'" in err  # in a spec it stays an error
