@@ -39,7 +39,8 @@ def spec(spec_file) -> Path:
 
 def test_dry_run_json_shape(cli, spec: Path) -> None:
     doc = dry_run_json(cli, spec)
-    assert set(doc) == {"workflow", "steps"} and doc["workflow"] == "demo"
+    assert set(doc) == {"workflow", "steps", "accepted_unused"} and doc["workflow"] == "demo"
+    assert doc["accepted_unused"] == []
     keys = {"id", "step", "action", "reasons", "inputs", "outputs", "depends_on", "command", "uses"}
     assert all(set(row) == keys for row in doc["steps"])
     rows = rows_by_id(doc)
