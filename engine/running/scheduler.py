@@ -257,7 +257,7 @@ class Scheduler:
         attempt = self.attempts.get(node, 0) + 1
         self.attempts[node] = attempt
         self._set(node, LoopState.RUNNING)
-        log_path = self.recorder.log_path(instance)
+        log_path = self.recorder.log_path(instance, attempt)
         self.recorder.started(instance, attempt, log_path)
         self.reporter.started(node, attempt, self.decisions[node].reasons, instance.command)
         self.executor.submit(instance, attempt, log_path)
