@@ -222,6 +222,19 @@ class ExecutorContract:
         assert (f"[mi-run] hint: {hint}" in log) is (hint is not None)
         assert ("Traceback" in log) is (uses == "testexec.raise")
 
+    def test_a_failed_tool_output_is_not_repeated_by_the_outcome(self, backend: Executor,
+                                                                  tmp_path: Path) -> None:
+        """``context.run``'s error quotes the tool's last lines (for callers without a log);
+        the log holds them already, so its outcome line leaves them out."""
+        out = run_all(backend, [make_instance(tmp_path, "t", uses="testexec.tool")],
+                      tmp_path / "logs")["t"]
+        assert out.error is not None and out.error.endswith("tool-said")
+        lines = log_lines(out)
+        assert lines.count("tool-said") == 1
+        assert lines[-1].startswith("[mi-run] hint: see the full log")
+        assert lines[-2].startswith("[mi-run] failed after ")
+        assert "command failed with exit status 4" in lines[-2]
+
     def test_each_attempt_has_its_own_log_never_appended(self, backend: Executor,
                                                          tmp_path: Path) -> None:
         logs = tmp_path / "logs"
