@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from engine.context import tail_of
 from engine.model import Status
 from engine.plan.workflow import Workflow
+from engine.render.shown import shown_path
 from engine.running.result import FailedStep, RunResult
 
 SHOWN_FAILURES = 10
@@ -55,18 +55,12 @@ def _failure(failed: FailedStep) -> list[str]:
     if failed.hint:
         lines.append(f"  hint: {failed.hint}")
     if failed.log_path:
-        lines.append(f"  log: {_shown(failed.log_path)}")
+        lines.append(f"  log: {shown_path(failed.log_path)}")
         tail = tail_of(Path(failed.log_path), 8)
         if tail:
             lines.append("  last lines of the log:")
             lines.extend("    " + _clip(line) for line in tail.splitlines())
     return lines
-
-
-def _shown(path: str) -> str:
-    """A path as the user would type it: relative when it lies below the current directory."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
 
 
 def _clip(line: str, width: int = 240) -> str:
