@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
             gc.freeze()
             gc.enable()
         result = session.execute()
-    print(summary(result, workflow), file=sys.stderr)
+    print(summary(result, workflow, options.argv, options.quiet), file=sys.stderr)
     return 0 if result.ok else 1
 
 
