@@ -78,7 +78,7 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
             gc.freeze()
             gc.enable()
         result = session.execute()
-    print(summary(result, workflow), file=sys.stderr)
+    print(summary(result, workflow, options.argv, options.quiet), file=sys.stderr)
     return 0 if result.ok else 1
 
 
@@ -235,7 +235,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     from engine.render.status import print_status
 
     workflow = _load(args)
-    return print_status(workflow, run_options(args, workflow), args.json)
+    return print_status(workflow, run_options(args, workflow), args.json, args.logs)
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from engine.render.logview import print_log
+
+    if args.attempt is not None and args.all_attempts:
+        raise UsageError("--attempt and --all cannot be used together")
+    if args.attempt is not None and args.attempt < 1:
+        raise UsageError(f"--attempt must be 1 or more, got {args.attempt}")
+    workflow = _load(args)
+    return print_log(workflow, run_options(args, workflow), args.instance, args.attempt,
+                     args.all_attempts)
 
 
 def cmd_step(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from engine.errors import MiError, UsageError
 from engine.executors import EXECUTORS
 from engine.version import __version__
 
-SUBCOMMANDS = ("run", "validate", "schema", "steps", "status", "step", "clean")
+SUBCOMMANDS = ("run", "validate", "schema", "steps", "status", "log", "step", "clean")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -118,7 +118,20 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     _common(status)
     status.add_argument("--state-dir", default=None)
     status.add_argument("--json", action="store_true")
+    status.add_argument("--logs", action="store_true",
+                        help="add a column with each instance's latest log")
     parsers["status"] = status
+    log = argparse.ArgumentParser(prog="mi-run log",
+                                  description="print an instance's log (its latest attempt)")
+    log.add_argument("spec")
+    log.add_argument("instance", help="instance id, e.g. quant[s1] (or a step without fan-out)")
+    log.add_argument("--attempt", type=int, default=None, metavar="N",
+                     help="attempt N of the instance's latest run")
+    log.add_argument("--all", action="store_true", dest="all_attempts",
+                     help="every attempt of the instance's latest run")
+    _common(log)
+    log.add_argument("--state-dir", default=None)
+    parsers["log"] = log
     one = argparse.ArgumentParser(prog="mi-run step", description="run one registered step by hand")
     one.add_argument("name", help="registered step, e.g. gwas.plots")
     one.add_argument("--input", "-i", action="append", default=[], metavar="NAME=PATH[,PATH]")

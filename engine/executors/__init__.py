@@ -24,7 +24,8 @@ def make_executor(name: str, **options: Any) -> Executor:
     """A new, not yet started executor ``name``.
 
     ``options`` (all backends): ``tmp_root`` -- directory for per-attempt tmp dirs and markers
-    (default: the system temp dir), ``hash_limit`` -- see :mod:`engine.fingerprint`. The
+    (default: the system temp dir), ``hash_limit`` -- see :mod:`engine.fingerprint`,
+    ``run_id`` -- the run's id, written in the header of every attempt's log. The
     processes backend also takes ``kill_grace`` (seconds past a Python step's timeout before its
     worker is killed) and ``orphan_dir``; the local backends (all but dask) take ``run_token``,
     put in the environment of every process they start (see :mod:`.orphans`).

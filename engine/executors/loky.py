@@ -36,12 +36,13 @@ from joblib.externals.loky import ProcessPoolExecutor
 from joblib.externals.loky.process_executor import BrokenProcessPool
 
 from engine.envvars import RUN_TOKEN
+from engine.executors.attemptlog import failed_attempt, host_name
 from engine.executors.base import Executor, worker_module
 from engine.executors.markers import MarkerInfo, read_marker
 from engine.executors.shell import kill_group
 from engine.executors.worker import execute
 from engine.fingerprint import DEFAULT_HASH_LIMIT
-from engine.model import Outcome, StepInstance, failed_outcome
+from engine.model import Outcome, StepInstance
 
 _MAX_FRUITLESS_BREAKS = 3
 _SIGKILL_EXIT = -signal.SIGKILL
@@ -68,8 +69,10 @@ class LokyExecutor(Executor):
         hash_limit: int | None = DEFAULT_HASH_LIMIT,
         kill_grace: float = 10.0,
         run_token: str | None = None,
+        run_id: str | None = None,
     ):
         self._tmp_root = tmp_root
+        self._run_id = run_id
         # In the workers' environment from their start (so /proc shows it, and their shell
         # steps inherit it): see engine.executors.orphans.
         self._worker_env = {RUN_TOKEN: run_token} if run_token else None
@@ -181,6 +184,7 @@ class LokyExecutor(Executor):
                     marker=task.marker,
                     step_module=worker_module(task.instance),
                     hash_limit=self._hash_limit,
+                    run_id=self._run_id,
                 )
                 break
             except (BrokenProcessPool, RuntimeError):  # broke since the last wait(): replace it
@@ -311,15 +315,9 @@ class LokyExecutor(Executor):
 
     def _fail(self, task: _Task, info: MarkerInfo | None, error: str, **kw: Any) -> Outcome:
         now = time.time()
-        return failed_outcome(
-            task.instance,
-            task.attempt,
-            task.log_path,
-            error,
-            started=info.started if info is not None else now,
-            ended=now,
-            **kw,
-        )
+        return failed_attempt(task.instance, task.attempt, task.log_path, error,
+                              started=info.started if info is not None else now, ended=now,
+                              run_id=self._run_id, host=host_name(), **kw)
 
     # -- hung Python steps ---------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ class ProcessesExecutor(Executor):
 
     def __init__(self, **options: object):
         shell_options = {k: v for k, v in options.items()
-                         if k in ("tmp_root", "hash_limit", "orphan_dir", "run_token")}
+                         if k in ("tmp_root", "hash_limit", "orphan_dir", "run_token", "run_id")}
         self._shells = ShellSpawner(**shell_options)  # type: ignore[arg-type]
         self._python_options = {k: v for k, v in options.items() if k != "orphan_dir"}
         self._python: Executor = _Idle()

@@ -21,8 +21,9 @@ class SerialExecutor(Executor):
     name = "serial"
 
     def __init__(self, tmp_root: str | None = None, hash_limit: int | None = DEFAULT_HASH_LIMIT,
-                 run_token: str | None = None):
+                 run_token: str | None = None, run_id: str | None = None):
         self._tmp_root = tmp_root
+        self._run_id = run_id
         self._hash_limit = hash_limit
         self._run_token = run_token
         self._queue: deque[tuple[StepInstance, int, str]] = deque()
@@ -40,7 +41,7 @@ class SerialExecutor(Executor):
             return []
         instance, attempt, log_path = self._queue.popleft()
         return [execute(instance, attempt, log_path, self._tmp, hash_limit=self._hash_limit,
-                        run_token=self._run_token)]
+                        run_token=self._run_token, run_id=self._run_id)]
 
     def running(self) -> int:
         return len(self._queue)

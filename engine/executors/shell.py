@@ -13,9 +13,8 @@ loky, serial and Dask backends) and by the pidfd spawner of the default backend
   a shell: Python ignores SIGPIPE and SIGXFSZ (:data:`PYTHON_IGNORED`), which a child would
   otherwise inherit (``zcat f | head`` would print "Broken pipe" and exit 1, not 141), and a
   thread that blocks signals would pass its mask on (:func:`unblocked_signals`);
-* the log format: an attempt starts with :func:`attempt_header` (the Dask backend looks for
-  :func:`attempt_mark` to tell whether an attempt started) and a failure ends with
-  :func:`failure_footer`;
+* the log: each attempt writes its own file as :mod:`engine.executors.attemptlog` says (a
+  header, the command's stdout and stderr, one outcome line);
 * the verdicts (:func:`exit_failure`, :func:`timeout_failure`, :func:`missing_outputs_failure`)
   are the error and hint texts the user reads.
 """
@@ -28,10 +27,8 @@ import signal
 import subprocess
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import BinaryIO
 
-from engine.context import tail_of
 from engine.fingerprint import Fingerprint, fingerprint
 from engine.model import StepInstance
 
@@ -41,8 +38,6 @@ KILL_GRACE = 5.0
 MAX_ARG = 100_000
 """Longest command passed as one argv string: below Linux's MAX_ARG_STRLEN (131072 bytes),
 leaving room for multi-byte text."""
-
-_SHOWN = 2000  # characters of a command written into a log line
 
 PYTHON_IGNORED = tuple(getattr(signal, name) for name in ("SIGPIPE", "SIGXFSZ", "SIGXFZ")
                        if hasattr(signal, name))
@@ -74,41 +69,6 @@ def bash_argv(command: str, script_path: str) -> tuple[list[str], str | None]:
     return ["bash", "-euo", "pipefail", script_path], script_path
 
 
-def shown_command(command: str) -> str:
-    """A command as a log line shows it: long ones are cut and say how long they were."""
-    if len(command) <= _SHOWN:
-        return command
-    return command[:_SHOWN] + f" ... ({len(command)} chars)"
-
-
-def attempt_mark(instance_id: str, attempt: int) -> str:
-    """The text that starts every attempt's first log line."""
-    return f"[mi-run] {instance_id} attempt {attempt}:"
-
-
-def attempt_header(instance_id: str, attempt: int, what: str) -> str:
-    """The first log line of an attempt; ``what`` is the command or the step function."""
-    return f"{attempt_mark(instance_id, attempt)} $ {shown_command(what)}\n"
-
-
-def failure_footer(instance_id: str, error: str, command: str | None = None) -> str:
-    """The last log lines of a failed attempt. ``command`` is given when the log has no
-    header naming it (the spawner does not write one, to keep the loop's path short)."""
-    text = f"[mi-run] {instance_id} failed: {error}\n"
-    if command is not None:
-        text += f"[mi-run] the command was: {shown_command(command)}\n"
-    return text
-
-
-def append_log(log_path: str, text: str) -> None:
-    """Append to a step log, ignoring a log that cannot be written (the outcome still says it)."""
-    try:
-        with open(log_path, "a", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError:
-        pass
-
-
 def signal_name(number: int) -> str:
     """``SIGKILL`` for 9; the bare number for signals Python has no name for (real-time ones)."""
     try:
@@ -117,18 +77,18 @@ def signal_name(number: int) -> str:
         return str(number)
 
 
-def exit_failure(code: int, log_path: str) -> tuple[str, str]:
-    """Error and hint for a command that ended with exit code ``code`` (negative: a signal)."""
+def exit_failure(code: int) -> tuple[str, None]:
+    """Error (and no hint) for a command that ended with exit code ``code`` (negative: a
+    signal). What the command said is in its log, which the error does not quote."""
     what = f"killed by signal {signal_name(-code)}" if code < 0 else f"exit status {code}"
-    tail = tail_of(Path(log_path), 6)
-    return f"command failed ({what})\n{tail}".rstrip(), f"see the full log: {log_path}"
+    return f"command failed ({what})", None
 
 
-def timeout_failure(instance: StepInstance, log_path: str, *, killed: bool = True) -> tuple[str, str]:
+def timeout_failure(instance: StepInstance, *, killed: bool = True) -> tuple[str, str]:
     """Error and hint for a step that ran past its ``timeout:``."""
     note = " (process group killed)" if killed else ""
     return (f"timed out after {instance.timeout:g} s{note}",
-            f"raise 'timeout:' for step '{instance.step}' if it needs longer; log: {log_path}")
+            f"raise 'timeout:' for step '{instance.step}' if it needs longer")
 
 
 def missing_outputs_failure(missing: list[str]) -> tuple[str, str]:

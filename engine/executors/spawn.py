@@ -1,9 +1,10 @@
 """Shell steps spawned straight from the engine's loop thread, reaped through pidfds.
 
 This is how ``make`` runs jobs, and it is what the default backend uses for ``run:`` steps:
-per step the engine only opens the log, ``posix_spawn``s ``bash`` in a new session (its own
-process group) and, when the child's pidfd becomes readable, reaps it with ``wait4`` and
-fingerprints the declared outputs. No worker process, no thread, no pickling: the engine's
+per step the engine only creates the attempt's log with its header (kept open: the child
+writes to it, and the engine adds the outcome line through it), ``posix_spawn``s ``bash`` in a
+new session (its own process group) and, when the child's pidfd becomes readable, reaps it
+with ``wait4`` and fingerprints the declared outputs. No worker process, no thread, no pickling: the engine's
 own cost is a fraction of a millisecond per step, well under bash's start-up.
 
 Timeouts send SIGTERM to the step's process group, then SIGKILL after :data:`KILL_GRACE`
@@ -26,16 +27,14 @@ import uuid
 from dataclasses import dataclass
 
 from engine import envvars
+from engine.executors.attemptlog import failed_attempt, header, host_name, outcome_line
 from engine.executors.base import Executor
 from engine.executors.orphans import registry_path
 from engine.executors.shell import (
     KILL_GRACE,
     PYTHON_IGNORED,
-    append_log,
-    attempt_header,
     bash_argv,
     exit_failure,
-    failure_footer,
     kill_group,
     missing_outputs_failure,
     output_fingerprints,
@@ -43,7 +42,7 @@ from engine.executors.shell import (
     unblocked_signals,
 )
 from engine.fingerprint import DEFAULT_HASH_LIMIT, Fingerprint
-from engine.model import Outcome, Status, StepInstance, failed_outcome
+from engine.model import Outcome, Status, StepInstance
 
 
 @dataclass(eq=False)
@@ -57,6 +56,7 @@ class _Child:
     clock: float
     deadline: float | None
     tmp_dir: str
+    log_fd: int
     killed_at: float | None = None
     script: str | None = None
 
@@ -65,7 +65,8 @@ class ShellSpawner(Executor):
     name = "spawn"
 
     def __init__(self, tmp_root: str | None = None, hash_limit: int | None = DEFAULT_HASH_LIMIT,
-                 orphan_dir: str | None = None, run_token: str | None = None):
+                 orphan_dir: str | None = None, run_token: str | None = None,
+                 run_id: str | None = None):
         self._tmp_root = tmp_root
         self._hash_limit = hash_limit
         self._orphan_dir = orphan_dir
@@ -80,6 +81,7 @@ class ShellSpawner(Executor):
         self._free_tmp: list[str] = []
         self._token = run_token or uuid.uuid4().hex
         self._bash = "/bin/bash"
+        self._run_id = run_id
 
     def start(self, slots: int) -> None:
         self._tmp = tempfile.mkdtemp(prefix="mi-run-", dir=self._tmp_root)
@@ -100,9 +102,9 @@ class ShellSpawner(Executor):
         try:
             child = self._spawn(instance, attempt, log_path, started)
         except OSError as exc:
-            self._pending_failures.append(failed_outcome(
+            self._pending_failures.append(failed_attempt(
                 instance, attempt, log_path, f"could not start the step: {exc}",
-                started=started, ended=time.time()))
+                started=started, ended=time.time(), run_id=self._run_id, host=host_name()))
             return
         self._children[child.pidfd] = child
         self._poll.register(child.pidfd, select.POLLIN)
@@ -127,33 +129,37 @@ class ShellSpawner(Executor):
             tmp_dir = os.path.join(self._tmp, f"step.{self._seq}")
             os.mkdir(tmp_dir)
         env = dict(self._env, TMPDIR=tmp_dir)
-        if attempt > 1:  # the first attempt's log gets no header (see failure_footer)
-            append_log(log_path, attempt_header(instance.id, attempt, command))
-        if work_dir == self._cwd:
-            # The child opens its own log: file creation is slow on some file systems and
-            # would otherwise sit on the loop's critical path.
-            # Default dispositions and an empty mask, as from a shell (see engine.executors.shell).
-            pid = os.posix_spawn(self._bash, argv, env, setsid=True, setsigdef=PYTHON_IGNORED,
-                                 setsigmask=(), file_actions=[
-                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-                (os.POSIX_SPAWN_OPEN, 1, log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644),
-                (os.POSIX_SPAWN_DUP2, 1, 2),
-            ])
-        else:  # posix_spawn cannot change directory before Python 3.13
-            log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-            try:
-                with unblocked_signals():
-                    proc = subprocess.Popen(argv, cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=log_fd, stderr=log_fd, start_new_session=True,
-                                            restore_signals=True)
-            finally:
-                os.close(log_fd)
-            proc.returncode = 0  # we reap it ourselves; keep Popen.__del__ quiet
-            pid = proc.pid
+        # The engine creates the log and writes its header; the child gets it as stdout and
+        # stderr, and the outcome line goes through the same open file when it has ended.
+        log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        try:
+            os.write(log_fd, header(instance, attempt, started, self._run_id,
+                                    host_name()).encode())
+            pid = self._start(argv, env, work_dir, log_fd)
+        except BaseException:
+            os.close(log_fd)
+            raise
         pidfd = os.pidfd_open(pid)
         deadline = time.monotonic() + instance.timeout if instance.timeout else None
         return _Child(instance, attempt, log_path, pid, pidfd, started, time.perf_counter(),
-                      deadline, tmp_dir, script=script)
+                      deadline, tmp_dir, log_fd, script=script)
+
+    def _start(self, argv: list[str], env: dict[str, str], work_dir: str, log_fd: int) -> int:
+        if work_dir == self._cwd:
+            # Default dispositions and an empty mask, as from a shell (see engine.executors.shell).
+            return os.posix_spawn(self._bash, argv, env, setsid=True, setsigdef=PYTHON_IGNORED,
+                                  setsigmask=(), file_actions=[
+                (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                (os.POSIX_SPAWN_DUP2, log_fd, 1),
+                (os.POSIX_SPAWN_DUP2, log_fd, 2),
+            ])
+        # posix_spawn cannot change directory before Python 3.13
+        with unblocked_signals():
+            proc = subprocess.Popen(argv, cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
+                                    stdout=log_fd, stderr=log_fd, start_new_session=True,
+                                    restore_signals=True)
+        proc.returncode = 0  # we reap it ourselves; keep Popen.__del__ quiet
+        return int(proc.pid)
 
     # waiting ----------------------------------------------------------------------------
     def wait(self, timeout: float | None) -> list[Outcome]:
@@ -193,7 +199,7 @@ class ShellSpawner(Executor):
         self._poll.unregister(child.pidfd)
         del self._children[child.pidfd]
         os.close(child.pidfd)
-        _, status, usage = os.wait4(child.pid, 0)
+        _, wait_status, usage = os.wait4(child.pid, 0)
         if child.killed_at is not None:
             kill_group(child.pid, signal.SIGKILL)  # whatever of the group is left
         if child.script:
@@ -206,25 +212,28 @@ class ShellSpawner(Executor):
             self._free_tmp.append(child.tmp_dir)
         else:
             shutil.rmtree(child.tmp_dir, ignore_errors=True)
-        code = os.waitstatus_to_exitcode(status)
+        code = os.waitstatus_to_exitcode(wait_status)
         elapsed = time.perf_counter() - child.clock
         peak = usage.ru_maxrss / 1024.0
         error = hint = None
         output_fps: dict[str, Fingerprint] = {}
         instance = child.instance
         if child.killed_at is not None:
-            error, hint = timeout_failure(instance, child.log_path)
+            error, hint = timeout_failure(instance)
         elif code != 0:
-            error, hint = exit_failure(code, child.log_path)
+            error, hint = exit_failure(code)
         else:
             output_fps, missing = output_fingerprints(instance, self._hash_limit)
             if missing:
                 error, hint = missing_outputs_failure(missing)
-        if error is not None:
-            append_log(child.log_path, failure_footer(instance.id, error, instance.command or ""))
+        status = Status.FAILED if error else Status.COMPLETED
+        try:
+            os.write(child.log_fd, outcome_line(status, elapsed, error, hint).encode())
+        except OSError:
+            pass  # a full disk: the outcome still says it
+        os.close(child.log_fd)
         return Outcome(
-            instance_id=instance.id, attempt=child.attempt,
-            status=Status.FAILED if error else Status.COMPLETED,
+            instance_id=instance.id, attempt=child.attempt, status=status,
             started=child.started, ended=child.started + elapsed, peak_mem_mb=peak,
             log_path=child.log_path, error=error, hint=hint,
             metadata={"execution_time": elapsed, "peak_mem_mb": peak},
@@ -253,7 +262,8 @@ class ShellSpawner(Executor):
                 pass
             self._poll.unregister(child.pidfd)
             os.close(child.pidfd)
-            self._children.clear()
+            os.close(child.log_fd)  # the recorder notes the interruption in the log
+        self._children.clear()
         self._pending_failures.clear()
 
     def shutdown(self) -> None:

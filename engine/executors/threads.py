@@ -16,20 +16,22 @@ import shutil
 import tempfile
 import time
 
+from engine.executors.attemptlog import failed_attempt
 from engine.executors.base import Executor
 from engine.executors.markers import read_marker
 from engine.executors.shell import kill_group
 from engine.executors.worker import execute
 from engine.fingerprint import DEFAULT_HASH_LIMIT
-from engine.model import Outcome, StepInstance, failed_outcome
+from engine.model import Outcome, StepInstance
 
 
 class ThreadExecutor(Executor):
     name = "threads"
 
     def __init__(self, tmp_root: str | None = None, hash_limit: int | None = DEFAULT_HASH_LIMIT,
-                 run_token: str | None = None):
+                 run_token: str | None = None, run_id: str | None = None):
         self._tmp_root = tmp_root
+        self._run_id = run_id
         self._hash_limit = hash_limit
         self._run_token = run_token
         self._slots = 1
@@ -52,7 +54,7 @@ class ThreadExecutor(Executor):
         marker = os.path.join(self._tmp, f"{self._seq}.run")
         future = self._get_pool().submit(
             execute, instance, attempt, log_path, self._tmp, marker=marker,
-            hash_limit=self._hash_limit, run_token=self._run_token,
+            hash_limit=self._hash_limit, run_token=self._run_token, run_id=self._run_id,
         )  # fmt: skip
         self._inflight[future] = (instance, attempt, log_path, marker)
 
@@ -67,16 +69,9 @@ class ThreadExecutor(Executor):
                 outcomes.append(future.result())
             except Exception as exc:  # a bug in the runner itself: still one outcome per attempt
                 now = time.time()
-                outcomes.append(
-                    failed_outcome(
-                        instance,
-                        attempt,
-                        log_path,
-                        f"executor error: {exc!r}",
-                        started=now,
-                        ended=now,
-                    )
-                )
+                outcomes.append(failed_attempt(instance, attempt, log_path,
+                                               f"executor error: {exc!r}", started=now,
+                                               ended=now, run_id=self._run_id))
         return outcomes
 
     def running(self) -> int:

@@ -5,8 +5,10 @@ missing declared output): those become ``Outcome(status=FAILED, error=..., hint=
 details (traceback, command output) in the step's log file. Only ``KeyboardInterrupt`` passes
 through (after killing the step's process group), so an interrupt stops the run.
 
-Shell steps run as :mod:`engine.executors.shell` says, in ``work_dir`` with stdout and stderr
-appended to the log and ``TMPDIR`` set to the attempt's private tmp dir.
+The attempt's log is written as :mod:`engine.executors.attemptlog` says: created with its
+header, then the step's output, then one outcome line. Shell steps run as
+:mod:`engine.executors.shell` says, in ``work_dir`` with stdout and stderr going to the log and
+``TMPDIR`` set to the attempt's private tmp dir.
 
 Python steps get ``(dict(params), inputs=..., outputs=..., context=StepContext)``; relative
 paths are resolved against ``work_dir`` (the process working directory is never changed: that
@@ -38,15 +40,19 @@ from typing import Any
 from engine.context import StepContext
 from engine.envvars import RUN_TOKEN
 from engine.errors import StepError, UnknownStepError
+from engine.executors.attemptlog import (
+    append_log,
+    error_lines_logged,
+    header,
+    host_name,
+    outcome_line,
+    start_log,
+)
 from engine.executors.markers import write_marker
 from engine.executors.memory import PeakMemory, reset_hwm
 from engine.executors.shell import (
     ShellRun,
-    append_log,
-    attempt_header,
-    attempt_mark,
     exit_failure,
-    failure_footer,
     missing_outputs_failure,
     output_fingerprints,
     timeout_failure,
@@ -91,6 +97,7 @@ def execute(
     step_module: str | None = None,
     hash_limit: int | None = DEFAULT_HASH_LIMIT,
     run_token: str | None = None,
+    run_id: str | None = None,
 ) -> Outcome:
     """Run ``instance`` once and return its :class:`Outcome` (see the module docstring).
 
@@ -101,6 +108,7 @@ def execute(
     ``instance.uses`` is not registered in this process (the parent knows where it came from).
     ``hash_limit``: passed to :func:`engine.fingerprint.fingerprint` for ``output_fps``.
     ``run_token``: put in a shell step's environment (see :mod:`engine.executors.orphans`).
+    ``run_id``: the run's id, for the log's header.
     """
     started = time.time()
     clock = time.perf_counter()
@@ -109,11 +117,12 @@ def execute(
     tmp_dir = ""
     try:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        start_log(log_path, header(instance, attempt, started, run_id, host_name()))
         for out in instance.output_paths():
             os.makedirs((work_dir / out).parent, exist_ok=True)
         tmp_dir = _private_tmp(state_tmp)
         if instance.command is not None:
-            _run_shell(instance, attempt, log_path, tmp_dir, marker, started, result, run_token)
+            _run_shell(instance, log_path, tmp_dir, marker, started, result, run_token)
         elif instance.uses is not None:
             write_marker(marker, started, tmp_dir, None)
             _run_function(instance, attempt, log_path, tmp_dir, step_module, result)
@@ -133,8 +142,8 @@ def execute(
     if result.status is Status.COMPLETED:
         output_fps = _check_outputs(instance, hash_limit, result)
     elapsed = time.perf_counter() - clock
-    if result.status is Status.FAILED:
-        append_log(log_path, failure_footer(instance.id, result.error or ""))
+    append_log(log_path, outcome_line(result.status, elapsed, result.error, result.hint,
+                                      error_lines_logged(result.error, log_path)))
     metadata = dict(result.metadata)
     metadata["execution_time"] = elapsed
     metadata["peak_mem_mb"] = result.peak_mb
@@ -160,7 +169,6 @@ def execute(
 
 def _run_shell(
     instance: StepInstance,
-    attempt: int,
     log_path: str,
     tmp_dir: str,
     marker: str | None,
@@ -172,16 +180,15 @@ def _run_shell(
     run = ShellRun(command, instance.work_dir, _shell_env(tmp_dir, run_token),
                    os.path.join(tmp_dir, "command.sh"))
     with open(log_path, "ab", buffering=0) as log:
-        log.write(attempt_header(instance.id, attempt, command).encode())
         reset_hwm()  # bash inherits this process's high-water mark at exec (see module doc)
         pid = run.start(log)
     write_marker(marker, started, tmp_dir, pid)
     run.wait(instance.timeout)
     result.peak_mb = run.peak_mb
     if run.timed_out:
-        result.fail(*timeout_failure(instance, log_path))
+        result.fail(*timeout_failure(instance))
     elif run.code != 0:
-        result.fail(*exit_failure(run.code, log_path))
+        result.fail(*exit_failure(run.code))
 
 
 # -- Python steps ------------------------------------------------------------------------------
@@ -200,7 +207,6 @@ def _run_function(
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)
     try:
-        logger.info("%s %s", attempt_mark(instance.id, attempt), instance.uses)
         _call_step(instance, attempt, log_path, tmp_dir, step_module, logger, result)
         for warning in result.warnings:
             logger.warning("%s", warning)
@@ -258,16 +264,17 @@ def _call_step(
             if os.getcwd() != cwd:
                 os.chdir(cwd)
     except _StepTimeout:
-        result.fail(*timeout_failure(instance, log_path, killed=False))
+        result.fail(*timeout_failure(instance, killed=False))
         return
-    except StepError as exc:
-        logger.error("error: %s%s", exc, f"\n  hint: {exc.hint}" if exc.hint else "")
+    except StepError as exc:  # a clean message: the outcome line says it, with the hint
         result.fail(str(exc), exc.hint)
         return
     except (Exception, SystemExit) as exc:
-        logger.error("step raised %s", type(exc).__name__, exc_info=True)
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        result.fail(detail, f"traceback in the step log: {log_path}")
+        detail = "".join(traceback.format_exception_only(type(exc), exc))
+        trace = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        logger.error("step raised %s\n%s", type(exc).__name__,  # its last line: the outcome's
+                     trace.removesuffix(detail).rstrip())
+        result.fail(detail.strip())
         return
     finally:
         result.peak_mb = memory.peak_mb()
@@ -277,7 +284,7 @@ def _call_step(
         result.fail(
             f"timed out: ran {elapsed:.1f} s, more than timeout {timeout:g} s (Python steps "
             "cannot be interrupted in the threads executor, so it ran to completion)",
-            timeout_failure(instance, log_path)[1],
+            timeout_failure(instance)[1],
         )
 
 

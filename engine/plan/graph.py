@@ -135,6 +135,24 @@ class Dag:
             result[node] = best + (weight(node) if weight else 1.0)
         return result
 
+    def longest_path(self, weight: Callable[[str], float]) -> list[str]:
+        """The heaviest chain of nodes (sum of ``weight``), first node first: the critical
+        path of a run when ``weight`` is each instance's duration. It starts and ends with a
+        node of positive weight (nodes of weight 0 may lie between)."""
+        remaining = self.remaining_path_lengths(weight)
+        if not remaining or max(remaining.values()) <= 0:
+            return []
+        node = max(remaining, key=remaining.__getitem__)  # the first of the heaviest
+        while weight(node) <= 0:  # a start that adds nothing: go down the heavy side
+            node = max(self._succ[node], key=remaining.__getitem__)
+        path = [node]
+        while children := self._succ.get(node):
+            node = max(children, key=remaining.__getitem__)
+            if remaining[node] <= 0:
+                break
+            path.append(node)
+        return path
+
     def collapse(self, group_of: Callable[[str], str]
                  ) -> tuple[dict[str, int], set[tuple[str, str, EdgeKind]]]:
         """Quotient graph: group -> member count, and edges between distinct groups."""

@@ -8,6 +8,7 @@ from typing import Any
 from engine.model import Action, Status
 from engine.plan.workflow import Workflow
 from engine.render.jsonout import print_json
+from engine.render.shown import shown_path
 from engine.running.options import RunOptions
 from engine.running.settle import plan_and_decide
 from engine.running.state import read_records
@@ -44,17 +45,23 @@ def status_rows(workflow: Workflow, options: RunOptions) -> list[dict[str, Any]]
     return rows
 
 
-def print_status(workflow: Workflow, options: RunOptions, as_json: bool) -> int:
+def print_status(workflow: Workflow, options: RunOptions, as_json: bool,
+                 logs: bool = False) -> int:
+    """``logs``: a column with each instance's latest log (what ``mi-run log`` prints)."""
     rows = status_rows(workflow, options)
     if as_json:
         print_json({"workflow": workflow.name, "instances": rows})
         return 0
     width = max([len(r["id"]) for r in rows] + [len("instance")]) + 2
-    print(f"{'instance':<{width}}{'last run':<21}{'duration':>10}  state")
-    for row in rows:
+    shown = [shown_path(r["log"]) if r["log"] else "-" for r in rows] if logs else []
+    log_width = max([len(s) for s in shown] + [len("log")]) + 2
+    log_head = f"{'log':<{log_width}}" if logs else ""
+    print(f"{'instance':<{width}}{'last run':<21}{'duration':>10}  {log_head}state")
+    for number, row in enumerate(rows):
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(row["last_run"])) if row["last_run"] else "-"
         took = f"{row['duration']:.1f} s" if row["duration"] is not None else "-"
-        print(f"{row['id']:<{width}}{when:<21}{took:>10}  {row['state']}")
+        log = f"{shown[number]:<{log_width}}" if logs else ""
+        print(f"{row['id']:<{width}}{when:<21}{took:>10}  {log}{row['state']}")
     counts: dict[str, int] = {}
     for row in rows:
         key = row["state"].split(":")[0]

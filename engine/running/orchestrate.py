@@ -174,15 +174,19 @@ class RunSession:
                            selected=None if selected is None else frozenset(selected))
         from engine.executors.orphans import registered
 
-        with (registered(options.orphan_dir) as token, self._executor(token) as executor,
+        with (registered(options.orphan_dir) as token, self._executor(token, run_id) as executor,
               _stop_signals_interrupt()):
             scheduler = Scheduler(self.plan, self.decisions, executor, loop, self._replanner(),
                                   recorder, self.reporter)
-            return scheduler.run()
+            try:
+                return scheduler.run()
+            finally:
+                recorder.prune_logs()
 
-    def _executor(self, run_token: str) -> Executor:
+    def _executor(self, run_token: str, run_id: str) -> Executor:
         options = self.options
         backend_options = dict(options.backend_options)
+        backend_options.setdefault("run_id", run_id)
         if options.backend != "dask":  # a Dask cluster's processes are not this host's
             backend_options.setdefault("run_token", run_token)
         if options.backend == "processes":

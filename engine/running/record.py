@@ -1,4 +1,5 @@
-"""Recording a run: the state store's rows, the inputs' fingerprints, removing partial outputs.
+"""Recording a run: the state store's rows, the inputs' fingerprints, removing partial outputs,
+naming each attempt's log (and keeping the number of old logs bounded).
 
 The scheduling loop tells the :class:`Recorder` what happened (started, completed, failed,
 interrupted) and never writes the state store or deletes a file itself.
@@ -10,8 +11,10 @@ import os
 import shutil
 from collections.abc import Iterable, Mapping
 
+from engine.executors.attemptlog import append_log, interrupted_line
 from engine.fingerprint import Fingerprint, fingerprint
 from engine.model import Outcome, Status, StepInstance
+from engine.running import logfiles
 from engine.running.decide import Signatures, same_outputs
 from engine.running.records import Record, config_key
 from engine.running.state import StateStore
@@ -32,13 +35,22 @@ class Recorder:
         # Fingerprints of files this run wrote or found up to date: an input's fingerprint is
         # usually known already and needs no stat.
         self._known: dict[str, Fingerprint] = {}
+        self._running_logs: dict[str, str] = {}  # instance id -> its running attempt's log
+        self._log_steps: set[str] = set()  # steps that have logs of this run
 
-    def log_path(self, instance: StepInstance) -> str:
-        label = instance.label
-        name = _safe(label) if label is not None else instance.step
-        return os.path.join(self._log_dir, instance.step, f"{name}.log")
+    def log_path(self, instance: StepInstance, attempt: int) -> str:
+        """The log of ``attempt`` of ``instance`` in this run (see :mod:`.logfiles`)."""
+        self._log_steps.add(instance.step)
+        name = logfiles.instance_name(instance.label, instance.step)
+        return logfiles.log_path(self._log_dir, instance.step, name, self.run_id, attempt)
+
+    def prune_logs(self) -> None:
+        """Remove the logs of the instances that ran beyond their last few runs."""
+        logfiles.prune((os.path.join(self._log_dir, s) for s in sorted(self._log_steps)),
+                       current=self.run_id)
 
     def started(self, instance: StepInstance, attempt: int, log_path: str) -> None:
+        self._running_logs[instance.id] = log_path
         old = self._records.get(instance.id)
         if attempt == 1 and old is not None and old.status is Status.COMPLETED:
             kept = old.config_signature
@@ -68,21 +80,27 @@ class Recorder:
             self._store.refresh_inputs(self._workflow, node, signature, fresh)
 
     def completed(self, instance: StepInstance, outcome: Outcome) -> None:
+        self._running_logs.pop(instance.id, None)
         self._known.update(outcome.output_fps)
         inputs: dict[str, Fingerprint | None] = {p: self._input_fp(p) for p in instance.input_paths()}
         self._store.record(self._workflow, instance, outcome, self._signatures.of(instance),
                            inputs, outcome.output_fps, run_id=self.run_id)
 
     def failed(self, instance: StepInstance, outcome: Outcome) -> None:
+        self._running_logs.pop(instance.id, None)
         self._store.record(self._workflow, instance, outcome, self._signatures.of(instance), {},
                            {}, run_id=self.run_id)
         if not self._keep_incomplete:
             remove_outputs(instance)
 
     def interrupted(self, running: Iterable[StepInstance]) -> None:
-        """The run was stopped: partial outputs of the instances that ran are removed."""
-        if not self._keep_incomplete:
-            for instance in running:
+        """The run was stopped: partial outputs of the instances that ran are removed, and
+        their logs say they were interrupted."""
+        for instance in running:
+            log = self._running_logs.pop(instance.id, None)
+            if log is not None:
+                append_log(log, interrupted_line())
+            if not self._keep_incomplete:
                 remove_outputs(instance)
         self._store.flush()
 
@@ -111,6 +129,3 @@ def remove_outputs(instance: StepInstance) -> None:
         except OSError:
             pass
 
-
-def _safe(label: str) -> str:
-    return "".join(c if c.isalnum() or c in "._-" else "_" for c in label)[:150] or "_"

@@ -24,6 +24,8 @@ class RunResult:
     failed: tuple[FailedStep, ...]
     elapsed: float
     outcomes: Mapping[str, Outcome] = field(default_factory=dict, repr=False)
+    # the chain of instances that ran, by duration, that took longest (first one first)
+    critical_path: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -257,7 +257,7 @@ class Scheduler:
         attempt = self.attempts.get(node, 0) + 1
         self.attempts[node] = attempt
         self._set(node, LoopState.RUNNING)
-        log_path = self.recorder.log_path(instance)
+        log_path = self.recorder.log_path(instance, attempt)
         self.recorder.started(instance, attempt, log_path)
         self.reporter.started(node, attempt, self.decisions[node].reasons, instance.command)
         self.executor.submit(instance, attempt, log_path)
@@ -341,4 +341,14 @@ class Scheduler:
         statuses.update(dict.fromkeys(self.plan.disabled, Status.SKIPPED))
         statuses.update(dict.fromkeys(self.unselected, Status.NOT_SELECTED))
         return RunResult(self.recorder.run_id, self.plan.workflow, statuses, tuple(self.failed),
-                         time.time() - self.started_at, dict(self.outcomes))
+                         time.time() - self.started_at, dict(self.outcomes),
+                         self._critical_path())
+
+    def _critical_path(self) -> tuple[str, ...]:
+        """The heaviest chain of the instances that ran, weighted by their durations."""
+        outcomes = self.outcomes
+        if not outcomes:
+            return ()
+        chain = self.plan.graph.longest_path(
+            lambda n: outcomes[n].duration if n in outcomes else 0.0)
+        return tuple(n for n in chain if n in outcomes)

@@ -19,7 +19,14 @@ pytest.importorskip("distributed")
 from engine.executors import Executor, make_executor
 from engine.model import Status
 from tests.helpers.contract import ExecutorContract
-from tests.helpers.executors import group_alive, make_instance, run_all, wait_file, worker_env
+from tests.helpers.executors import (
+    RUN_ID,
+    group_alive,
+    make_instance,
+    run_all,
+    wait_file,
+    worker_env,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +37,7 @@ def dask_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executor
         for name, value in worker_env().items():
             mp.setenv(name, value)
         executor = make_executor("dask", tmp_root=str(tmp_path_factory.mktemp("dask-tmp")),
-                                 config={"kill_grace": 0.3})
+                                 config={"kill_grace": 0.3}, run_id=RUN_ID)
         executor.start(2)
         try:
             yield executor
@@ -81,6 +88,10 @@ class TestDaskOnly:
         got = run_all(dask_executor, [innocent, crash], logs)
         assert got["crash"].status is Status.FAILED
         assert got["crash"].error is not None and "worker died" in got["crash"].error
+        lines = Path(got["crash"].log_path).read_text().splitlines()  # made up by the executor
+        assert lines[0] == "[mi-run] instance crash, attempt 1 of 1"
+        failed = [line for line in lines if line.startswith("[mi-run] failed after ")]
+        assert len(failed) == 1 and "worker died" in failed[0]
         assert got["innocent"].status is Status.COMPLETED, got["innocent"].error
         nxt = make_instance(tmp_path, "next", uses="testexec.write", outputs={"out": "n.txt"})
         assert run_all(dask_executor, [nxt], logs)["next"].status is Status.COMPLETED

@@ -197,6 +197,23 @@ def test_dag_topological_order_and_cycle() -> None:
     assert cycle is not None and cycle[0] == cycle[-1] and set(cycle) == {"a", "b", "c"}
 
 
+def test_dag_longest_path_is_the_heaviest_chain() -> None:
+    """The critical path of a run: instances weighted by their durations (0: did not run)."""
+    dag = Dag()
+    dag.add_nodes(["up", "fetch", "quant[a]", "quant[b]", "merge", "side"])
+    dag.add_edges([("up", "fetch", "file"), ("fetch", "quant[a]", "file"),
+                   ("fetch", "quant[b]", "file"), ("quant[a]", "merge", "file"),
+                   ("quant[b]", "merge", "file")])
+    seconds = {"fetch": 1.0, "quant[a]": 2.0, "quant[b]": 5.0, "merge": 0.5, "side": 6.0}
+    assert dag.longest_path(lambda n: seconds.get(n, 0.0)) == [
+        "fetch", "quant[b]", "merge"]  # 6.5 s, heavier than 'side' alone; 'up' adds nothing
+    seconds["merge"] = 0.0  # not run: the chain stops at the last instance that did
+    assert dag.longest_path(lambda n: seconds.get(n, 0.0)) == ["fetch", "quant[b]"]
+    seconds["side"] = 9.0
+    assert dag.longest_path(lambda n: seconds.get(n, 0.0)) == ["side"]
+    assert dag.longest_path(lambda n: 0.0) == []
+
+
 def test_order_groups_is_stable() -> None:
     assert order_groups(["c", "b", "a"], {"c": {"a"}}) == (["b", "a", "c"], None)
     order, cycle = order_groups(["a", "b"], {"a": {"b"}, "b": {"a"}})

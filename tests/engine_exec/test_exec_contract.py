@@ -56,6 +56,10 @@ class TestProcessesOnly:
         assert got["crash"].status is Status.FAILED
         assert got["crash"].error is not None and "worker process died" in got["crash"].error
         assert how in got["crash"].error
+        lines = Path(got["crash"].log_path).read_text().splitlines()  # made up by the executor
+        assert lines[0] == "[mi-run] instance crash, attempt 1 of 1"
+        failed = [line for line in lines if line.startswith("[mi-run] failed after ")]
+        assert len(failed) == 1 and how in failed[0]
         assert got["innocent"].status is Status.COMPLETED, got["innocent"].error
         nxt = make_instance(tmp_path, "next", uses="testexec.write", outputs={"out": "n.txt"})
         assert run_all(procs, [nxt], logs)["next"].status is Status.COMPLETED

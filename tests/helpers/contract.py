@@ -10,15 +10,31 @@ changes here.
 
 from __future__ import annotations
 
+import re
 import signal
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
-from engine.executors import Executor
+from engine.executors import Executor, Outcome
 from engine.model import Status
-from tests.helpers.executors import make_instance, run_all, signals_of, wait_file, wait_gone
+from tests.helpers.executors import (
+    RUN_ID,
+    make_instance,
+    run_all,
+    signals_of,
+    wait_file,
+    wait_gone,
+)
+
+# The second line of every attempt's log (engine.executors.attemptlog).
+STARTED = re.compile(rf"\[mi-run\] run {RUN_ID}, started \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d "
+                     r"[+-]\d{4} on \S+$")
+
+
+def log_lines(outcome: Outcome) -> list[str]:
+    return Path(outcome.log_path).read_text().splitlines()
 
 
 class ExecutorContract:
@@ -87,8 +103,8 @@ class ExecutorContract:
     @pytest.mark.parametrize(
         ("fields", "error", "hint"),
         [
-            ({"command": "echo partial; exit 3"}, "exit status 3", "log"),
-            ({"uses": "testexec.raise"}, "ValueError: boom from the step", "traceback"),
+            ({"command": "echo partial; exit 3"}, "exit status 3", None),
+            ({"uses": "testexec.raise"}, "ValueError: boom from the step", None),
             ({"uses": "testexec.steperror"}, "has no 'run' column", "add a 'run' column"),
             ({"uses": "testexec.report_failure"}, "first problem; second problem", None),
             ({"uses": "testexec.nothing", "outputs": {"o": "never.txt"}}, "never.txt", "outputs"),
@@ -162,3 +178,73 @@ class ExecutorContract:
         # still usable afterwards
         after = make_instance(tmp_path, "after", command="echo ok > after.txt")
         assert run_all(backend, [after], tmp_path / "logs")["after"].status is Status.COMPLETED
+
+    # -- the attempt's log: header, the step's own output, one outcome line -----------------
+
+    def test_failed_shell_step_log_says_the_failure_once(self, backend: Executor,
+                                                         tmp_path: Path) -> None:
+        inst = make_instance(tmp_path, "f[x]", command="echo oops >&2; exit 2", retries=1)
+        out = run_all(backend, [inst], tmp_path / "logs")["f[x]"]
+        assert out.status is Status.FAILED and out.error == "command failed (exit status 2)"
+        lines = log_lines(out)
+        assert lines[0] == "[mi-run] instance f[x], attempt 1 of 2"
+        assert STARTED.match(lines[1]), lines[1]
+        assert len(lines) == 5
+        assert lines[2:4] == ["[mi-run] $ echo oops >&2; exit 2", "oops"]
+        assert re.fullmatch(r"\[mi-run\] failed after \d+\.\d s: command failed \(exit status 2\)",
+                            lines[4])
+
+    def test_python_step_log_names_the_function_and_its_params(self, backend: Executor,
+                                                                tmp_path: Path) -> None:
+        inst = make_instance(tmp_path, "w", uses="testexec.write", params={"text": "hi"},
+                             outputs={"out": "o.txt"})
+        out = run_all(backend, [inst], tmp_path / "logs")["w"]
+        assert out.status is Status.COMPLETED, out.error
+        lines = log_lines(out)
+        assert lines[0] == "[mi-run] instance w, attempt 1 of 1"
+        assert STARTED.match(lines[1]), lines[1]
+        assert lines[2:4] == ["[mi-run] uses testexec.write", '[mi-run] params {"text": "hi"}']
+        assert "writing" in lines[4] and "just a warning" in lines[5]
+        assert re.fullmatch(r"\[mi-run\] completed in \d+\.\d s", lines[-1]) and len(lines) == 7
+
+    @pytest.mark.parametrize(("uses", "text", "hint"), [
+        ("testexec.raise", "ValueError: boom from the step", None),
+        ("testexec.steperror", "sample sheet has no 'run' column", "add a 'run' column"),
+        ("testexec.report_failure", "first problem; second problem", None),
+    ])
+    def test_python_failure_text_is_in_the_log_once(self, backend: Executor, tmp_path: Path,
+                                                    uses: str, text: str,
+                                                    hint: str | None) -> None:
+        out = run_all(backend, [make_instance(tmp_path, "p", uses=uses)], tmp_path / "logs")["p"]
+        log = Path(out.log_path).read_text()
+        assert log.count(text) == 1, log
+        assert re.search(rf"^\[mi-run\] failed after \d+\.\d s: {re.escape(text)}$", log, re.M)
+        assert (f"[mi-run] hint: {hint}" in log) is (hint is not None)
+        assert ("Traceback" in log) is (uses == "testexec.raise")
+
+    def test_a_failed_tool_output_is_not_repeated_by_the_outcome(self, backend: Executor,
+                                                                  tmp_path: Path) -> None:
+        """``context.run``'s error quotes the tool's last lines (for callers without a log);
+        the log holds them already, so its outcome line leaves them out."""
+        out = run_all(backend, [make_instance(tmp_path, "t", uses="testexec.tool")],
+                      tmp_path / "logs")["t"]
+        assert out.error is not None and out.error.endswith("tool-said")
+        lines = log_lines(out)
+        assert lines.count("tool-said") == 1
+        assert lines[-1].startswith("[mi-run] hint: see the full log")
+        assert lines[-2].startswith("[mi-run] failed after ")
+        assert "command failed with exit status 4" in lines[-2]
+
+    def test_each_attempt_has_its_own_log_never_appended(self, backend: Executor,
+                                                         tmp_path: Path) -> None:
+        logs = tmp_path / "logs"
+        inst = make_instance(tmp_path, "again", command="echo said-once", retries=2)
+        first = run_all(backend, [inst], logs)["again"]
+        second = run_all(backend, [inst], logs)["again"]  # the same path: written afresh
+        third = run_all(backend, [inst], logs / "2", attempt=2)["again"]
+        assert first.log_path == second.log_path != third.log_path
+        for out, attempt in ((second, 1), (third, 2)):
+            lines = log_lines(out)
+            assert lines[0] == f"[mi-run] instance again, attempt {attempt} of 3"
+            assert lines[3] == "said-once" and len(lines) == 5
+            assert lines[4].startswith("[mi-run] completed in ")

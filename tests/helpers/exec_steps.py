@@ -89,3 +89,9 @@ def sigkill(config: dict[str, Any], *, inputs: Any, outputs: Any, context: StepC
     """Die like a victim of the kernel's OOM killer."""
     time.sleep(0.2)  # let the other step start, so two workers are busy
     os.kill(os.getpid(), signal.SIGKILL)
+
+
+@step("testexec.tool", params=_ANY, version="1")
+def tool(config: dict[str, Any], *, inputs: Any, outputs: Any, context: StepContext) -> None:
+    """An external tool that fails after writing to stderr (``context.run``)."""
+    context.run(["sh", "-c", "printf 'tool%s\\n' -said >&2; exit 4"])

@@ -22,6 +22,7 @@ from tests.helpers import exec_steps  # noqa: F401  (registers the testexec.* st
 
 ROOT = Path(__file__).resolve().parents[2]
 EXEC_STEPS = "tests.helpers.exec_steps"
+RUN_ID = "20261205-101500-c0ffee"  # the run id the test executors write in log headers
 
 
 def worker_env() -> dict[str, str]:
@@ -46,7 +47,7 @@ def make_instance(work_dir: Path, iid: str, **fields: Any) -> StepInstance:
 
 
 def started_executor(name: str, tmp_path: Path, slots: int = 2) -> Executor:
-    options: dict[str, Any] = {"tmp_root": str(tmp_path)}
+    options: dict[str, Any] = {"tmp_root": str(tmp_path), "run_id": RUN_ID}
     if name in ("processes", "loky"):
         options["kill_grace"] = 0.5
     executor = make_executor(name, **options)
@@ -55,12 +56,13 @@ def started_executor(name: str, tmp_path: Path, slots: int = 2) -> Executor:
 
 
 def run_all(
-    executor: Executor, instances: Iterable[StepInstance], logs: Path, limit: float = 60.0
+    executor: Executor, instances: Iterable[StepInstance], logs: Path, limit: float = 60.0,
+    attempt: int = 1,
 ) -> dict[str, Outcome]:
     """Submit everything, collect one outcome per instance; fail (never hang) after ``limit``."""
     wanted = list(instances)
     for inst in wanted:
-        executor.submit(inst, 1, str(logs / f"{inst.id}.log"))
+        executor.submit(inst, attempt, str(logs / f"{inst.id}.log"))
     outcomes: dict[str, Outcome] = {}
     deadline = time.monotonic() + limit
     while len(outcomes) < len(wanted):

@@ -94,6 +94,16 @@ def mi_popen(cwd: Path, *args: str, stderr: int = subprocess.PIPE,
                             text=True)
 
 
+def logs_of(folder: Path, step: str, name: str | None = None) -> list[Path]:
+    """The attempt logs of an instance (``name``: its label; None: the step's only instance),
+    ``.mi/logs/<step>/<name>.<run-id>.<attempt>.log``, in the order they were last written."""
+    stem = name or step
+    found = [(p.name.rsplit(".", 3), p) for p in (folder / ".mi/logs" / step).glob(f"{stem}.*.log")]
+    ours = [(p.stat().st_mtime_ns, int(parts[2]), p) for parts, p in found
+            if len(parts) == 4 and parts[0] == stem and parts[2].isdigit()]
+    return [p for _, _, p in sorted(ours)]
+
+
 def ran(folder: Path) -> list[str]:
     """Steps whose command ran since the last call (each appends its name to ran.log); the
     log is then forgotten, so the next call reports only what ran after it."""

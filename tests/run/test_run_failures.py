@@ -13,7 +13,7 @@ import pytest
 from engine.errors import SpecError
 from engine.model import Status
 from engine.running.state import StateStore
-from tests.helpers.running import cli, completed, dry, mi, ran, run, write_spec
+from tests.helpers.running import cli, completed, dry, logs_of, mi, ran, run, write_spec
 
 # With -j 1, 'first' then 'bad' go before 'indep': they head the longest path.
 SPEC = """
@@ -58,7 +58,7 @@ def test_failure_stops_the_run_and_explains(flow: Path) -> None:
     err = proc.stderr
     assert "FAILED bad" in err
     assert "exit status 1" in err
-    log = Path(".mi/logs/bad/bad.log")
+    [log] = logs_of(Path("."), "bad")  # .mi/logs/bad/bad.RUN-ID.1.log
     assert f"log: {log}" in err
     assert (flow / log).is_file()
     assert "the real problem is here" in err.split("last lines of the log:")[1]
@@ -147,8 +147,14 @@ def test_retry_succeeds_on_second_attempt(work: Path) -> None:
     with StateStore(".mi") as store:
         record = store.records("retry")["flaky"]
     assert record.status == "completed" and record.attempts == 2
-    log = Path(record.log_path or "").read_text()
-    assert "attempt 1" in log and "transient failure" in log and "attempt 2" in log
+    first, second = logs_of(work, "flaky")  # one log per attempt
+    assert record.log_path == str(second)
+    assert first.name.endswith(".1.log") and second.name.endswith(".2.log")
+    one, two = first.read_text().splitlines(), second.read_text().splitlines()
+    assert one[0].endswith("attempt 1 of 2") and "transient failure" in one
+    assert one[-1].startswith("[mi-run] failed after")
+    assert two[0].endswith("attempt 2 of 2") and "transient failure" not in two
+    assert two[-1].startswith("[mi-run] completed in")
 
 
 def test_without_retries_the_first_failure_is_final(work: Path) -> None:

@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 from engine.running.state import StateStore
-from tests.helpers.running import dry, mi, mi_popen, wait_for, write_spec
+from tests.helpers.running import dry, logs_of, mi, mi_popen, wait_for, write_spec
 
 SPEC = """
 name: sig
@@ -93,6 +93,10 @@ def test_sigint_stops_cleanly_and_resume_completes(flow: tuple[Path, str]) -> No
     time.sleep(0.2)
     assert sleepers(tag) == []
     assert not (folder / "out/slow.txt").exists()
+    [log] = logs_of(folder, "slow")  # header, what it said, and that it was stopped
+    lines = log.read_text().splitlines()
+    assert lines[0] == "[mi-run] instance slow, attempt 1 of 1"
+    assert lines[-1] == "[mi-run] interrupted: the run was stopped (Ctrl-C, SIGTERM or SIGHUP)"
     resume_and_check(folder)
 
 

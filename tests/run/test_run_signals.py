@@ -15,7 +15,7 @@ import pytest
 
 from engine.executors.shell import kill_group
 from tests.helpers.executors import group_alive, signals_of, wait_gone
-from tests.helpers.running import cli, dry, env, mi, mi_popen, wait_for, write_spec
+from tests.helpers.running import cli, dry, env, logs_of, mi, mi_popen, wait_for, write_spec
 
 STATUS = """
 name: sigs
@@ -44,7 +44,8 @@ def test_steps_start_with_default_signal_dispositions_and_mask(work: Path) -> No
     assert signals_of(fields["SigIgn"]) & usable == set()
     assert signals_of(fields["SigBlk"]) & usable == set()
     assert fields["pipeline"] == "141"  # yes killed by SIGPIPE, as from a shell
-    assert "Broken pipe" not in (work / ".mi/logs/probe/probe.log").read_text()
+    [log] = logs_of(work, "probe")
+    assert "Broken pipe" not in log.read_text()
 
 
 HANGUP = """

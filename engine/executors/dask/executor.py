@@ -12,12 +12,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.executors.attemptlog import attempt_mark, failed_attempt
 from engine.executors.base import Executor, worker_module
 from engine.executors.dask.cluster import Connection, check_settings, require
 from engine.executors.dask.remote import TIMEOUT_NOTE, kill_groups, reap_orphans, work
-from engine.executors.shell import attempt_mark
 from engine.fingerprint import DEFAULT_HASH_LIMIT
-from engine.model import Outcome, StepInstance, failed_outcome
+from engine.model import Outcome, StepInstance
 from engine.version import __version__
 
 _REAP_WINDOW = 10.0  # seconds during which a node that lost a worker is checked for orphans
@@ -30,7 +30,6 @@ class _Task:
     log_path: str
     key: str  # the Dask task key
     submitted: float = field(default_factory=time.time)
-    log_offset: int = 0  # size of the (appended-to) log at submission
     requeued: int = 0  # times resubmitted because its worker died before it started
 
 
@@ -45,8 +44,10 @@ class DaskExecutor(Executor):
         tmp_root: str | None = None,
         hash_limit: int | None = DEFAULT_HASH_LIMIT,
         kill_grace: float | None = None,
+        run_id: str | None = None,
     ):
         require("distributed")
+        self._run_id = run_id
         settings = check_settings(scheduler, cluster, config)
         self._tmp_root = settings.get("tmp_dir", tmp_root)
         self._hash_limit = hash_limit
@@ -85,8 +86,6 @@ class DaskExecutor(Executor):
     def submit(self, instance: StepInstance, attempt: int, log_path: str) -> None:
         self._seq += 1
         task = _Task(instance, attempt, log_path, f"mi-{self._token}-{self._seq}-{instance.id}")
-        with contextlib.suppress(OSError):
-            task.log_offset = os.path.getsize(log_path)
         self._launch(task)
 
     def _launch(self, task: _Task) -> None:
@@ -101,7 +100,7 @@ class DaskExecutor(Executor):
         future = self._conn.client.submit(
             work, instance, attempt, os.path.abspath(log_path), self._token, self._tmp_root,
             task.key, worker_module(instance), self._hash_limit, self._kill_grace, __version__,
-            key=task.key, pure=False, retries=0, resources=resources or None,
+            self._run_id, key=task.key, pure=False, retries=0, resources=resources or None,
         )  # fmt: skip
         self._inflight[task.key] = (future, task)
         self._completed.add(future)
@@ -164,15 +163,13 @@ class DaskExecutor(Executor):
             self._reap_hosts[_host(worker)] = time.monotonic() + _REAP_WINDOW
             self._reap()
             if task.requeued < 3 and not _log_has(task.log_path,
-                                                  attempt_mark(task.instance.id, task.attempt),
-                                                  task.log_offset):
+                                                  attempt_mark(task.instance.id, task.attempt)):
                 task.requeued += 1  # it never started (nothing ran): not the step's fault
                 self._seq += 1
                 task.key = f"mi-{self._token}-{self._seq}-{task.instance.id}"
                 self._launch(task)
                 return None
-            if task.instance.timeout and _log_has(task.log_path, TIMEOUT_NOTE,
-                                                  task.log_offset):
+            if task.instance.timeout and _log_has(task.log_path, TIMEOUT_NOTE):
                 return self._fail(
                     task, f"timed out after {task.instance.timeout:g} s (Python steps cannot be "
                     f"interrupted in a Dask worker thread: its worker {worker} was killed)",
@@ -182,7 +179,7 @@ class DaskExecutor(Executor):
                 task, f"worker died: the Dask worker {worker} running this step was lost "
                 "(killed, out of memory, crashed, or its node went away)",
                 "the kernel's OOM killer or the batch system may have killed it (check the "
-                f"worker's log and 'dmesg'); 'retries:' reruns such steps; log: {task.log_path}",
+                "worker's log and 'dmesg'); 'retries:' reruns such steps",
             )  # fmt: skip
         if isinstance(exc, (ImportError, AttributeError)):
             return self._fail(task, f"a Dask worker could not load the engine: {exc!r}",
@@ -271,8 +268,9 @@ class DaskExecutor(Executor):
                 "run: run the same command again to resume")
 
     def _fail(self, task: _Task, error: str, hint: str | None = None) -> Outcome:
-        return failed_outcome(task.instance, task.attempt, task.log_path, error,
-                              started=task.submitted, ended=time.time(), hint=hint)
+        return failed_attempt(task.instance, task.attempt, task.log_path, error,
+                              started=task.submitted, ended=time.time(), hint=hint,
+                              run_id=self._run_id)
 
 
 def _as_given(outcome: Outcome, task: _Task) -> Outcome:
@@ -287,11 +285,10 @@ def _host(address: str) -> str:
     return address.split("://", 1)[-1].rsplit(":", 1)[0]
 
 
-def _log_has(path: str, text: str, offset: int = 0) -> bool:
-    """Whether ``text`` was written to the log ``path`` past byte ``offset``."""
+def _log_has(path: str, text: str) -> bool:
+    """Whether ``text`` was written to the attempt's log ``path``."""
     try:
         with open(path, "rb") as handle:
-            handle.seek(offset)
             return text.encode() in handle.read()
     except OSError:
         return False

@@ -16,10 +16,11 @@ import threading
 import time
 from typing import Any
 
+from engine.executors.attemptlog import failed_attempt, host_name
 from engine.executors.markers import read_marker
 from engine.executors.shell import kill_group
 from engine.executors.worker import execute
-from engine.model import Outcome, StepInstance, failed_outcome
+from engine.model import Outcome, StepInstance
 from engine.version import __version__
 
 _ENGINE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -42,14 +43,16 @@ def work(
     hash_limit: int | None,
     kill_grace: float,
     version: str,
+    run_id: str | None = None,
 ) -> Outcome:
     """One attempt on a worker: node-local tmp dir and marker, Python-step watchdog."""
     if __version__ != version:
         now = time.time()
-        return failed_outcome(
+        return failed_attempt(
             instance, attempt, log_path,
             f"the Dask worker runs engine {__version__}, mi-run runs {version}",
             started=now, ended=now, hint="start the workers from the same checkout/venv",
+            run_id=run_id, host=host_name(),
         )  # fmt: skip
     state_tmp = node_dir(token, tmp_root)
     os.makedirs(state_tmp, exist_ok=True)
@@ -60,7 +63,7 @@ def work(
     try:
         return execute(instance, attempt, log_path, state_tmp,
                        marker=os.path.join(state_tmp, _marker_name(key)), step_module=step_module,
-                       hash_limit=hash_limit)
+                       hash_limit=hash_limit, run_id=run_id)
     finally:
         finished.set()
 
