@@ -1,18 +1,23 @@
 """Drawing the plan: text, Graphviz dot, Mermaid, JSON, and files (.svg/.png via dot, .html).
 
 By default one node per step, fan-outs collapsed (``quant ×120``) so a 10,000-instance
-workflow stays readable; ``jobs=True`` draws every instance. Node style shows the action.
+workflow stays readable; a step node says what will happen to its instances
+(``3/12 will run, 9/12 up to date``; a mixed node is striped in dot pictures). ``jobs=True``
+draws every instance, up to :data:`~engine.render.graphgroups.JOB_LIMIT` of them; past that,
+groups (see :mod:`engine.render.graphgroups`), and the graph says so in its title and on
+stderr. A graph whose widest rank is much wider than it is deep is drawn left to right, and a
+PNG that graphviz had to scale down is reported, so that no unusable picture is written
+silently. The HTML page is :mod:`engine.render.graphhtml`.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import shutil
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,6 +26,7 @@ from engine.errors import ToolMissingError, UsageError
 from engine.model import Action
 from engine.plan.graph import EdgeKind
 from engine.render.dryrun import decision_of
+from engine.render.graphgroups import job_grouping
 
 if TYPE_CHECKING:
     from engine.plan.plan import Plan
@@ -36,49 +42,75 @@ STYLE = {  # action -> (fill colour, border style, legend text)
     Action.PENDING: ("#fff4cc", "dotted", "pending expansion"),
     Action.TOUCH: ("#e0f5e0", "solid", "accepted as up to date (--touch)"),
 }
+ORDER = (Action.PENDING, Action.RUN, Action.TOUCH, Action.SKIP, Action.DISABLED)
+WORDS = {Action.RUN: "will run", Action.SKIP: "up to date", Action.DISABLED: "disabled",
+         Action.PENDING: "pending", Action.TOUCH: "to accept"}  # in a node's partial outcome
+Edge = tuple[str, str, EdgeKind]
 
 
 @dataclass(frozen=True)
 class Node:
     id: str
     label: str
-    action: Action
+    action: Action  # the main one (the first of ORDER that any member has)
     count: int
-    actions: Mapping[str, int]
+    actions: Mapping[str, int]  # action value -> members, in ORDER
+    members: tuple[str, ...] = ()  # the instances (or pending fan-outs) the node stands for
+
+    @property
+    def partial(self) -> str:
+        """What happens to the node's instances: ``3/12 will run, 9/12 up to date`` (one
+        instance: the legend's words)."""
+        if self.count <= 1:
+            return STYLE[self.action][2]
+        return ", ".join(f"{c}/{self.count} {WORDS[Action(a)]}" for a, c in self.actions.items())
 
 
-def graph_model(plan: Plan, decisions: Mapping[str, Decision] | None,
-                jobs: bool) -> tuple[list[Node], list[tuple[str, str, EdgeKind]]]:
-    """Nodes and edges to draw: per step (collapsed) or per instance."""
+@dataclass(frozen=True)
+class GraphModel:
+    nodes: list[Node]
+    edges: list[Edge]
+    note: str = ""  # how instances were grouped (said in the title and on stderr)
+
+
+def graph_model(plan: Plan, decisions: Mapping[str, Decision] | None, jobs: bool) -> GraphModel:
+    """Nodes and edges to draw: per step (collapsed), per instance, or per group of them."""
     per_node = {n: decision_of(plan, n, decisions)[0] for n in [*plan.instances, *plan.pending]}
-    if jobs:
-        nodes = [Node(n, n, a, 1, {a.value: 1}) for n, a in per_node.items()]
-        return nodes, sorted(set(plan.graph.edges()) | set(plan.disabled_edges))
-    counts, edges = plan.graph.collapse(plan.step_of)
-    edges |= {(plan.step_of(u), plan.step_of(v), k) for u, v, k in plan.disabled_edges
-              if plan.step_of(u) != plan.step_of(v)}
-    grouped: dict[str, Counter[Action]] = {}
-    for node, action in per_node.items():
-        grouped.setdefault(plan.step_of(node), Counter())[action] += 1
+    if not jobs:
+        return _collapsed(plan, per_node, plan.step_of, plan.step_order, steps=True)
+    grouping = job_grouping(plan)
+    if grouping is None:
+        nodes = [Node(n, n, a, 1, {a.value: 1}, (n,)) for n, a in per_node.items()]
+        return GraphModel(nodes, sorted(set(plan.graph.edges()) | set(plan.disabled_edges)))
+    groups = dict.fromkeys(grouping.group_of(n) for n in per_node)
+    model = _collapsed(plan, per_node, grouping.group_of, groups, steps=False)
+    return GraphModel(model.nodes, model.edges, grouping.note)
+
+
+def _collapsed(plan: Plan, per_node: Mapping[str, Action], group_of: Callable[[str], str],
+               order: Iterable[str], steps: bool) -> GraphModel:
+    _, edges = plan.graph.collapse(group_of)
+    edges |= {(group_of(u), group_of(v), k) for u, v, k in plan.disabled_edges
+              if group_of(u) != group_of(v)}
+    members: dict[str, list[str]] = {}
+    for node in per_node:
+        members.setdefault(group_of(node), []).append(node)
     nodes = []
-    for step in plan.step_order:
-        actions = grouped.get(step, Counter())
-        count = counts.get(step, 0)
-        main = _main_action(actions)
-        fan = step in plan.fanned_out and not any(a is Action.PENDING for a in actions)
-        label = f"{step} ×{count}" if fan else step
-        nodes.append(Node(step, label, main, count, {a.value: c for a, c in actions.items()}))
-    return nodes, sorted(edges)
+    for group in order:
+        inside = members.get(group, [])
+        actions = Counter(per_node[n] for n in inside)
+        ordered = {a.value: actions[a] for a in ORDER if actions[a]}
+        main = next((a for a in ORDER if actions[a]), Action.RUN)
+        # a fanned-out step (steps), or a group of instances (jobs): "NAME ×N"
+        fan = (group in plan.fanned_out and not actions[Action.PENDING]) if steps else (
+            inside != [group])
+        label = f"{group} ×{len(inside)}" if fan else group
+        nodes.append(Node(group, label, main, len(inside), ordered, tuple(inside)))
+    return GraphModel(nodes, sorted(edges))
 
 
-def _main_action(actions: Counter[Action]) -> Action:
-    for action in (Action.PENDING, Action.RUN, Action.TOUCH, Action.SKIP, Action.DISABLED):
-        if actions.get(action):
-            return action
-    return Action.RUN
-
-
-def to_text(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
+def to_text(model: GraphModel) -> str:
+    nodes, edges = model.nodes, model.edges
     preds: dict[str, list[str]] = {}
     for src, dst, kind in edges:
         preds.setdefault(dst, []).append(src if kind is EdgeKind.FILE else f"{src} ({kind})")
@@ -87,28 +119,35 @@ def to_text(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
         depth[node.id] = 1 + max((depth.get(p.split(" ")[0], 0) for p in preds.get(node.id, [])),
                                  default=0)
     width = max((len(n.label) for n in nodes), default=4) + 2
-    lines = []
+    lines = [f"# {model.note}"] if model.note else []
     for node in sorted(nodes, key=lambda n: depth[n.id]):
         mark = {"run": "*", "skip": "=", "disabled": "-", "pending expansion": "?",
                 "touch": "~"}[node.action.value]
-        detail = _actions_text(node) if node.count > 1 else node.action.value
         after = ("  <- " + ", ".join(preds[node.id])) if node.id in preds else ""
-        lines.append(f"{'  ' * (depth[node.id] - 1)}{mark} {node.label:<{width}} [{detail}]{after}")
+        lines.append(f"{'  ' * (depth[node.id] - 1)}{mark} {node.label:<{width}} "
+                     f"[{node.partial}]{after}")
     lines.append("legend: * will run  = up to date  - disabled  ? pending expansion")
     return "\n".join(lines)
 
 
-def to_dot(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]], name: str) -> str:
-    lines = [f'digraph "{name}" {{', "  rankdir=TB;",
+def to_dot(model: GraphModel, name: str) -> str:
+    lines = [f'digraph "{_q(name)}" {{', f"  rankdir={_direction(model)};",
              '  node [shape=box, style="rounded,filled", fontname="Helvetica"];']
-    for node in nodes:
+    if model.note:
+        lines.append(f'  labelloc=t; fontname="Helvetica"; label="{_q(name)}: {_q(model.note)}";')
+    for node in model.nodes:
         fill, border, _ = STYLE[node.action]
         style = f"rounded,filled,{border}" if border != "solid" else "rounded,filled"
-        tooltip = ", ".join(f"{a} {c}" for a, c in node.actions.items())
-        lines.append(f'  "{_q(node.id)}" [label="{_q(node.label)}", fillcolor="{fill}", '
-                     f'style="{style}", tooltip="{_q(tooltip)}"];')
-    disabled = {node.id for node in nodes if node.action is Action.DISABLED}
-    for src, dst, kind in edges:
+        if len(node.actions) > 1:  # partial outcomes: a stripe per action, as wide as its share
+            fill = ":".join(f"{STYLE[Action(a)][0]};{c / node.count:.3f}"
+                            for a, c in node.actions.items())
+            style = "striped" if border == "solid" else f"striped,{border}"
+        label = node.label if node.count <= 1 else f"{node.label}\n{node.partial}"
+        lines.append(f'  "{_q(node.id)}" [label="{_q(label)}", '
+                     f'fillcolor="{fill}", style="{style}", '
+                     f'tooltip="{_q(node.label + ": " + node.partial)}"];')
+    disabled = {node.id for node in model.nodes if node.action is Action.DISABLED}
+    for src, dst, kind in model.edges:
         attrs = ' [style=dashed, label="after"]' if kind is EdgeKind.AFTER else (
             ' [style=dotted]' if kind is EdgeKind.REF else "")
         if dst in disabled or src in disabled:
@@ -118,19 +157,36 @@ def to_dot(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]], name: str)
     return "\n".join(lines)
 
 
+def _direction(model: GraphModel) -> str:
+    """LR when the widest rank holds many more nodes than there are ranks (a fan-out drawn
+    top to bottom is a hairline); TB otherwise."""
+    preds: dict[str, list[str]] = {}
+    for src, dst, _ in model.edges:
+        preds.setdefault(dst, []).append(src)
+    depth: dict[str, int] = {}
+    for node in model.nodes:
+        depth[node.id] = 1 + max((depth.get(p, 0) for p in preds.get(node.id, ())), default=0)
+    ranks = Counter(depth.values())
+    widest = max(ranks.values(), default=0)
+    return "LR" if widest > max(12, 3 * len(ranks)) else "TB"
+
+
 def _q(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def to_mermaid(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
+def to_mermaid(model: GraphModel) -> str:
+    nodes = model.nodes
     ids = {node.id: f"n{i}" for i, node in enumerate(nodes)}
-    lines = ["flowchart TD"]
+    lines = [f"---\ntitle: {model.note}\n---"] if model.note else []
+    lines.append(f"flowchart {'TD' if _direction(model) == 'TB' else 'LR'}")
     for node in nodes:
-        label = node.label.replace('"', "'")
-        lines.append(f'  {ids[node.id]}["{label}"]:::{node.action.name.lower()}')
+        label = node.label if node.count <= 1 else f"{node.label}<br/>{node.partial}"
+        lines.append(f'  {ids[node.id]}["{label.replace(chr(34), chr(39))}"]:::'
+                     f"{node.action.name.lower()}")
     disabled = {node.id for node in nodes if node.action is Action.DISABLED}
     greyed, drawn = [], 0
-    for src, dst, kind in edges:
+    for src, dst, kind in model.edges:
         grey = dst in disabled or src in disabled
         arrow = "-.->" if kind is not EdgeKind.FILE or grey else "-->"
         if src in ids and dst in ids:
@@ -140,27 +196,29 @@ def to_mermaid(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str
             drawn += 1
     for index in greyed:
         lines.append(f"  linkStyle {index} stroke:#aaaaaa")
-    for action, (fill, border, _) in _styles(nodes).items():
+    for action, (fill, border, _) in styles(nodes).items():
         dash = ",stroke-dasharray: 5 5" if border != "solid" else ""
         lines.append(f"  classDef {action.name.lower()} fill:{fill},stroke:#333{dash}")
     return "\n".join(lines)
 
 
-def _styles(nodes: list[Node]) -> dict[Action, tuple[str, str, str]]:
+def styles(nodes: list[Node]) -> dict[Action, tuple[str, str, str]]:
     """The legend: every action but 'touch', which only a ``--touch`` dry-run shows."""
-    used = {node.action for node in nodes}
+    used = {Action(a) for node in nodes for a in node.actions}
     return {a: style for a, style in STYLE.items() if a is not Action.TOUCH or a in used}
 
 
-def to_json(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]]) -> str:
+def to_json(model: GraphModel) -> str:
     return json.dumps({
         "nodes": [{"id": n.id, "label": n.label, "action": n.action.value, "count": n.count,
-                   "actions": dict(n.actions)} for n in nodes],
-        "edges": [{"from": s, "to": d, "kind": k} for s, d, k in edges],
+                   "actions": dict(n.actions)} for n in model.nodes],
+        "edges": [{"from": s, "to": d, "kind": k} for s, d, k in model.edges],
+        "note": model.note or None,
     }, indent=2)
 
 
 def render_dot(dot_source: str, fmt: str) -> bytes:
+    """``dot -T<fmt>``; a picture graphviz had to scale down is reported on stderr."""
     exe = shutil.which("dot")
     if exe is None:
         raise ToolMissingError("dot", "graphviz")
@@ -168,49 +226,32 @@ def render_dot(dot_source: str, fmt: str) -> bytes:
                           check=False)
     if proc.returncode != 0:
         raise UsageError(f"graphviz 'dot' failed: {proc.stderr.decode(errors='replace')[:500]}")
+    if b"Scaling by" in proc.stderr:
+        print(f"mi-run: --graph: the {fmt.upper()} is too big for graphviz, which scaled it down "
+              "(its text may be unreadable); an .svg or .html file keeps every detail",
+              file=sys.stderr)
     return proc.stdout
 
 
-def to_html(nodes: list[Node], edges: list[tuple[str, str, EdgeKind]], name: str) -> str:
-    svg = render_dot(to_dot(nodes, edges, name), "svg").decode()
-    svg = svg[svg.find("<svg"):]
-    legend = "".join(
-        f'<span class="key" style="background:{fill};border-style:{border}">{html.escape(text)}</span>'
-        for fill, border, text in _styles(nodes).values())
-    rows = "".join(f"<tr><td>{html.escape(n.label)}</td><td>{html.escape(_actions_text(n))}</td></tr>"
-                   for n in nodes)
-    return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{html.escape(name)} — mi-run plan</title>
-<style>body{{font-family:Helvetica,Arial,sans-serif;margin:2em}}.key{{display:inline-block;
-padding:2px 8px;margin-right:6px;border:1px solid #333}}table{{border-collapse:collapse;margin-top:1em}}
-td{{border:1px solid #ccc;padding:2px 8px}}svg{{max-width:100%;height:auto}}</style></head>
-<body><h1>{html.escape(name)}</h1><p>{legend}</p>{svg}
-<table><tr><th>step</th><th>actions</th></tr>{rows}</table></body></html>
-"""
-
-
-def _actions_text(node: Node) -> str:
-    return ", ".join(f"{a} {c}" for a, c in node.actions.items())
-
-
-def _render_text_format(kind: str, nodes: list[Node], edges: list[tuple[str, str, EdgeKind]],
-                        name: str) -> str:
+def _render_text_format(kind: str, model: GraphModel, name: str) -> str:
     if kind == "text":
-        return to_text(nodes, edges)
+        return to_text(model)
     if kind == "dot":
-        return to_dot(nodes, edges, name)
+        return to_dot(model, name)
     if kind == "mermaid":
-        return to_mermaid(nodes, edges)
-    return to_json(nodes, edges)
+        return to_mermaid(model)
+    return to_json(model)
 
 
 def write_graph(
     plan: Plan, decisions: Mapping[str, Decision] | None, target: str, jobs: bool = False
 ) -> None:
     """Print the graph in a format (text, dot, mermaid, json) or write it to a file."""
-    nodes, edges = graph_model(plan, decisions, jobs)
+    model = graph_model(plan, decisions, jobs)
+    if model.note:
+        print(f"mi-run: --graph-jobs: {model.note}", file=sys.stderr)
     if target in FORMATS:
-        sys.stdout.write(_render_text_format(target, nodes, edges, plan.workflow) + "\n")
+        sys.stdout.write(_render_text_format(target, model, plan.workflow) + "\n")
         return
     path = Path(target)
     kind = EXTENSIONS.get(path.suffix.lower())
@@ -220,11 +261,14 @@ def write_graph(
                          + ", ".join(sorted(EXTENSIONS)))
     data: bytes
     if kind in ("svg", "png"):
-        data = render_dot(to_dot(nodes, edges, plan.workflow), kind)
+        data = render_dot(to_dot(model, plan.workflow), kind)
     elif kind == "html":
-        data = to_html(nodes, edges, plan.workflow).encode()
+        from engine.render.graphhtml import to_html
+
+        svg = render_dot(to_dot(model, plan.workflow), "svg").decode()
+        data = to_html(model, plan, decisions, svg, styles(model.nodes)).encode()
     else:
-        data = _render_text_format(kind, nodes, edges, plan.workflow).encode()
+        data = _render_text_format(kind, model, plan.workflow).encode()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
     print(f"graph written to {path}", file=sys.stderr)
