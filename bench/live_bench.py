@@ -24,20 +24,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from run_bench import write_throughput  # bench/ is on sys.path when this file runs
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def write_spec(folder: Path, n: int) -> Path:
-    (folder / "samples.tsv").write_text("sample\n" + "".join(f"s{i}\n" for i in range(n)))
-    spec = folder / "wide.yaml"
-    spec.write_text("""name: wide
-steps:
-  - name: make
-    foreach: {table: "{{ spec_dir }}/samples.tsv", column: sample}
-    run: "echo {{ item }} > {{ outputs.txt }}"
-    outputs: {txt: "out/{{ item }}.txt"}
-""")
-    return spec
 
 
 def timed_on_pty(argv: list[str], cwd: Path, term: str) -> tuple[float, int]:
@@ -81,7 +70,7 @@ def main() -> None:
             for mode, (term, extra) in modes.items():
                 with tempfile.TemporaryDirectory() as tmp:
                     folder = Path(tmp)
-                    spec = write_spec(folder, n)
+                    spec = write_throughput(folder, n)  # the same N steps + gather
                     argv = [sys.executable, "-m", "engine.cli", str(spec), "-j", "2", *extra]
                     elapsed, code = timed_on_pty(argv, folder, term)
                     if code != 0:
