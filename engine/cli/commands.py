@@ -52,6 +52,7 @@ def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:
         argv=sys.argv,
         rerun_triggers=getattr(args, "rerun_triggers", None),
         touch=getattr(args, "touch", None), targets=getattr(args, "targets", ()),
+        keep_runs=getattr(args, "keep_runs", None),
     )
 
 

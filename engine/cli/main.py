@@ -78,6 +78,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--state-dir", default=None, help="state directory (default: .mi)")
     run.add_argument("--keep-incomplete", action="store_true",
                      help="keep the outputs of failed steps")
+    run.add_argument("--keep-runs", type=int, default=None, metavar="N",
+                     help="run records to keep in <state-dir>/runs/ (default: $MI_KEEP_RUNS or 50)")
 
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:

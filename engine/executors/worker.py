@@ -39,7 +39,7 @@ from engine.context import StepContext
 from engine.envvars import RUN_TOKEN
 from engine.errors import StepError, UnknownStepError
 from engine.executors.markers import write_marker
-from engine.executors.memory import PeakMemory, reset_hwm
+from engine.executors.memory import CpuClock, PeakMemory, reset_hwm
 from engine.executors.shell import (
     ShellRun,
     append_log,
@@ -64,7 +64,8 @@ class _StepTimeout(BaseException):
 class _Result:
     """Mutable scratch record of one attempt, frozen into an :class:`Outcome` at the end."""
 
-    __slots__ = ("error", "hint", "metadata", "output", "peak_mb", "status", "warnings")
+    __slots__ = ("cpu_time", "error", "exit_code", "hint", "metadata", "output", "peak_mb",
+                 "status", "warnings")
 
     def __init__(self) -> None:
         self.status = Status.COMPLETED
@@ -74,6 +75,8 @@ class _Result:
         self.output: dict[str, Any] = {}
         self.warnings: tuple[str, ...] = ()
         self.metadata: dict[str, Any] = {}
+        self.cpu_time: float | None = None  # user + system seconds
+        self.exit_code: int | None = None  # of a shell command
 
     def fail(self, error: str, hint: str | None = None) -> None:
         self.status = Status.FAILED
@@ -152,6 +155,7 @@ def execute(
         warnings=result.warnings,
         metadata=metadata,
         output_fps=output_fps,
+        cpu_time=result.cpu_time, exit_code=result.exit_code,
     )
 
 
@@ -178,6 +182,7 @@ def _run_shell(
     write_marker(marker, started, tmp_dir, pid)
     run.wait(instance.timeout)
     result.peak_mb = run.peak_mb
+    result.cpu_time, result.exit_code = run.cpu_time, run.code
     if run.timed_out:
         result.fail(*timeout_failure(instance, log_path))
     elif run.code != 0:
@@ -241,6 +246,7 @@ def _call_step(
     timeout = instance.timeout
     use_alarm = bool(timeout) and threading.current_thread() is threading.main_thread()
     memory = PeakMemory()
+    cpu = CpuClock()
     clock = time.perf_counter()
     returned: Any = None
     cwd = os.getcwd()  # a step that chdir()s must not move the next step of this worker
@@ -271,6 +277,7 @@ def _call_step(
         return
     finally:
         result.peak_mb = memory.peak_mb()
+        result.cpu_time = cpu.seconds()
     elapsed = time.perf_counter() - clock
     _apply_return(returned, result)
     if timeout and not use_alarm and elapsed > timeout and result.status is not Status.FAILED:
