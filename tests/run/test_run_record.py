@@ -236,11 +236,11 @@ def test_an_interrupted_run_is_recorded(work: Path) -> None:
             inputs: {s: s.txt}
             outputs: {o: a.txt}
         """)
-    engine = mi_popen(work, "wf.yaml", "-j", "2")
+    engine = mi_popen(work, "wf.yaml", "-j", "2", "--report", "r.html", "--trace", "t.tsv")
     try:
         wait_for(work / "slow.started", engine)
         engine.send_signal(signal.SIGINT)
-        engine.communicate(timeout=60)
+        _, err = engine.communicate(timeout=60)
     finally:
         if engine.poll() is None:
             engine.kill()
@@ -254,6 +254,9 @@ def test_an_interrupted_run_is_recorded(work: Path) -> None:
     assert entries["slow"]["ended"] >= entries["slow"]["started"]
     assert entries["after"]["status"] == "not started"
     assert not list((work / ".mi/runs").glob(".*"))  # no temporary file left
+    assert "report written to r.html" in err and (work / "r.html").exists()
+    rows = [line.split("\t") for line in (work / "t.tsv").read_text().splitlines()[1:]]
+    assert [(row[1], row[3]) for row in rows] == [("quick", "completed"), ("slow", "interrupted")]
 
 
 def test_a_record_is_one_json_document_written_whole(flow: Path) -> None:
