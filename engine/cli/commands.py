@@ -82,18 +82,22 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
             result = session.execute()
         finally:  # a failed or interrupted run is reported too
             if args.report or args.trace:
-                _write_views(args, workflow.name, options, session.record_path)
+                _write_views(args, workflow.name, options, session.run_id, session.record_path)
     print(summary(result, workflow), file=sys.stderr)
     return 0 if result.ok else 1
 
 
 def _write_views(args: argparse.Namespace, name: str, options: RunOptions,
-                 record_path: str | None) -> None:
+                 run_id: str | None, record_path: str | None) -> None:
     """--report and --trace of the run that just ended (nothing ran: of the latest run).
     A view that cannot be written is said, and the run keeps its exit code."""
     from engine.errors import MiError
     from engine.running.runfiles import find_record, load_record
 
+    if run_id is not None and record_path is None:
+        print("mi-run: no report or trace: the run's record could not be written",
+              file=sys.stderr)
+        return
     try:
         if record_path is None:
             record_path = find_record(options.state_dir, name)

@@ -208,10 +208,10 @@ def _instance(node: str, log: RunLog, plan: Plan | None,
     entry.update(_what(instance))
     entry["inputs"] = _files(instance.inputs, sizes)
     entry["outputs"] = _files(instance.outputs, sizes)
-    if last is not None:
-        entry["output"] = plain(last.output)
+    if last is not None:  # as returned; json writes what it cannot hold as text
+        entry["output"] = dict(last.output)
         entry["warnings"] = list(last.warnings)
-        entry["metadata"] = plain(last.metadata)
+        entry["metadata"] = dict(last.metadata)
         entry["error"], entry["hint"] = last.error, last.hint
     if attempts:
         entry["attempt_list"] = [_attempt(a) for a in attempts]
@@ -274,7 +274,7 @@ def _what(instance: StepInstance) -> dict[str, Any]:
         what["command"] = instance.command
     if instance.uses is not None:
         what["uses"] = instance.uses
-    what["params"] = plain(instance.params)
+    what["params"] = dict(instance.params)
     if instance.threads != 1:
         what["threads"] = instance.threads
     if instance.resources:

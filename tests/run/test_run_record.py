@@ -266,3 +266,17 @@ def test_a_record_is_one_json_document_written_whole(flow: Path) -> None:
     text = path.read_text()
     assert text.startswith('{"format":1,"run_id":')
     assert json.loads(text)["argv"][1:] == ["wf.yaml", "-k", "-j", "2"]
+
+
+def test_a_record_that_cannot_be_written_does_not_change_the_run(flow: Path) -> None:
+    (flow / ".mi").mkdir()
+    (flow / ".mi/runs").write_text("a file where the folder goes")
+    code, _, err = cli("wf.yaml", "-k", "-j", "2", "--report", "r.html")
+    assert code == 1  # the failed step's, as without a record
+    assert "could not write the run record" in err
+    assert "no report or trace: the run's record could not be written" in err
+    assert not (flow / "r.html").exists()
+    (flow / ".mi/runs").unlink()
+    code, _, err = cli("wf.yaml", "-k", "-j", "2", "--only", "make", "--force", "make")
+    assert code == 0, err
+    assert [r["status"] for r in records(flow)] == ["completed"]
