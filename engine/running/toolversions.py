@@ -11,8 +11,10 @@ at the same time, each with a short timeout; a tool that is missing, fails or ha
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -78,14 +80,22 @@ def _ask(tool: str, timeout: float) -> dict[str, Any]:
     path = shutil.which(tool)
     if path is None:
         return {"path": None, "version": None, "error": "not found on PATH"}
-    try:
-        proc = subprocess.run([path, *KNOWN.get(tool, ("--version",))], capture_output=True,
-                              stdin=subprocess.DEVNULL, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired:
-        return {"path": path, "version": None, "error": f"no answer in {timeout:g} s"}
+    try:  # its own process group, so that a tool that hangs goes with its children
+        proc = subprocess.Popen([path, *KNOWN.get(tool, ("--version",))],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
     except OSError as exc:
         return {"path": path, "version": None, "error": str(exc)}
-    text = (proc.stdout + b"\n" + proc.stderr).decode("utf-8", "replace")
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        proc.communicate()
+        return {"path": path, "version": None, "error": f"no answer in {timeout:g} s"}
+    text = (out + b"\n" + err).decode("utf-8", "replace")
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     if not line:
         return {"path": path, "version": None, "error": f"printed nothing (exit {proc.returncode})"}

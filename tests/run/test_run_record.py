@@ -8,9 +8,11 @@ import os
 import signal
 import stat
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 import tests.helpers.exec_steps  # noqa: F401  (registers testexec.* in this process)
@@ -280,3 +282,18 @@ def test_a_record_that_cannot_be_written_does_not_change_the_run(flow: Path) -> 
     code, _, err = cli("wf.yaml", "-k", "-j", "2", "--only", "make", "--force", "make")
     assert code == 0, err
     assert [r["status"] for r in records(flow)] == ["completed"]
+
+
+def test_a_tool_that_hangs_or_is_missing_gets_no_version(
+        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.running.toolversions import ask_versions
+
+    tag = f"30.{uuid.uuid4().int % 10**6}"
+    fake_tool(work, "salmon", f"sleep {tag}; echo late")
+    monkeypatch.setenv("PATH", f"{work / 'bin'}{os.pathsep}/usr/bin:/bin")
+    found = ask_versions({"salmon": ["quant"], "STAR": ["align"]}, timeout=0.5)
+    assert found["salmon"]["version"] is None and "no answer in 0.5 s" in found["salmon"]["error"]
+    left = [p for p in psutil.process_iter(["cmdline"]) if tag in (p.info["cmdline"] or [])]
+    assert left == []  # the tool's children went with it
+    assert found["STAR"] == {"path": None, "version": None, "error": "not found on PATH",
+                             "steps": ["align"]}
