@@ -112,7 +112,7 @@ def dag_svg(record: Mapping[str, Any], use_dot: bool = True) -> str:
     labels = {s: _label(s, sum(c.values())) for s, c in counts.items()}
     sizes = {s: (max(120.0, 8.0 * len(labels[s]) + 44, 6.2 * len(_short(c)) + 20), NODE_HEIGHT)
              for s, c in counts.items()}
-    edges = [(src, s["name"]) for s in record.get("steps", []) for src, _kind in s["needs"]]
+    edges = [(src, s["name"]) for s in record.get("steps", []) for src, _kind in s.get("needs", [])]
     placed = layout(sizes, edges, use_dot)
     single = {}
     for entry in record["instances"]:
