@@ -21,9 +21,10 @@ STEP_MODULES = "MI_STEP_MODULES"  # comma-separated step modules to import (work
 DASK_SCHEDULER = "MI_DASK_SCHEDULER"  # default --scheduler for --backend dask
 DASK_CONNECT_TIMEOUT = "MI_DASK_CONNECT_TIMEOUT"  # seconds to wait for a Dask scheduler
 RUN_TOKEN = "MI_RUN_TOKEN"  # set by the engine in every shell step's environment
+KEEP_RUNS = "MI_KEEP_RUNS"  # how many run records <state_dir>/runs/ keeps (default 50)
 
 RESERVED = frozenset({STATE_DIR, JOBS, DEBUG, STEP_MODULES, DASK_SCHEDULER,
-                      DASK_CONNECT_TIMEOUT, RUN_TOKEN})
+                      DASK_CONNECT_TIMEOUT, RUN_TOKEN, KEEP_RUNS})
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -91,5 +92,6 @@ def check(environ: Mapping[str, str] | None = None) -> None:
     """Read every typed variable once, so that a bad value is reported before anything runs
     (raises :class:`BadVariable`)."""
     read_int(JOBS, environ)
+    read_int(KEEP_RUNS, environ)
     read_float(DASK_CONNECT_TIMEOUT, environ)
     read_flag(DEBUG, environ)

@@ -151,7 +151,10 @@ class Outcome:
 
     ``status`` is COMPLETED, FAILED or SKIPPED. ``error``/``hint`` explain a failure in one or a
     few lines (the traceback, if any, is in ``log_path``). ``started``/``ended`` are epoch
-    seconds. ``output``, ``warnings`` and ``metadata`` come from the step's result dict;
+    seconds. ``cpu_time`` is the user + system CPU seconds of the attempt (of the shell command
+    and the children it waited for; of a Python step's thread and the tools it ran), None when
+    unknown. ``exit_code`` is a shell command's exit status (negative: killed by that signal),
+    None for Python steps. ``output``, ``warnings`` and ``metadata`` come from the step's result dict;
     ``metadata`` always has ``execution_time`` (s) and ``peak_mem_mb``. ``output_fps`` holds the
     fingerprints of the declared outputs of a completed step, computed in the worker so content
     hashing runs in parallel (empty when not completed).
@@ -170,6 +173,8 @@ class Outcome:
     warnings: tuple[str, ...] = ()
     metadata: Mapping[str, Any] = field(default_factory=dict)
     output_fps: Mapping[str, Fingerprint] = field(default_factory=dict)
+    cpu_time: float | None = None
+    exit_code: int | None = None
 
     @property
     def duration(self) -> float:

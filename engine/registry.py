@@ -72,6 +72,7 @@ class StepInfo:
     module: str
     inputs: tuple[Port, ...] | None = None
     outputs: tuple[Port, ...] | None = None
+    tools: tuple[str, ...] = ()  # external programs it runs (their versions go in run records)
 
     @property
     def namespace(self) -> str:
@@ -168,6 +169,7 @@ def step(
     outputs: Mapping[str, PortDeclaration] | None = None,
     description: str | None = None,
     version: str | None = None,
+    tools: Iterable[str] = (),
 ) -> Callable[[StepFunction], StepFunction]:
     """Register ``fn(config, *, inputs, outputs, context)`` as the step ``name``.
 
@@ -177,7 +179,8 @@ def step(
     give (name -> description, or ``{"description": ..., "required": False, "suffixes":
     [".png", ".pdf"]}``): another name, a missing required one, or an output path with a
     suffix not listed is a plan-time error. ``version`` pins the code identity used for
-    reruns; without it any change to the function's source reruns the step.
+    reruns; without it any change to the function's source reruns the step. ``tools``: the
+    external programs the step runs (``["kallisto"]``); each run records their versions.
     """
     if "." not in name:
         raise ValueError(f"step names are namespaced ('core.{name}'), got '{name}'")
@@ -195,6 +198,7 @@ def step(
             module=fn.__module__,
             inputs=input_ports,
             outputs=output_ports,
+            tools=tuple(tools),
         )
         REGISTRY.add(info)
         fn.__mi_step__ = info  # type: ignore[attr-defined]

@@ -52,6 +52,7 @@ def run_options(args: argparse.Namespace, workflow: Workflow) -> RunOptions:
         argv=sys.argv,
         rerun_triggers=getattr(args, "rerun_triggers", None),
         touch=getattr(args, "touch", None), targets=getattr(args, "targets", ()),
+        keep_runs=getattr(args, "keep_runs", None),
     )
 
 
@@ -77,9 +78,58 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
             # that it is never rescanned.
             gc.freeze()
             gc.enable()
-        result = session.execute()
+        try:
+            result = session.execute()
+        finally:  # a failed or interrupted run is reported too
+            if args.report or args.trace:
+                _write_views(args, workflow.name, options, session.run_id, session.record_path)
     print(summary(result, workflow, options.argv, options.quiet), file=sys.stderr)
     return 0 if result.ok else 1
+
+
+def _write_views(args: argparse.Namespace, name: str, options: RunOptions,
+                 run_id: str | None, record_path: str | None) -> None:
+    """--report and --trace of the run that just ended (nothing ran: of the latest run).
+    A view that cannot be written is said, and the run keeps its exit code."""
+    from engine.errors import MiError
+    from engine.running.runfiles import find_record, load_record
+
+    if run_id is not None and record_path is None:
+        print("mi-run: no report or trace: the run's record could not be written",
+              file=sys.stderr)
+        return
+    try:
+        if record_path is None:
+            record_path = find_record(options.state_dir, name)
+            print(f"mi-run: nothing ran; reporting the latest run, {os.path.basename(record_path)}",
+                  file=sys.stderr)
+        record = load_record(record_path)
+        if args.trace:
+            from engine.render.trace import write_trace
+
+            rows = write_trace(record, args.trace)
+            print(f"trace written to {args.trace} ({rows} attempts)", file=sys.stderr)
+        if args.report:
+            from engine.render.report import write_report
+
+            size = write_report(record, args.report)
+            print(f"report written to {args.report} ({size / 1e6:.1f} MB)", file=sys.stderr)
+    except (MiError, OSError) as exc:
+        print(f"mi-run: could not write the report or trace: {exc}", file=sys.stderr)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """``mi-run report SPEC [--run ID] [-o FILE]``: the HTML report of a recorded run."""
+    from engine.render.report import write_report
+    from engine.running.runfiles import find_record, load_record
+
+    workflow = _load(args)
+    options = run_options(args, workflow)
+    record = load_record(find_record(options.state_dir, workflow.name, args.run))
+    size = write_report(record, args.output)
+    print(f"report of run {record['run_id']} ({record['status']}) written to {args.output} "
+          f"({size / 1e6:.1f} MB)", file=sys.stderr)
+    return 0
 
 
 def _report_touch(touched: TouchPlan) -> int:

@@ -17,7 +17,8 @@ from engine.errors import MiError, UsageError
 from engine.executors import EXECUTORS
 from engine.version import __version__
 
-SUBCOMMANDS = ("run", "validate", "schema", "steps", "status", "log", "step", "clean")
+SUBCOMMANDS = ("run", "validate", "schema", "steps", "status", "log", "step", "clean",
+               "report")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +79,15 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
     run.add_argument("--state-dir", default=None, help="state directory (default: .mi)")
     run.add_argument("--keep-incomplete", action="store_true",
                      help="keep the outputs of failed steps")
+    seen = parser.add_argument_group("after the run (every run writes <state-dir>/runs/<id>.json)")
+    seen.add_argument("--report", metavar="FILE.html", default=None,
+                      help="write the run's report: one HTML file (DAG, timeline, resources, "
+                           "failures); later: mi-run report SPEC")
+    seen.add_argument("--trace", metavar="FILE.tsv", default=None,
+                      help="write a trace table, one row per instance attempt")
+    seen.add_argument("--keep-runs", type=int, default=None, metavar="N",
+                      help="run records to keep in the state directory (default: "
+                           "$MI_KEEP_RUNS or 50)")
 
 
 def build_parser() -> dict[str, argparse.ArgumentParser]:
@@ -132,6 +142,18 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     _common(log)
     log.add_argument("--state-dir", default=None)
     parsers["log"] = log
+    report = argparse.ArgumentParser(
+        prog="mi-run report", description="write the HTML report of a recorded run: DAG, "
+        "timeline, resources, failures, config and versions, in one file that opens offline")
+    report.add_argument("spec")
+    _common(report)
+    report.add_argument("--state-dir", default=None)
+    report.add_argument("--run", default=None, metavar="ID",
+                        help="the run to report (an id or its unique start; default: the "
+                             "latest run of this workflow)")
+    report.add_argument("-o", "--output", default="report.html", metavar="FILE.html",
+                        help="where to write it (default: report.html)")
+    parsers["report"] = report
     one = argparse.ArgumentParser(prog="mi-run step", description="run one registered step by hand")
     one.add_argument("name", help="registered step, e.g. gwas.plots")
     one.add_argument("--input", "-i", action="append", default=[], metavar="NAME=PATH[,PATH]")

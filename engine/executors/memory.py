@@ -1,4 +1,4 @@
-"""Peak memory of a step, from the kernel's RSS high-water marks.
+"""Peak memory of a step, from the kernel's RSS high-water marks (and its CPU time).
 
 Peak memory (``peak_mem_mb``, also in ``metadata``):
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import resource
+import time
 
 
 class PeakMemory:
@@ -37,6 +38,23 @@ class PeakMemory:
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         child_peak = children if children > self.children_before else 0
         return max(own, child_peak) / 1024.0
+
+
+class CpuClock:
+    """CPU seconds of this thread and of the child processes reaped meanwhile (in the threads
+    executor the children of concurrent steps are counted by whichever step ends first)."""
+
+    def __init__(self) -> None:
+        self._thread = time.thread_time()
+        self._children = _children_cpu()
+
+    def seconds(self) -> float:
+        return (time.thread_time() - self._thread) + max(0.0, _children_cpu() - self._children)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 _clear_refs: tuple[int, int] | None = None  # (pid, fd): kept open, one write per reset

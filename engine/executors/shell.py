@@ -123,8 +123,9 @@ class ShellRun:
     """One shell command run to its end in the calling thread (the worker body's way).
 
     ``start`` spawns it with its output appended to the open ``log``; ``wait`` reaps it,
-    enforcing ``timeout`` from a helper thread, and sets :attr:`code`, :attr:`timed_out` and
-    :attr:`peak_mb` (``ru_maxrss`` of bash and the children it waited for).
+    enforcing ``timeout`` from a helper thread, and sets :attr:`code`, :attr:`timed_out`,
+    :attr:`peak_mb` (``ru_maxrss`` of bash and the children it waited for) and
+    :attr:`cpu_time` (their user + system seconds).
     """
 
     def __init__(self, command: str, work_dir: str, env: dict[str, str], script_path: str):
@@ -135,6 +136,7 @@ class ShellRun:
         self.code = 0
         self.timed_out = False
         self.peak_mb = 0.0
+        self.cpu_time = 0.0
 
     def start(self, log: BinaryIO) -> int:
         with unblocked_signals():
@@ -166,6 +168,7 @@ class ShellRun:
         self.code = os.waitstatus_to_exitcode(wait_status)
         self.timed_out = timed_out.is_set()
         self.peak_mb = usage.ru_maxrss / 1024.0
+        self.cpu_time = usage.ru_utime + usage.ru_stime
 
 
 def _kill_group_after(pgid: int, timeout: float, exited: threading.Event,

@@ -238,6 +238,7 @@ class ShellSpawner(Executor):
             log_path=child.log_path, error=error, hint=hint,
             metadata={"execution_time": elapsed, "peak_mem_mb": peak},
             output_fps=output_fps if error is None else {},
+            cpu_time=usage.ru_utime + usage.ru_stime, exit_code=code,
         )
 
     # orphan bookkeeping -----------------------------------------------------------------

@@ -27,9 +27,7 @@ import copy
 import importlib
 import logging
 import os
-import shutil
 import signal
-import tempfile
 import threading
 import time
 import traceback
@@ -38,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from engine.context import StepContext
-from engine.envvars import RUN_TOKEN
 from engine.errors import StepError, UnknownStepError
 from engine.executors.attemptlog import (
     append_log,
@@ -49,7 +46,8 @@ from engine.executors.attemptlog import (
     start_log,
 )
 from engine.executors.markers import write_marker
-from engine.executors.memory import PeakMemory, reset_hwm
+from engine.executors.memory import CpuClock, PeakMemory, reset_hwm
+from engine.executors.scratch import private_tmp, release_tmp, shell_env
 from engine.executors.shell import (
     ShellRun,
     exit_failure,
@@ -70,7 +68,8 @@ class _StepTimeout(BaseException):
 class _Result:
     """Mutable scratch record of one attempt, frozen into an :class:`Outcome` at the end."""
 
-    __slots__ = ("error", "hint", "metadata", "output", "peak_mb", "status", "warnings")
+    __slots__ = ("cpu_time", "error", "exit_code", "hint", "metadata", "output", "peak_mb",
+                 "status", "warnings")
 
     def __init__(self) -> None:
         self.status = Status.COMPLETED
@@ -80,6 +79,8 @@ class _Result:
         self.output: dict[str, Any] = {}
         self.warnings: tuple[str, ...] = ()
         self.metadata: dict[str, Any] = {}
+        self.cpu_time: float | None = None  # user + system seconds
+        self.exit_code: int | None = None  # of a shell command
 
     def fail(self, error: str, hint: str | None = None) -> None:
         self.status = Status.FAILED
@@ -120,7 +121,7 @@ def execute(
         start_log(log_path, header(instance, attempt, started, run_id, host_name()))
         for out in instance.output_paths():
             os.makedirs((work_dir / out).parent, exist_ok=True)
-        tmp_dir = _private_tmp(state_tmp)
+        tmp_dir = private_tmp(state_tmp)
         if instance.command is not None:
             _run_shell(instance, log_path, tmp_dir, marker, started, result, run_token)
         elif instance.uses is not None:
@@ -132,7 +133,7 @@ def execute(
         result.fail(f"could not start the step: {exc}")
     finally:
         if tmp_dir:
-            _release_tmp(tmp_dir)
+            release_tmp(tmp_dir)
         if marker is not None:
             try:
                 os.unlink(marker)
@@ -161,6 +162,7 @@ def execute(
         warnings=result.warnings,
         metadata=metadata,
         output_fps=output_fps,
+        cpu_time=result.cpu_time, exit_code=result.exit_code,
     )
 
 
@@ -177,7 +179,7 @@ def _run_shell(
     run_token: str | None = None,
 ) -> None:
     command = instance.command or ""
-    run = ShellRun(command, instance.work_dir, _shell_env(tmp_dir, run_token),
+    run = ShellRun(command, instance.work_dir, shell_env(tmp_dir, run_token),
                    os.path.join(tmp_dir, "command.sh"))
     with open(log_path, "ab", buffering=0) as log:
         reset_hwm()  # bash inherits this process's high-water mark at exec (see module doc)
@@ -185,6 +187,7 @@ def _run_shell(
     write_marker(marker, started, tmp_dir, pid)
     run.wait(instance.timeout)
     result.peak_mb = run.peak_mb
+    result.cpu_time, result.exit_code = run.cpu_time, run.code
     if run.timed_out:
         result.fail(*timeout_failure(instance))
     elif run.code != 0:
@@ -247,6 +250,7 @@ def _call_step(
     timeout = instance.timeout
     use_alarm = bool(timeout) and threading.current_thread() is threading.main_thread()
     memory = PeakMemory()
+    cpu = CpuClock()
     clock = time.perf_counter()
     returned: Any = None
     cwd = os.getcwd()  # a step that chdir()s must not move the next step of this worker
@@ -278,6 +282,7 @@ def _call_step(
         return
     finally:
         result.peak_mb = memory.peak_mb()
+        result.cpu_time = cpu.seconds()
     elapsed = time.perf_counter() - clock
     _apply_return(returned, result)
     if timeout and not use_alarm and elapsed > timeout and result.status is not Status.FAILED:
@@ -350,51 +355,3 @@ def _check_outputs(
         result.fail(*missing_outputs_failure(missing))
         return {}
     return fps
-
-
-_local = threading.local()
-
-
-def _private_tmp(state_tmp: str) -> str:
-    """An empty directory private to this attempt.
-
-    Creating and removing a directory costs ~0.5 ms on some file systems (more than the rest of
-    the bookkeeping of a trivial step), so each worker thread reuses its directory as long as
-    the previous attempt left it empty; a non-empty one is removed (see :func:`_release_tmp`).
-    """
-    cached: str | None = getattr(_local, "tmp_dir", None)
-    if cached is not None and os.path.dirname(cached) == state_tmp and os.path.isdir(cached):
-        return cached
-    os.makedirs(state_tmp, exist_ok=True)
-    _local.tmp_dir = tempfile.mkdtemp(prefix="step.", dir=state_tmp)
-    _local.env = None
-    return str(_local.tmp_dir)
-
-
-def _release_tmp(tmp_dir: str) -> None:
-    try:
-        with os.scandir(tmp_dir) as entries:
-            if next(entries, None) is None:
-                return  # empty: keep it for the next attempt of this thread
-    except OSError:
-        pass
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    _local.tmp_dir = None
-
-
-def _shell_env(tmp_dir: str, run_token: str | None = None) -> dict[str, str]:
-    """The environment of shell steps: the worker's, with ``TMPDIR`` = the private tmp dir
-    (and the run's token, when given and not inherited already).
-
-    Built once per worker thread, tmp dir and token (copying ``os.environ`` decodes every
-    variable), so environment changes made in the worker after its first step are not seen.
-    """
-    env: dict[str, str] | None = getattr(_local, "env", None)
-    if (env is None or env.get("TMPDIR") != tmp_dir
-            or (run_token is not None and env.get(RUN_TOKEN) != run_token)):
-        env = dict(os.environ)
-        env["TMPDIR"] = tmp_dir
-        if run_token is not None:
-            env[RUN_TOKEN] = run_token
-        _local.env = env
-    return env

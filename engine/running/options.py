@@ -18,6 +18,7 @@ from engine.executors import EXECUTORS
 from engine.model import ALL_TRIGGERS, Trigger
 
 DEFAULT_STATE_DIR = ".mi"
+DEFAULT_KEEP_RUNS = 50
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class RunOptions:
     rerun_triggers: frozenset[Trigger] = ALL_TRIGGERS
     touch: tuple[str, ...] | None = None  # --touch [STEP...]: () = every step; None = no
     targets: tuple[str, ...] = ()  # output paths to build (absolute), with what they need
+    keep_runs: int = DEFAULT_KEEP_RUNS  # records kept in <state_dir>/runs/ (MI_KEEP_RUNS)
 
     @property
     def log_dir(self) -> str:
@@ -72,6 +74,7 @@ class RunSettings(TypedDict, total=False):
     rerun_triggers: Iterable[str] | None
     touch: Iterable[str] | None
     targets: Iterable[str | os.PathLike[str]]
+    keep_runs: int | None
 
 
 def make_run_options(environ: Mapping[str, str] | None = None,
@@ -80,8 +83,16 @@ def make_run_options(environ: Mapping[str, str] | None = None,
     try:
         envvars.check(environ)  # every engine variable, whether this run reads it or not
         from_env = envvars.read_int(envvars.JOBS, environ)
+        keep_runs = settings.get("keep_runs")
+        if keep_runs is None:
+            keep_runs = envvars.read_int(envvars.KEEP_RUNS, environ)
     except envvars.BadVariable as exc:
         raise UsageError(str(exc), exc.hint) from None
+    if keep_runs is None:
+        keep_runs = DEFAULT_KEEP_RUNS
+    if isinstance(keep_runs, bool) or not isinstance(keep_runs, int) or keep_runs < 1:
+        raise UsageError(f"--keep-runs must be a whole number of at least 1, got {keep_runs!r}",
+                         "for example: --keep-runs 20 (default 50)")
     jobs = settings.get("jobs")
     if jobs is None:
         jobs = from_env or os.cpu_count() or 1
@@ -111,6 +122,7 @@ def make_run_options(environ: Mapping[str, str] | None = None,
         rerun_triggers=parse_triggers(settings.get("rerun_triggers")),
         touch=None if settings.get("touch") is None else tuple(settings.get("touch") or ()),
         targets=tuple(os.path.abspath(t) for t in settings.get("targets", ())),
+        keep_runs=keep_runs,
     )
 
 

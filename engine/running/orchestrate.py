@@ -27,6 +27,7 @@ from engine.running.record import Recorder
 from engine.running.records import Record, Records
 from engine.running.reporter import Reporter
 from engine.running.result import RunResult
+from engine.running.runrecord import RunInfo, run_info, write_run_record
 from engine.running.scheduler import LoopOptions, Replanner, Scheduler
 from engine.running.settle import settle
 from engine.running.state import StateStore
@@ -72,6 +73,8 @@ class RunSession:
         self.decisions: dict[str, Decision] = {}
         self._store: StateStore | None = None
         self.selected: set[str] | None = None
+        self.run_id: str | None = None  # of the run execute() began (None: nothing ran)
+        self.record_path: str | None = None  # its run record, once written
 
     def __enter__(self) -> RunSession:
         try:
@@ -130,9 +133,13 @@ class RunSession:
             return self._nothing_to_do(plan, selected)  # no executor, no workers, no run row
         run_id = self._store.begin_run(workflow=self.workflow.name, argv=list(options.argv),
                                        spec_path=self.workflow.spec.path)
+        self.run_id = run_id
+        info = run_info(run_id, self.workflow, options)
+        recorder = Recorder(self._store, self.workflow.name, run_id, self.records,
+                            options.log_dir, options.keep_incomplete)
         status = RunStatus.FAILED
         try:
-            result = self._loop(run_id, selected)
+            result = self._loop(recorder, selected)
             status = RunStatus.COMPLETED if result.ok else RunStatus.FAILED
         except KeyboardInterrupt:
             status = RunStatus.INTERRUPTED
@@ -140,7 +147,17 @@ class RunSession:
                               "were removed. Run the same command again to resume.") from None
         finally:
             self._store.end_run(run_id, status)
+            self.record_path = self._write_record(info, recorder, status)
         return result
+
+    def _write_record(self, info: RunInfo, recorder: Recorder, status: RunStatus) -> str | None:
+        """``runs/<run-id>.json``; a record that cannot be written is reported, and the run
+        keeps its own outcome."""
+        try:
+            return write_run_record(info, recorder, status, self.options)
+        except (OSError, ValueError, TypeError) as exc:
+            self.reporter.note(f"could not write the run record: {exc}")
+            return None
 
     def touch(self) -> TouchPlan:
         """``--touch``: record the instances that would run, and whose outputs all exist, as
@@ -164,17 +181,15 @@ class RunSession:
         statuses.update(dict.fromkeys(plan.disabled, Status.SKIPPED))
         return RunResult("", self.workflow.name, statuses, (), 0.0)
 
-    def _loop(self, run_id: str, selected: set[str] | None) -> RunResult:
+    def _loop(self, recorder: Recorder, selected: set[str] | None) -> RunResult:
         assert self.plan is not None and self._store is not None
         options = self.options
-        recorder = Recorder(self._store, self.workflow.name, run_id, self.records,
-                            options.log_dir, options.keep_incomplete)
         loop = LoopOptions(jobs=options.jobs, keep_going=options.keep_going,
                            resources=options.resources,
                            selected=None if selected is None else frozenset(selected))
         from engine.executors.orphans import registered
 
-        with (registered(options.orphan_dir) as token, self._executor(token, run_id) as executor,
+        with (registered(options.orphan_dir) as token, self._executor(token, recorder.run_id) as executor,
               _stop_signals_interrupt()):
             scheduler = Scheduler(self.plan, self.decisions, executor, loop, self._replanner(),
                                   recorder, self.reporter)

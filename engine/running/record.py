@@ -2,22 +2,29 @@
 naming each attempt's log (and keeping the number of old logs bounded).
 
 The scheduling loop tells the :class:`Recorder` what happened (started, completed, failed,
-interrupted) and never writes the state store or deletes a file itself.
+retried, interrupted, finished) and never writes the state store or deletes a file itself.
+Besides the state store, every event is noted in the recorder's :class:`RunLog` (in memory),
+from which the run record is written when the run ends.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from engine.executors.attemptlog import append_log, interrupted_line
 from engine.fingerprint import Fingerprint, fingerprint
-from engine.model import Outcome, Status, StepInstance
+from engine.model import Outcome, RerunReason, Status, StepInstance
 from engine.running import logfiles
 from engine.running.decide import Signatures, same_outputs
 from engine.running.records import Record, config_key
+from engine.running.runlog import RunLog
 from engine.running.state import StateStore
+
+if TYPE_CHECKING:
+    from engine.plan.plan import Plan
 
 
 class Recorder:
@@ -37,6 +44,7 @@ class Recorder:
         self._known: dict[str, Fingerprint] = {}
         self._running_logs: dict[str, str] = {}  # instance id -> its running attempt's log
         self._log_steps: set[str] = set()  # steps that have logs of this run
+        self.runlog = RunLog()
 
     def log_path(self, instance: StepInstance, attempt: int) -> str:
         """The log of ``attempt`` of ``instance`` in this run (see :mod:`.logfiles`)."""
@@ -49,8 +57,10 @@ class Recorder:
         logfiles.prune((os.path.join(self._log_dir, s) for s in sorted(self._log_steps)),
                        current=self.run_id)
 
-    def started(self, instance: StepInstance, attempt: int, log_path: str) -> None:
+    def started(self, instance: StepInstance, attempt: int, log_path: str,
+                reasons: Sequence[RerunReason] = ()) -> None:
         self._running_logs[instance.id] = log_path
+        self.runlog.started(instance, attempt, log_path, reasons)
         old = self._records.get(instance.id)
         if attempt == 1 and old is not None and old.status is Status.COMPLETED:
             kept = old.config_signature
@@ -79,8 +89,13 @@ class Recorder:
         if any(fp is not None and recorded.get(p) != fp for p, fp in fresh.items()):
             self._store.refresh_inputs(self._workflow, node, signature, fresh)
 
+    def retrying(self, instance: StepInstance, outcome: Outcome) -> None:
+        """An attempt failed and the instance will be tried again."""
+        self.runlog.ended(instance, outcome)
+
     def completed(self, instance: StepInstance, outcome: Outcome) -> None:
         self._running_logs.pop(instance.id, None)
+        self.runlog.ended(instance, outcome)
         self._known.update(outcome.output_fps)
         inputs: dict[str, Fingerprint | None] = {p: self._input_fp(p) for p in instance.input_paths()}
         self._store.record(self._workflow, instance, outcome, self._signatures.of(instance),
@@ -88,6 +103,7 @@ class Recorder:
 
     def failed(self, instance: StepInstance, outcome: Outcome) -> None:
         self._running_logs.pop(instance.id, None)
+        self.runlog.ended(instance, outcome)
         self._store.record(self._workflow, instance, outcome, self._signatures.of(instance), {},
                            {}, run_id=self.run_id)
         if not self._keep_incomplete:
@@ -96,6 +112,8 @@ class Recorder:
     def interrupted(self, running: Iterable[StepInstance]) -> None:
         """The run was stopped: partial outputs of the instances that ran are removed, and
         their logs say they were interrupted."""
+        running = list(running)
+        self.runlog.interrupted(running)
         for instance in running:
             log = self._running_logs.pop(instance.id, None)
             if log is not None:
@@ -103,6 +121,24 @@ class Recorder:
             if not self._keep_incomplete:
                 remove_outputs(instance)
         self._store.flush()
+
+    def finished(self, plan: Plan, statuses: Mapping[str, Status]) -> None:
+        """The loop ended (normally, on a failure or interrupted): its last plan (fan-outs
+        expanded on the way included) and the status of every instance in it."""
+        self.runlog.finished(plan, statuses)
+
+    def sizes(self) -> dict[str, int]:
+        """Sizes of the files the run knows: from the fingerprints it holds, and for outputs
+        of instances that ran and have none (failed, partial), a stat now."""
+        sizes = {path: fp.size for path, fp in self._known.items()}
+        for instance in self.runlog.ran.values():
+            for path in instance.output_paths():
+                if path not in sizes:
+                    try:
+                        sizes[path] = os.stat(os.path.join(instance.work_dir, path)).st_size
+                    except OSError:
+                        pass
+        return sizes
 
     def flush_if_due(self) -> None:
         self._store.flush_if_due()

@@ -69,6 +69,10 @@ class Reporter:
         self._say(f"stopped {what}, still running from an interrupted run",
                   always=not self._quiet)
 
+    def note(self, text: str) -> None:
+        """Something the user should know about the run as a whole (always shown)."""
+        self._say(text, always=True)
+
     def fanout_expanded(self, new_instances: int, to_run: Sequence[str] = ()) -> None:
         state = self.progress_state
         state.grew(state.total + len(to_run), list(to_run))

@@ -258,7 +258,7 @@ class Scheduler:
         self.attempts[node] = attempt
         self._set(node, LoopState.RUNNING)
         log_path = self.recorder.log_path(instance, attempt)
-        self.recorder.started(instance, attempt, log_path)
+        self.recorder.started(instance, attempt, log_path, self.decisions[node].reasons)
         self.reporter.started(node, attempt, self.decisions[node].reasons, instance.command)
         self.executor.submit(instance, attempt, log_path)
 
@@ -270,6 +270,7 @@ class Scheduler:
         self._take(threads, wanted, +1)
         if outcome.status is Status.FAILED:
             if outcome.attempt <= instance.retries and not self.stopping:
+                self.recorder.retrying(instance, outcome)
                 self.reporter.retrying(node, outcome)
                 self._push_ready(node)
                 return
@@ -323,6 +324,7 @@ class Scheduler:
             self._interrupt()
             raise
         finally:
+            self.recorder.finished(self.plan, self._statuses())
             self.reporter.run_finished()
         return self._result()
 
@@ -335,13 +337,19 @@ class Scheduler:
         self.recorder.interrupted(self.plan.instances[n] for n, s in self.state.items()
                                   if s is LoopState.RUNNING)
 
-    def _result(self) -> RunResult:
+    def _statuses(self) -> dict[str, Status]:
+        """Every instance's status now (an instance still running was interrupted)."""
         statuses = {node: _RESULT.get(state, Status.NOT_STARTED)
                     for node, state in self.state.items() if node in self.plan.instances}
+        statuses.update((n, Status.INTERRUPTED) for n, s in self.state.items()
+                        if s is LoopState.RUNNING and n in self.plan.instances)
         statuses.update(dict.fromkeys(self.plan.disabled, Status.SKIPPED))
         statuses.update(dict.fromkeys(self.unselected, Status.NOT_SELECTED))
-        return RunResult(self.recorder.run_id, self.plan.workflow, statuses, tuple(self.failed),
-                         time.time() - self.started_at, dict(self.outcomes),
+        return statuses
+
+    def _result(self) -> RunResult:
+        return RunResult(self.recorder.run_id, self.plan.workflow, self._statuses(),
+                         tuple(self.failed), time.time() - self.started_at, dict(self.outcomes),
                          self._critical_path())
 
     def _critical_path(self) -> tuple[str, ...]:

@@ -108,6 +108,7 @@ def public_runs(rows: list[dict[str, str]], out_dir: Path, config: dict[str, Any
                   "required": False},
     },
     version="1",
+    tools=["fastp", "amalgkit"],
     params={
         "properties": {
             "out_dir": {"type": "string", "description": "Directory that receives getfastq/"

@@ -28,6 +28,7 @@ _NUMBER_OR_TEXT = ["number", "string", "null"]  # fan-out templates may render t
         "index": "the kallisto index",
     },
     version="1",
+    tools=["kallisto"],
     params={
         "properties": {
             "kmer_size": {"type": "integer", "minimum": 3, "maximum": 31, "default": 31,
@@ -84,6 +85,7 @@ def _item_value(context: StepContext, key: str) -> Any:
         "run_info": "<RUN>_run_info.json",
     },
     version="1",
+    tools=["kallisto"],
     params={
         "properties": {
             "run": {"type": ["string", "null"], "default": None,

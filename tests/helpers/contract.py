@@ -128,6 +128,18 @@ class ExecutorContract:
         if fields.get("uses") == "testexec.steperror":
             assert "Traceback" not in log and "add a 'run' column" in log
 
+    def test_exit_code_and_cpu_time(self, backend: Executor, tmp_path: Path) -> None:
+        busy = make_instance(tmp_path, "busy", command="i=0; while [ $i -lt 20000 ]; do "
+                             "i=$((i+1)); done; kill -USR1 $$")
+        py = make_instance(tmp_path, "py", uses="testexec.write", outputs={"out": "p.txt"})
+        out = run_all(backend, [busy, py], tmp_path / "logs")
+        assert out["busy"].status is Status.FAILED
+        assert out["busy"].exit_code == -signal.SIGUSR1  # negative: the signal that killed it
+        assert out["busy"].error is not None and "SIGUSR1" in out["busy"].error
+        assert out["busy"].cpu_time is not None and out["busy"].cpu_time > 0
+        assert out["py"].exit_code is None
+        assert out["py"].cpu_time is not None and out["py"].cpu_time >= 0
+
     def test_shell_timeout_kills_the_process_group(self, backend: Executor, tmp_path: Path) -> None:
         inst = make_instance(
             tmp_path,
