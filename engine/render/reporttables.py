@@ -149,19 +149,35 @@ def critical_path(record: Mapping[str, Any]) -> str:
             + table(["instance", "step", "duration", "status"], rows))
 
 
+# Keys the engine adds to every instance's metadata: shown under Resources, not as metrics.
+ENGINE_METADATA = frozenset({"execution_time", "peak_mem_mb"})
+
+
+def step_metrics(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """What a step returned as its results: ``output`` (the seed's metrics) and the scalar
+    values of its own ``metadata`` (where the GWAS correction puts lambda_GC and its hit
+    counts, the RNA quant its mapping rate)."""
+    found = dict(entry.get("output") or {})
+    for key, value in (entry.get("metadata") or {}).items():
+        if key not in ENGINE_METADATA and key not in found and (
+                value is None or isinstance(value, str | int | float | bool)):
+            found[key] = value
+    return found
+
+
 def metrics(record: Mapping[str, Any]) -> str:
-    """What steps returned (``output``), one table per step: instances by metric."""
-    per_step: dict[str, list[Mapping[str, Any]]] = {}
+    """What steps returned, one table per step: instances by metric."""
+    per_step: dict[str, list[dict[str, Any]]] = {}
     for entry in record["instances"]:
-        if entry.get("output"):
-            per_step.setdefault(entry["step"], []).append(entry)
+        if found := step_metrics(entry):
+            per_step.setdefault(entry["step"], []).append({"id": entry["id"], "values": found})
     if not per_step:
         return ('<section id="metrics"><h2>Step metrics</h2><p>No step returned metrics '
                 "in this run.</p></section>")
     parts = ['<section id="metrics"><h2>Step metrics</h2>']
     for step, entries in per_step.items():
-        keys = list(dict.fromkeys(k for e in entries for k in e["output"]))[:MAX_METRIC_COLUMNS]
-        rows = [[f"<code>{esc(e['id'])}</code>", *(_cell(e["output"].get(k)) for k in keys)]
+        keys = list(dict.fromkeys(k for e in entries for k in e["values"]))[:MAX_METRIC_COLUMNS]
+        rows = [[f"<code>{esc(e['id'])}</code>", *(_cell(e["values"].get(k)) for k in keys)]
                 for e in entries[:MAX_METRIC_ROWS]]
         if len(entries) > 1:
             rows.append(["<i>min / median / max</i>", *(_summary(entries, k) for k in keys)])
@@ -184,7 +200,7 @@ def _cell(value: Any) -> str:
 
 
 def _summary(entries: Sequence[Mapping[str, Any]], key: str) -> str:
-    numbers = [e["output"].get(key) for e in entries]
+    numbers = [e["values"].get(key) for e in entries]
     found = distribution(v for v in numbers if isinstance(v, int | float)
                          and not isinstance(v, bool))
     if found is None:

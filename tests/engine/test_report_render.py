@@ -14,6 +14,7 @@ import pytest
 
 from engine.render.report import ASSETS, dag_svg, report_html, write_report
 from engine.render.reportdata import MARK, assign_slots, log_tails, page_data, step_status
+from engine.render.reporttables import metrics, step_metrics
 from engine.render.trace import COLUMNS, trace_rows, write_trace
 from tests.helpers.records import synthetic_record
 
@@ -135,3 +136,17 @@ def test_the_trace_has_a_row_per_attempt(tmp_path: Path) -> None:
     assert rows[0]["peak_rss"] == "40.0" and rows[0]["cpu_time"] == "0.400"
     assert rows[0]["log"] == "/data/project/.mi/logs/index/SRR1000000.log"
     assert len(trace_rows(synthetic_record(10))) == 11
+
+
+def test_step_metrics_show_what_steps_returned_in_output_and_metadata() -> None:
+    record = synthetic_record(3, failed=0)
+    first, second = record["instances"][1], record["instances"][2]
+    first.update(output={"hits": 3}, metadata={"lambda_gc": 1.0213, "execution_time": 0.5,
+                                               "peak_mem_mb": 80.0, "table": [1, 2]})
+    second.update(output={}, metadata={"lambda_gc": 0.98, "model": "linear"})
+    assert step_metrics(first) == {"hits": 3, "lambda_gc": 1.0213}  # engine keys, lists: no
+    html = metrics(record)
+    section = html[html.index("<h3>quant</h3>"):]
+    assert "lambda_gc" in section and "1.0213" in section and "linear" in section
+    assert "execution_time" not in html and "peak_mem_mb" not in html
+    assert "0.98 / 1.001 / 1.021" in section  # min / median / max over the fan-out
