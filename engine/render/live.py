@@ -17,6 +17,7 @@ from engine.running.reporter import Reporter, clock
 if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.live import Live
+    from rich.text import Text
 
 RUNNING_SHOWN = 6  # the longest-running instances listed under the bar
 
@@ -60,14 +61,17 @@ class LiveReporter(Reporter):
         self._note_failure(node, outcome)
         first = outcome.error.splitlines()[0] if outcome.error else "failed"
         log = f"\n  log: {outcome.log_path}" if outcome.log_path else ""
-        self._print(f"[bold red]FAILED[/] {node}: {first}{log}", markup=True)
+        from rich.text import Text
+
+        # a Text, not markup: instance ids ("quant[SRR1]") and errors hold square brackets
+        self._print(Text.assemble(("FAILED", "bold red"), f" {node}: {first}{log}"))
 
     def _say(self, text: str, always: bool = False) -> None:
         if self._verbose or (always and self._live is None):
             self._print(text)
 
-    def _print(self, text: str, markup: bool = False) -> None:
-        self._console.print(text, markup=markup, highlight=False, soft_wrap=True)
+    def _print(self, text: str | Text) -> None:
+        self._console.print(text, markup=False, highlight=False, soft_wrap=True)
 
     # drawing (in rich's refresh thread) ---------------------------------------------------
     def _draw(self) -> RenderableType:

@@ -21,6 +21,7 @@ steps:
     run: "sleep 0.3; echo {{ item }} > {{ outputs.o }}"
     outputs: {o: "out/{{ item }}.txt"}
   - name: bad
+    foreach: [x]
     run: "echo oops >&2; exit 2"
 """
 
@@ -33,7 +34,9 @@ def test_the_live_display_draws_counts_running_instances_and_failures(work: Path
     result = run(reporter=reporter, keep_going=True)
     assert not result.ok
     text = screen.getvalue()
-    assert re.search(r"FAILED bad: command failed \(exit status 2\)\n  log: \S*/bad/bad\.\S+\.1\.log", text)
+    # the instance's name in full: "[x]" is not taken for rich markup
+    assert re.search(r"FAILED bad\[x\]: command failed \(exit status 2\)\n  log: \S*/bad/x\.\S+\.1\.log",
+                     text)
     assert re.search(r"\d/5 .*elapsed, ETA", text)  # the bar's line was drawn
     assert "running" in text and "to go" in text
     assert re.search(r"  00:0\d  work\[[abcd]\]", text)  # a running instance and its time
