@@ -19,6 +19,7 @@ from engine.running.options import RunOptions, make_run_options
 if TYPE_CHECKING:
     from engine.plan.workflow import Workflow
     from engine.registry import Port, StepInfo
+    from engine.running.state import StateStore
     from engine.running.touch import TouchPlan
 
 
@@ -174,29 +175,60 @@ def _look(args: argparse.Namespace, workflow: Workflow, options: RunOptions) -> 
 
 
 def cmd_clean(args: argparse.Namespace) -> int:
-    """``mi-run clean SPEC --records``: forget the records whose outputs are gone."""
-    if not args.records:
+    """``mi-run clean SPEC --records --logs``: forget the records whose outputs are gone,
+    remove the logs nobody will read again."""
+    if not (args.records or args.logs):
         raise UsageError("say what to clean",
                          "mi-run clean SPEC --records forgets the records whose outputs no "
-                         "longer exist")
+                         "longer exist; --logs removes the logs of instances the workflow no "
+                         "longer has and of every run but each instance's latest")
     from engine.running.state import StateStore
 
     workflow = _load(args)
     options = run_options(args, workflow)
     with StateStore(options.state_dir) as store, store.lock():
-        records = store.records(workflow.name)
+        if args.records:
+            _clean_records(store, workflow.name)
+        if args.logs:
+            _clean_logs(store, workflow, options.log_dir)
+    return 0
 
-        def gone(outputs: Mapping[str, object]) -> bool:
-            return any(not os.path.lexists(path) for path in outputs)
 
-        latest = [i for i, r in records.items() if gone(r.outputs)]
-        earlier = [key for key, r in records.earlier.items() if gone(r.outputs)]
-        store.drop_records(workflow.name, latest, earlier)
+def _clean_records(store: StateStore, name: str) -> None:
+    records = store.records(name)
+
+    def gone(outputs: Mapping[str, object]) -> bool:
+        return any(not os.path.lexists(path) for path in outputs)
+
+    latest = [i for i, r in records.items() if gone(r.outputs)]
+    earlier = [key for key, r in records.earlier.items() if gone(r.outputs)]
+    store.drop_records(name, latest, earlier)
     total = len(records) + len(records.earlier)
     forgotten = len(latest) + len(earlier)
     print(f"forgot {forgotten} record(s) whose outputs no longer exist; "
           f"{total - forgotten} kept", file=sys.stderr)
-    return 0
+
+
+def _clean_logs(store: StateStore, workflow: Workflow, log_dir: str) -> None:
+    from engine.running.logfiles import instance_name, stale_logs
+
+    plan = workflow.plan()
+    current: dict[str, set[str]] = {}
+    for instance in plan.instances.values():
+        current.setdefault(instance.step, set()).add(
+            instance_name(instance.label, instance.step))
+    runs = [r.run_id for r in store.runs(limit=1_000_000) if r.workflow == workflow.name]
+    open_steps = {plan.step_of(node) for node in plan.pending}
+    removed = freed = 0
+    for path in stale_logs(log_dir, runs, current, open_steps):
+        try:
+            size = os.path.getsize(path)
+            os.unlink(path)
+        except OSError:
+            continue
+        removed, freed = removed + 1, freed + size
+    print(f"removed {removed} log(s) ({freed / 1e6:.1f} MB) of instances the workflow no longer "
+          "has and of runs before each instance's latest", file=sys.stderr)
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

@@ -122,6 +122,9 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     clean.add_argument("--records", action="store_true",
                        help="forget the records whose outputs no longer exist (of every "
                             "configuration this workflow ran under)")
+    clean.add_argument("--logs", action="store_true",
+                       help="remove the logs of instances the workflow no longer has, and "
+                            "of every run but each instance's latest")
     parsers["clean"] = clean
     status = argparse.ArgumentParser(prog="mi-run status", description="state of every step instance")
     status.add_argument("spec")

@@ -16,7 +16,7 @@ left alone.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 KEEP_RUNS = 5
@@ -109,3 +109,33 @@ def _newest(folder: str, file_names: list[str]) -> tuple[int, str]:
         except OSError:
             pass
     return newest, file_names[0]
+
+
+def stale_logs(log_dir: str, runs: Collection[str], current: Mapping[str, Collection[str]],
+               open_steps: Collection[str] = ()) -> list[str]:
+    """The logs ``mi-run clean --logs`` removes, among those the runs ``runs`` (one workflow's)
+    wrote: every log of an instance the workflow no longer has (``current``: step -> the
+    names of its instances), and of the others every run's but the latest. Instances of
+    ``open_steps`` (fan-outs not expanded until they run) are not known, so each keeps its
+    latest run's logs. Logs of other workflows sharing the state directory are never named."""
+    wanted = {r.replace(".", "_") for r in runs}
+    stale: list[str] = []
+    try:
+        folders = sorted(e.name for e in os.scandir(log_dir) if e.is_dir())
+    except OSError:
+        return []
+    for step in folders:
+        folder = os.path.join(log_dir, step)
+        by_name: dict[str, dict[str, list[str]]] = {}  # name -> run id -> file names
+        for file_name in os.listdir(folder):
+            found = parse(file_name)
+            if found is not None and found.run_id in wanted:
+                by_name.setdefault(found.name, {}).setdefault(found.run_id, []).append(file_name)
+        names = current.get(step, ())
+        for name, by_run in by_name.items():
+            latest: str | None = None
+            if name in names or step in open_steps:
+                latest = max(by_run, key=lambda run: _newest(folder, by_run[run]))
+            stale.extend(os.path.join(folder, f) for run, files in by_run.items()
+                         if run != latest for f in files)
+    return stale

@@ -153,3 +153,32 @@ def test_status_logs_adds_each_instance_latest_log(retried: Path) -> None:
     assert by_id["later"].split()[1:3] == ["-", "-"] and " - " in by_id["later"]
     code, plain, _ = cli("status", "wf.yaml")
     assert "log" not in plain.splitlines()[0] and str(latest) not in plain
+
+
+FANNED = """
+name: fanned
+config: {items: [a, b, c]}
+steps:
+  - name: bad
+    foreach: "{{ items }}"
+    run: "echo {{ item }} >&2; exit 2"
+"""
+
+
+def test_clean_logs_keeps_each_current_instance_latest_run_only(work: Path) -> None:
+    write_spec(work, FANNED)
+    for _ in range(2):
+        assert cli("wf.yaml", "-q", "-k")[0] == 1
+    (work / "other.yaml").write_text(FAILS)  # another workflow, same state dir, same step name
+    assert cli("other.yaml", "-q")[0] == 1
+    folder = work / ".mi/logs/bad"
+    other_log = logs_of(work, "bad")
+    assert len(other_log) == 1 and len(list(folder.iterdir())) == 7
+    code, _, err = cli("clean", "wf.yaml", "--logs", "--set", "items=[a, b]")
+    assert code == 0, err
+    assert re.search(r"removed 4 log\(s\) \(\d+\.\d MB\)", err)  # c: both runs; a, b: the 1st
+    latest = _run_ids()[1]  # the second run of 'fanned'
+    kept = sorted(p.name for p in folder.iterdir())
+    assert kept == sorted([f"a.{latest}.1.log", f"b.{latest}.1.log", other_log[0].name])
+    code, out, _ = cli("log", "wf.yaml", "bad[a]")
+    assert code == 0 and "a\n" in out  # what `mi-run log` shows is still there
