@@ -36,7 +36,7 @@ steps:
     inputs: {a: out/a.txt}
     outputs: {x: bad.txt}
   - name: gather
-    run: "cat {{ inputs.parts }} > {{ outputs.all }}"
+    run: "sleep 0.3; cat {{ inputs.parts }} > {{ outputs.all }}"  # the critical path's end
     inputs: {parts: "{{ steps.make.outputs.txt }}"}
     outputs: {all: all.txt}
 """
