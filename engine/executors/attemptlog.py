@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from pathlib import Path
 
@@ -107,6 +108,40 @@ def interrupted_line() -> str:
     return f"{MARK} interrupted: the run was stopped (Ctrl-C, SIGTERM or SIGHUP)\n"
 
 
+# An attempt's log ends with one verdict. When a run is interrupted, the engine says so in the
+# logs of the attempts that were running; with the threads and serial backends the step's own
+# outcome (its killed command: "failed ... SIGKILL") is written by a thread of this same
+# process, before or after. The first verdict wins, under this lock.
+_verdict_lock = threading.Lock()
+_interrupted: set[str] = set()  # logs given the interruption's verdict in this process
+_VERDICTS = (f"{MARK} completed in ", f"{MARK} failed after ", f"{MARK} skipped by the step ")
+
+
+def end_log(log_path: str, text: str) -> None:
+    """Write an attempt's outcome line(s) ``text``, unless the run's interruption ended the
+    log already (see :func:`end_interrupted`)."""
+    with _verdict_lock:
+        if log_path not in _interrupted:
+            append_log(log_path, text)
+
+
+def end_interrupted(log_path: str) -> None:
+    """End the log of an attempt stopped by the run's interruption, unless its outcome was
+    written already or the attempt never started (no log: a queued attempt of the serial
+    backend)."""
+    with _verdict_lock:
+        try:
+            with open(log_path, "rb") as handle:
+                handle.seek(max(0, os.fstat(handle.fileno()).st_size - 4096))
+                last = handle.read().decode("utf-8", "replace")
+        except OSError:
+            return
+        if any(line.startswith(_VERDICTS) for line in last.splitlines()):
+            return  # the step's own verdict came first
+        _interrupted.add(log_path)
+        append_log(log_path, interrupted_line())
+
+
 def error_lines_logged(error: str | None, log_path: str) -> str:
     """The end of the log, read only when ``error`` has more than one line (see
     :func:`outcome_line`)."""
@@ -151,5 +186,5 @@ def failed_attempt(instance: StepInstance, attempt: int, log_path: str, error: s
             except OSError:
                 pass
             text = header(instance, attempt, started, run_id, host) + text
-        append_log(log_path, text)
+        end_log(log_path, text)
     return outcome

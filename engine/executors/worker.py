@@ -38,7 +38,7 @@ from typing import Any
 from engine.context import StepContext
 from engine.errors import StepError, UnknownStepError
 from engine.executors.attemptlog import (
-    append_log,
+    end_log,
     error_lines_logged,
     header,
     host_name,
@@ -143,8 +143,8 @@ def execute(
     if result.status is Status.COMPLETED:
         output_fps = _check_outputs(instance, hash_limit, result)
     elapsed = time.perf_counter() - clock
-    append_log(log_path, outcome_line(result.status, elapsed, result.error, result.hint,
-                                      error_lines_logged(result.error, log_path)))
+    end_log(log_path, outcome_line(result.status, elapsed, result.error, result.hint,
+                                   error_lines_logged(result.error, log_path)))
     metadata = dict(result.metadata)
     metadata["execution_time"] = elapsed
     metadata["peak_mem_mb"] = result.peak_mb

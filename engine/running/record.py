@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from engine.executors.attemptlog import append_log, interrupted_line
+from engine.executors.attemptlog import end_interrupted
 from engine.fingerprint import Fingerprint, fingerprint
 from engine.model import Outcome, RerunReason, Status, StepInstance
 from engine.running import logfiles
@@ -117,7 +117,7 @@ class Recorder:
         for instance in running:
             log = self._running_logs.pop(instance.id, None)
             if log is not None:
-                append_log(log, interrupted_line())
+                end_interrupted(log)
             if not self._keep_incomplete:
                 remove_outputs(instance)
         self._store.flush()

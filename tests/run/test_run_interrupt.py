@@ -155,3 +155,42 @@ def test_lock_refuses_a_second_run_and_names_the_holder(work: Path) -> None:
     assert not (work / "out").exists()
     assert mi(work, "wf.yaml", "--state-dir", "other").returncode == 0  # another dir is free
     assert (work / "other/state.db").is_file()
+
+
+TWO_SLOW = """
+name: two
+steps:
+  - name: slow
+    foreach: [a, b]
+    run: "echo begin {{ item }} > {{ item }}.started; echo begin {{ item }}; sleep TAG"
+    outputs: {o: "out/{{ item }}.txt"}
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend", ["threads", "serial", "processes"])
+def test_an_interrupted_attempt_log_ends_with_one_verdict(work: Path, backend: str) -> None:
+    tag = f"900.{uuid.uuid4().int % 10**6}"
+    write_spec(work, TWO_SLOW.replace("TAG", tag))
+    engine = mi_popen(work, "wf.yaml", "-j", "2", "--backend", backend)
+    try:
+        wait_for(work / "a.started", engine)
+        time.sleep(0.5)
+        engine.send_signal(signal.SIGTERM)
+        engine.communicate(timeout=60)
+    finally:
+        if engine.poll() is None:
+            engine.kill()
+        stop(sleepers(tag))
+    assert engine.returncode == 130
+    started = [item for item in "ab" if (work / f"{item}.started").exists()]
+    assert started == (["a"] if backend == "serial" else ["a", "b"])
+    for item in "ab":
+        logs = logs_of(work, "slow", item)
+        if item not in started:  # queued, never started: no log made up for it
+            assert logs == []
+            continue
+        [log] = logs
+        verdicts = [line for line in log.read_text().splitlines()
+                    if line.startswith(("[mi-run] interrupted", "[mi-run] failed", "[mi-run] completed"))]
+        assert verdicts == ["[mi-run] interrupted: the run was stopped (Ctrl-C, SIGTERM or SIGHUP)"]
