@@ -6,6 +6,7 @@ import io
 import re
 from pathlib import Path
 
+import pytest
 from rich.console import Console
 
 from engine.render.live import LiveReporter, reporter_for
@@ -62,3 +63,29 @@ def test_eta_uses_earlier_durations_then_the_mean_of_this_run() -> None:
     assert progress.eta() == (10.0 + 4.0 + 4.0) / 2
     progress.finish("c", 6.0, ok=True)  # mean 5 s
     assert progress.eta() == (10.0 + 5.0) / 2
+
+
+def test_a_big_run_without_a_terminal_prints_progress_lines_and_failures(
+        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.running import reporter as reporter_module
+
+    monkeypatch.setattr(reporter_module, "PROGRESS_EVERY", 0.0)  # a line after every batch
+    items = ", ".join(f"i{n}" for n in range(reporter_module.CHATTY_UP_TO + 50))
+    write_spec(work, f"""
+name: big
+steps:
+  - name: work
+    foreach: [{items}]
+    run: "if [ {{{{ item }}}} = i7 ]; then exit 4; fi; echo > {{{{ outputs.o }}}}"
+    outputs: {{o: "out/{{{{ item }}}}.txt"}}
+""")
+    out = io.StringIO()
+    run(reporter=Reporter(out), keep_going=True)
+    lines = out.getvalue().splitlines()
+    assert lines and all(re.match(r"\d\d:\d\d:\d\d ", line) for line in lines)
+    assert not any(" start " in line or " done " in line for line in lines)  # no line per event
+    progress = [line for line in lines if " progress " in line]
+    assert progress and all(re.search(r"\d+/250 finished, \d+ running, [01] failed, "
+                                      r"\d\d:\d\d elapsed, ETA ", line) for line in progress)
+    assert [line[9:] for line in lines if "FAILED" in line] == [
+        "FAILED      work[i7]: command failed (exit status 4)"]
