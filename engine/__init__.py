@@ -11,6 +11,9 @@ and scripts drive workflows with::
     plan = wf.plan()
     result = engine.run(wf, jobs=2)
 
+or build them as MetaInformAnt does (``engine.BaseWorkflowOrchestrator``: ``add_step``,
+``run_workflow``; docs/orchestrator.md).
+
 Heavy modules are imported lazily so that ``import engine`` stays cheap.
 """
 
@@ -30,9 +33,11 @@ _LAZY = {
     "StepContext": "engine.context", "require_tool": "engine.context", "run_tool": "engine.context",
     "optional_path": "engine.paths", "path_list": "engine.paths", "single_path": "engine.paths",
     "step": "engine.registry", "bundled_spec": "engine.resources",
+    "BaseWorkflowOrchestrator": "engine.running.orchestrator",
 }
 
 __all__ = [
+    "BaseWorkflowOrchestrator",
     "MiError",
     "SpecError",
     "StepContext",
@@ -58,6 +63,7 @@ if TYPE_CHECKING:
     from engine.registry import step
     from engine.resources import bundled_spec
     from engine.running.orchestrate import run_workflow as run
+    from engine.running.orchestrator import BaseWorkflowOrchestrator
 else:
 
     def __getattr__(name: str) -> Any:

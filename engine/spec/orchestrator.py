@@ -11,7 +11,7 @@ turns such a file (or the same mapping built in Python) into the data of an ordi
 step per entry, so the engine plans, schedules, records and reruns it like any other:
 
 - ``function`` becomes ``uses:`` (a plain function step, :mod:`engine.callables`);
-- each step keeps its return value in ``<results_dir>/<step>.result`` (its output
+- each step keeps its return value in ``<results_dir>/<workflow>/<step>.result`` (its output
   ``result``), and each ``depends_on`` entry becomes an input reading that file, so the
   dependency orders the steps *and* passes the result, across runs too;
 - other top-level keys (``work_dir``, ``threads``, ...) become the spec's ``config``.
@@ -34,11 +34,13 @@ from typing import Any
 from engine.errors import Diagnostic, SpecError
 from engine.spec.yamlload import Marks, PathKey
 
-STEP_KEYS = ("function", "depends_on", "params", "description", "enabled", "threads",
+STEP_KEYS = ("function", "depends_on", "params", "after", "description", "enabled", "threads",
              "resources", "retries", "timeout")
-"""What an orchestrator step may hold: MetaInformAnt's three keys and mi-run's settings."""
+"""What an orchestrator step may hold: MetaInformAnt's three keys and mi-run's settings
+(``after``: ordering without passing the result)."""
 
-_PASSED = ("description", "enabled", "threads", "resources", "retries", "timeout")
+_PASSED = ("after", "description", "enabled", "threads", "resources", "retries", "timeout")
+_ORDERING = ("depends_on", "after")
 _RENAMED = {"function": "uses", "depends_on": "inputs"}
 _TOP_KEYS = ("name", "description", "steps", "config")
 
@@ -78,20 +80,26 @@ def translate(data: Mapping[str, Any], marks: Marks, results_dir: str,
     """The spec form of an orchestrator workflow; every problem at once as a SpecError."""
     problems: list[Diagnostic] = []
     entries = _entries(data["steps"], marks, problems)
-    depends = {e.name: _depends_on(e, marks, problems) for e in entries}
+    listed = {key: {e.name: _step_names(e, key, marks, problems) for e in entries}
+              for key in _ORDERING}
+    depends = listed["depends_on"]
     for entry in entries:
         _check_entry(entry, marks, problems)
-    _check_dependencies(entries, depends, marks, problems)
+    for key in _ORDERING:
+        _check_dependencies(entries, key, listed[key], marks, problems)
     order: list[str] = []
     if not problems:
-        order = _execution_order(entries, depends, marks, problems)
+        waits = {e.name: list(dict.fromkeys(depends[e.name] + listed["after"][e.name]))
+                 for e in entries}
+        order = _execution_order(entries, waits, marks, problems)
     if problems:
         raise SpecError(problems)
-    steps = [_spec_step(e, depends[e.name], results_dir) for e in entries]
+    name = _workflow_name(data.get("name"), default_name)
+    kept = workflow_results(results_dir, name)
+    steps = [_spec_step(e, depends[e.name], kept) for e in entries]
     config = dict(data["config"]) if isinstance(data.get("config"), Mapping) else {}
     config.update({k: v for k, v in data.items() if k not in _TOP_KEYS})
-    spec: dict[str, Any] = {"name": _workflow_name(data.get("name"), default_name),
-                            "steps": steps, "config": config}
+    spec: dict[str, Any] = {"name": name, "steps": steps, "config": config}
     if isinstance(data.get("description"), str):
         spec["description"] = data["description"]
     if results_dir.startswith("/"):
@@ -115,15 +123,16 @@ def _entries(steps: Any, marks: Marks, problems: list[Diagnostic]) -> list[_Entr
     return found
 
 
-def _depends_on(entry: _Entry, marks: Marks, problems: list[Diagnostic]) -> list[str]:
-    raw = entry.raw.get("depends_on") if isinstance(entry.raw, Mapping) else None
+def _step_names(entry: _Entry, key: str, marks: Marks, problems: list[Diagnostic]) -> list[str]:
+    """The step names listed under ``key`` (depends_on or after)."""
+    raw = entry.raw.get(key) if isinstance(entry.raw, Mapping) else None
     if raw is None:
         return []
-    where = (*entry.where, "depends_on")
+    where = (*entry.where, key)
     if not isinstance(raw, list) or not all(isinstance(d, str) for d in raw):
         problems.append(marks.diagnostic(
-            where, f"Step '{entry.name}': 'depends_on' must be a list of step names",
-            f"for example: depends_on: [{raw if isinstance(raw, str) else 'download'}]"))
+            where, f"Step '{entry.name}': '{key}' must be a list of step names",
+            f"for example: {key}: [{raw if isinstance(raw, str) else 'download'}]"))
         return []
     return list(dict.fromkeys(raw))
 
@@ -158,8 +167,8 @@ def _check_entry(entry: _Entry, marks: Marks, problems: list[Diagnostic]) -> Non
                                          "params: {name: value, ...} (keyword arguments)"))
 
 
-def _check_dependencies(entries: list[_Entry], depends: Mapping[str, list[str]], marks: Marks,
-                        problems: list[Diagnostic]) -> None:
+def _check_dependencies(entries: list[_Entry], key: str, depends: Mapping[str, list[str]],
+                        marks: Marks, problems: list[Diagnostic]) -> None:
     names = [e.name for e in entries]
     for entry in entries:
         for index, dep in enumerate(depends[entry.name]):
@@ -168,7 +177,7 @@ def _check_dependencies(entries: list[_Entry], depends: Mapping[str, list[str]],
             close = difflib.get_close_matches(dep, names, n=1)
             hint = (f"did you mean '{close[0]}'?" if close
                     else f"the steps are: {', '.join(names)}")
-            problems.append(marks.diagnostic((*entry.where, "depends_on", index),
+            problems.append(marks.diagnostic((*entry.where, key, index),
                                              f"Step '{entry.name}' depends on unknown step "
                                              f"'{dep}'", hint))
 
@@ -214,6 +223,11 @@ def _one_cycle(stuck: list[str], depends: Mapping[str, list[str]]) -> list[str]:
     return [*cycle, cycle[0]]
 
 
+def workflow_results(results_dir: str, workflow: str) -> str:
+    """The folder of one workflow's kept results (workflows may share a state directory)."""
+    return f"{results_dir.rstrip('/')}/{workflow}"
+
+
 def result_path(results_dir: str, step: str) -> str:
     """Where step ``step`` keeps its return value."""
     return f"{results_dir.rstrip('/')}/{step}.result"
@@ -227,6 +241,8 @@ def _spec_step(entry: _Entry, depends: list[str], results_dir: str) -> dict[str,
     if depends:
         step["inputs"] = {dep: result_path(results_dir, dep) for dep in depends}
     step.update({key: raw[key] for key in _PASSED if key in raw})
+    if "after" in step:  # a name also in depends_on is already waited for
+        step["after"] = [name for name in step["after"] if name not in depends]
     return step
 
 

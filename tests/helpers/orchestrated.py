@@ -74,3 +74,13 @@ def count_words(text: Path, counts: Path, min_len: int = 0) -> dict[str, Any]:
 
 
 NOT_CALLABLE = 42
+
+
+def calls_since(folder: Path) -> list[str]:
+    """The functions called (in call order) since the last look; then forgotten."""
+    log = folder / "calls.log"
+    if not log.exists():
+        return []
+    names = log.read_text().split()
+    log.unlink()
+    return names
