@@ -83,10 +83,13 @@ else:
 
 def load(spec: str | os.PathLike[str], config_files: Iterable[str | os.PathLike[str]] = (),
          overrides: Mapping[str, object] | Iterable[str] = (),
-         environ: Mapping[str, str] | None = None, strict: bool = False) -> Workflow:
+         environ: Mapping[str, str] | None = None, strict: bool = False,
+         state_dir: str | os.PathLike[str] | None = None) -> Workflow:
     """Load and validate a spec with its config layers: :func:`engine.plan.workflow.load`.
-    Unknown config keys from files and the environment are in ``Workflow.warnings``."""
+    Unknown config keys from files and the environment are in ``Workflow.warnings``.
+    ``state_dir``: where a MetaInformAnt orchestrator-form file keeps its steps' results
+    (pass the one you run with, if not the default)."""
     from engine.plan.workflow import load as _load
 
     return _load(spec, config_files=config_files, overrides=overrides, environ=environ,
-                 strict=strict)
+                 strict=strict, state_dir=state_dir)

@@ -65,11 +65,14 @@ def load(
     overrides: Mapping[str, Any] | Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
     strict: bool = False,
+    state_dir: str | os.PathLike[str] | None = None,
 ) -> Workflow:
     """Load, validate and configure a workflow. Raises :class:`SpecError` listing every problem.
     ``strict``: unknown config keys from ``--config`` files are errors, not warnings.
     A file in MetaInformAnt's orchestrator form (``steps:`` a mapping of ``function:`` and
-    ``depends_on:``) is translated into a spec first (:mod:`engine.spec.orchestrator`)."""
+    ``depends_on:``) is translated into a spec first (:mod:`engine.spec.orchestrator`); its
+    steps keep their results in ``results/`` of ``state_dir`` (default: ``$MI_STATE_DIR`` or
+    ``.mi``)."""
     path = str(spec)
     document = load_yaml_file(path)
     data, marks = document.data, document.marks
@@ -77,16 +80,17 @@ def load(
         raise SpecError([document.marks.diagnostic((), "a workflow spec must be a YAML mapping "
                                                    "with 'name' and 'steps'")])
     if is_orchestrator_form(data):
-        translation = translate(data, marks, results_dir(environ), Path(path).stem)
+        translation = translate(data, marks, results_dir(environ, state_dir), Path(path).stem)
         data, marks = translation.data, translation.marks
     return load_data(data, marks, path, config_files=config_files, overrides=overrides,
                      environ=environ, strict=strict)
 
 
-def results_dir(environ: Mapping[str, str] | None = None) -> str:
+def results_dir(environ: Mapping[str, str] | None = None,
+                state_dir: str | os.PathLike[str] | None = None) -> str:
     """Where orchestrator-form steps keep their return values: ``results/`` in the state
-    directory (``$MI_STATE_DIR`` or ``.mi``; ``--state-dir`` does not move them)."""
-    state = envvars.read(envvars.STATE_DIR, environ) or ".mi"
+    directory (``state_dir``, else ``$MI_STATE_DIR``, else ``.mi``)."""
+    state = str(state_dir or envvars.read(envvars.STATE_DIR, environ) or ".mi")
     return os.path.join(state, "results")
 
 

@@ -209,3 +209,22 @@ def test_dry_run_lists_the_steps_with_their_functions(work: Path) -> None:
     assert rows["describe"]["depends_on"] == ["make", "total"] or \
         sorted(rows["describe"]["depends_on"]) == ["make", "total"]
     assert not (work / "calls.log").exists()
+
+
+def test_results_live_in_the_state_directory_given(work: Path) -> None:
+    write_spec(work, NUMBERS)
+    proc = mi(work, "wf.yaml", "--state-dir", "elsewhere/state")
+    assert proc.returncode == 0, proc.stderr
+    kept = work / "elsewhere/state/results/Number-crunching"
+    assert read_result(kept / "total.result") == 20
+    assert not (work / ".mi").exists()
+    # engine.run with a state_dir reads them there too: nothing to redo
+    again = run("wf.yaml", state_dir="elsewhere/state")
+    assert set(again.statuses.values()) == {Status.UP_TO_DATE}
+    project = work / "project"
+    project.mkdir()
+    write_spec(project, NUMBERS)
+    outside = work / "state"  # beside the directory mi-run runs in, not under it
+    proc = mi(project, "wf.yaml", "--state-dir", str(outside))
+    assert proc.returncode == 0, proc.stderr  # an absolute state dir is an allowed output root
+    assert read_result(outside / "results/Number-crunching/describe.result")["total"] == 20
