@@ -228,3 +228,16 @@ def test_results_live_in_the_state_directory_given(work: Path) -> None:
     proc = mi(project, "wf.yaml", "--state-dir", str(outside))
     assert proc.returncode == 0, proc.stderr  # an absolute state dir is an allowed output root
     assert read_result(outside / "results/Number-crunching/describe.result")["total"] == 20
+
+
+def test_a_rerun_step_whose_result_is_unchanged_does_not_rerun_its_dependents(
+        work: Path) -> None:
+    spec = write_spec(work, NUMBERS)
+    run(spec)
+    calls_since(work)
+    # start: 1 is the default: make's params changed, its result did not
+    spec.write_text(spec.read_text().replace("{count: 4}", "{count: 4, start: 1}"))
+    result = run(spec)
+    assert calls_since(work) == ["make_numbers"]
+    assert result.statuses == {"make": Status.COMPLETED, "total": Status.UP_TO_DATE,
+                               "describe": Status.UP_TO_DATE}
