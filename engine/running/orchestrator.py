@@ -54,7 +54,7 @@ _STATUS_WORDS = {Status.COMPLETED: "completed", Status.UP_TO_DATE: "completed",
 @dataclass(frozen=True)
 class _StepDef:
     name: str
-    function: Callable[..., Any] | str
+    function: Callable[..., Any] | str | None  # None: a config step without 'function'
     params: Mapping[str, Any]
     depends_on: tuple[str, ...]
     after: tuple[str, ...] = ()  # ordering only (the subclass pattern's chain)
@@ -96,6 +96,8 @@ class BaseWorkflowOrchestrator:
         """Add step ``name``: ``function`` (a callable, or ``"package.module:function"``,
         imported when the workflow runs) is called with ``config`` and each dependency's
         result as keyword arguments. Returns ``self``, for chaining."""
+        if isinstance(depends_on, str):  # depends_on="make": one name, not four letters
+            depends_on = [depends_on]
         self.steps[name] = _StepDef(name, function, dict(config or {}),
                                     tuple(depends_on or ()))
         self._status[name] = "pending"
@@ -152,7 +154,7 @@ class BaseWorkflowOrchestrator:
         found = dict(self.steps)
         for name, raw in (self.config.get("steps") or {}).items():
             if name not in found and isinstance(raw, Mapping):
-                found[name] = _StepDef(name, raw.get("function", ""), raw.get("params") or {},
+                found[name] = _StepDef(name, raw.get("function"), raw.get("params") or {},
                                        tuple(raw.get("depends_on") or ()))
         previous: tuple[str, ...] = ()
         for name in self.get_steps():
@@ -188,7 +190,9 @@ class BaseWorkflowOrchestrator:
     def _workflow(self, steps: list[_StepDef]) -> tuple[Translation, Any]:
         entries: dict[str, Any] = {}
         for step in steps:
-            entry: dict[str, Any] = {"function": self._reference(step), "params": step.params}
+            entry: dict[str, Any] = {"params": step.params}
+            if step.function is not None:
+                entry["function"] = self._reference(step)
             if step.depends_on:
                 entry["depends_on"] = list(step.depends_on)
             if step.after:
@@ -206,8 +210,8 @@ class BaseWorkflowOrchestrator:
         """The ``uses:`` name of a step's function; a callable that worker processes could
         not import is registered in this process under a name of this workflow's own."""
         function = step.function
-        if isinstance(function, str):
-            return function
+        if isinstance(function, str) or not callable(function):
+            return str(function)
         if _importable(function):
             return f"{function.__module__}:{function.__qualname__}"
         reference = f"mi_in_process.{_word(self.name, '_')}:{_word(step.name, '_')}"

@@ -204,3 +204,13 @@ def test_the_subclass_pattern_runs_its_steps_in_order_and_stops_at_a_failure(
 def test_the_class_is_exported_by_the_engine_package() -> None:
     assert engine.BaseWorkflowOrchestrator is BaseWorkflowOrchestrator
     assert "BaseWorkflowOrchestrator" in engine.__all__
+
+
+def test_a_config_step_without_function_and_a_single_dependency_name(work: Path) -> None:
+    missing = BaseWorkflowOrchestrator({"name": "m", "steps": {"a": {"params": {"x": 1}}}},
+                                       working_dir=work)
+    assert missing.run_workflow()["errors"] == ["Step 'a' missing 'function' field"]
+    single = BaseWorkflowOrchestrator({"name": "s"}, working_dir=work, backend="threads")
+    single.add_step("make", fns.make_numbers, {"count": 2})
+    single.add_step("total", fns.total, depends_on="make")  # one name, not four letters
+    assert single.run_workflow()["results"]["total"] == 3

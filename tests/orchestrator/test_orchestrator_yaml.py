@@ -13,7 +13,7 @@ from pathlib import Path
 from engine.callables import read_result
 from engine.model import Status
 from tests.helpers.orchestrated import calls_since
-from tests.helpers.running import mi, run, write_spec
+from tests.helpers.running import cli, mi, run, write_spec
 
 H = "tests.helpers.orchestrated"
 
@@ -241,3 +241,18 @@ def test_a_rerun_step_whose_result_is_unchanged_does_not_rerun_its_dependents(
     assert calls_since(work) == ["make_numbers"]
     assert result.statuses == {"make": Status.COMPLETED, "total": Status.UP_TO_DATE,
                                "describe": Status.UP_TO_DATE}
+
+
+def test_logs_status_and_report_work_as_for_any_spec(work: Path) -> None:
+    write_spec(work, FAILING)
+    code, _, _ = cli("wf.yaml", "--backend", "threads", "-k", "-q")
+    assert code == 1
+    code, log, _ = cli("log", "wf.yaml", "bad")
+    assert code == 0
+    assert f"[mi-run] uses {H}:explode" in log
+    assert "raise ValueError(message)" in log  # the traceback is in the step's log
+    code, status, _ = cli("status", "wf.yaml")
+    assert code == 0 and "never run" in status.split("child")[1].splitlines()[0]
+    code, _, err = cli("report", "wf.yaml", "-o", "report.html")
+    assert code == 0, err
+    assert "after_alone" in (work / "report.html").read_text()
