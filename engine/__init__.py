@@ -11,6 +11,9 @@ and scripts drive workflows with::
     plan = wf.plan()
     result = engine.run(wf, jobs=2)
 
+or build them as MetaInformAnt does (``engine.BaseWorkflowOrchestrator``: ``add_step``,
+``run_workflow``; docs/orchestrator.md).
+
 Heavy modules are imported lazily so that ``import engine`` stays cheap.
 """
 
@@ -30,9 +33,11 @@ _LAZY = {
     "StepContext": "engine.context", "require_tool": "engine.context", "run_tool": "engine.context",
     "optional_path": "engine.paths", "path_list": "engine.paths", "single_path": "engine.paths",
     "step": "engine.registry", "bundled_spec": "engine.resources",
+    "BaseWorkflowOrchestrator": "engine.running.orchestrator",
 }
 
 __all__ = [
+    "BaseWorkflowOrchestrator",
     "MiError",
     "SpecError",
     "StepContext",
@@ -58,6 +63,7 @@ if TYPE_CHECKING:
     from engine.registry import step
     from engine.resources import bundled_spec
     from engine.running.orchestrate import run_workflow as run
+    from engine.running.orchestrator import BaseWorkflowOrchestrator
 else:
 
     def __getattr__(name: str) -> Any:
@@ -77,10 +83,13 @@ else:
 
 def load(spec: str | os.PathLike[str], config_files: Iterable[str | os.PathLike[str]] = (),
          overrides: Mapping[str, object] | Iterable[str] = (),
-         environ: Mapping[str, str] | None = None, strict: bool = False) -> Workflow:
+         environ: Mapping[str, str] | None = None, strict: bool = False,
+         state_dir: str | os.PathLike[str] | None = None) -> Workflow:
     """Load and validate a spec with its config layers: :func:`engine.plan.workflow.load`.
-    Unknown config keys from files and the environment are in ``Workflow.warnings``."""
+    Unknown config keys from files and the environment are in ``Workflow.warnings``.
+    ``state_dir``: where a MetaInformAnt orchestrator-form file keeps its steps' results
+    (pass the one you run with, if not the default)."""
     from engine.plan.workflow import load as _load
 
     return _load(spec, config_files=config_files, overrides=overrides, environ=environ,
-                 strict=strict)
+                 strict=strict, state_dir=state_dir)

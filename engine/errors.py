@@ -7,6 +7,7 @@
     │                        rendered as ``path:line:col: error: ...`` with source and caret
     ├── UsageError           bad command-line use or API arguments (unknown backend, no file)
     │   └── UnknownStepError a ``uses:``/``mi-run step`` name that no library registers
+    │       └── FunctionImportError  a ``module:function`` that cannot be imported
     ├── LockError            another mi-run holds the state directory
     ├── StepError            exit 1; raised *inside* a step to fail it with a clear message
     │   └── ToolMissingError an external program the step needs is not on PATH
@@ -163,6 +164,19 @@ class UnknownStepError(UsageError):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (type(self), (self.name, self.suggestions))
+
+
+class FunctionImportError(UnknownStepError):
+    """A ``uses: module:function`` (or an orchestrator's ``function:``) that names no
+    importable callable: the module does not import, or has no such attribute."""
+
+    def __init__(self, name: str, message: str, hint: str | None = None):
+        self.name = name
+        self.suggestions = []
+        UsageError.__init__(self, message, hint)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.name, str(self), self.hint))
 
 
 class LockError(MiError):

@@ -4,8 +4,10 @@ A step library is a module that registers functions with ``@step`` when imported
 namespaced (``rna.quant``); the namespace says where the library lives: an entry point named
 ``rna`` in the group ``metainformant.steps`` or, failing that, the package ``stepslib.rna``.
 Libraries are imported only when one of their steps is named, so a dry-run of a core-only
-workflow never imports the RNA or GWAS code. Step modules keep heavy imports (pandas,
-matplotlib) inside the step functions: registration metadata must stay cheap.
+workflow never imports the RNA or GWAS code. A name ``package.module:function`` is a user's
+plain Python function, imported (once) when it is named (:mod:`engine.callables`). Step
+modules keep heavy imports (pandas, matplotlib) inside the step functions: registration
+metadata must stay cheap.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from engine import envvars
+from engine import callables, envvars
 from engine.errors import MiError, UnknownStepError
 
 ENTRY_POINT_GROUP = "metainformant.steps"
@@ -207,6 +209,16 @@ def step(
     return register
 
 
+def function_step(name: str, function: StepFunction) -> StepInfo:
+    """A plain Python function as the step ``name`` (``module:function``, or a name the
+    orchestrator gives a callable it registers in this process): any params, inputs and
+    outputs, called with keyword arguments as :mod:`engine.callables` describes."""
+    doc = inspect.getdoc(function) or ""
+    return StepInfo(name=name, function=callables.as_step(function),
+                    params_schema={"type": "object"}, description=doc.strip(), version=None,
+                    module=getattr(function, "__module__", None) or "__main__")
+
+
 def _entry_points() -> list[Any]:
     # importlib.metadata costs ~100 ms to import: only pay it when a library is looked up.
     from importlib.metadata import entry_points
@@ -226,7 +238,10 @@ class Registry:
         self._steps[info.name] = info
 
     def get(self, name: str) -> StepInfo:
-        """The registered step ``name``, importing its library on first use."""
+        """The registered step ``name``, importing its library on first use; a
+        ``module:function`` name imports that function (FunctionImportError if it cannot)."""
+        if name not in self._steps and callables.is_reference(name):
+            self._steps[name] = function_step(name, callables.resolve(name))
         if name not in self._steps:
             self._import_env_modules()
         if name not in self._steps:

@@ -29,7 +29,8 @@ def _load(args: argparse.Namespace) -> Workflow:
     if not Path(args.spec).exists():
         raise UsageError(f"spec file not found: {args.spec}")
     workflow = load(args.spec, config_files=args.config, overrides=args.overrides,
-                    strict=getattr(args, "strict", False))
+                    strict=getattr(args, "strict", False),
+                    state_dir=getattr(args, "state_dir", None))
     for warning in workflow.warnings:
         print(warning.render(), file=sys.stderr)
     return workflow

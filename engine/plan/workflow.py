@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.errors import Diagnostic, SpecError, UnknownStepError
+from engine import envvars
+from engine.errors import Diagnostic, FunctionImportError, SpecError, UnknownStepError
 from engine.plan.expand import ExpandOptions, expand
 from engine.plan.plan import Plan, build_plan
 from engine.plan.settings import Limits, step_key_problems
@@ -21,9 +22,10 @@ from engine.plan.stepchecks import port_diagnostics
 from engine.registry import get_step
 from engine.spec.config import ResolvedConfig, resolve_config
 from engine.spec.configkeys import accepted_unused, unknown_key_problems
+from engine.spec.orchestrator import is_orchestrator_form, translate
 from engine.spec.schema import schema_diagnostics
 from engine.spec.spec import Spec, build_spec
-from engine.spec.yamlload import load_yaml_file
+from engine.spec.yamlload import Marks, load_yaml_file
 
 
 @dataclass(frozen=True)
@@ -63,28 +65,55 @@ def load(
     overrides: Mapping[str, Any] | Iterable[str] = (),
     environ: Mapping[str, str] | None = None,
     strict: bool = False,
+    state_dir: str | os.PathLike[str] | None = None,
 ) -> Workflow:
     """Load, validate and configure a workflow. Raises :class:`SpecError` listing every problem.
-    ``strict``: unknown config keys from ``--config`` files are errors, not warnings."""
+    ``strict``: unknown config keys from ``--config`` files are errors, not warnings.
+    A file in MetaInformAnt's orchestrator form (``steps:`` a mapping of ``function:`` and
+    ``depends_on:``) is translated into a spec first (:mod:`engine.spec.orchestrator`); its
+    steps keep their results in ``results/`` of ``state_dir`` (default: ``$MI_STATE_DIR`` or
+    ``.mi``)."""
     path = str(spec)
     document = load_yaml_file(path)
-    data = document.data
+    data, marks = document.data, document.marks
     if not isinstance(data, dict):
         raise SpecError([document.marks.diagnostic((), "a workflow spec must be a YAML mapping "
                                                    "with 'name' and 'steps'")])
-    problems = schema_diagnostics(data, document.marks)
+    if is_orchestrator_form(data):
+        translation = translate(data, marks, results_dir(environ, state_dir), Path(path).stem)
+        data, marks = translation.data, translation.marks
+    return load_data(data, marks, path, config_files=config_files, overrides=overrides,
+                     environ=environ, strict=strict)
+
+
+def results_dir(environ: Mapping[str, str] | None = None,
+                state_dir: str | os.PathLike[str] | None = None) -> str:
+    """Where orchestrator-form steps keep their return values: ``results/`` in the state
+    directory (``state_dir``, else ``$MI_STATE_DIR``, else ``.mi``)."""
+    state = str(state_dir or envvars.read(envvars.STATE_DIR, environ) or ".mi")
+    return os.path.join(state, "results")
+
+
+def load_data(data: dict[str, Any], marks: Marks, path: str,
+              config_files: Iterable[str | os.PathLike[str]] = (),
+              overrides: Mapping[str, Any] | Iterable[str] = (),
+              environ: Mapping[str, str] | None = None, strict: bool = False,
+              work_dir: str | None = None) -> Workflow:
+    """:func:`load` for data already read (with its line marks): validate, build the Spec,
+    resolve the config layers. ``work_dir``: where relative paths resolve (default: here)."""
+    problems = schema_diagnostics(data, marks)
     if problems:
         raise SpecError(problems)
     spec_dir = str(Path(path).resolve().parent)
-    parsed = build_spec(data, document.marks, path, spec_dir)
+    parsed = build_spec(data, marks, path, spec_dir)
     problems = [*_check_step_functions(parsed), *port_diagnostics(parsed)]
-    config = resolve_config(parsed.config, document.marks, [str(f) for f in config_files],
+    config = resolve_config(parsed.config, marks, [str(f) for f in config_files],
                             overrides, environ, {"spec_dir": spec_dir})
     keys = unknown_key_problems(parsed, config, strict)
     problems += [*keys.errors, *step_key_problems(parsed, config)]
     if problems:
         raise SpecError(problems)
-    return Workflow(spec=parsed, config=config, work_dir=os.getcwd(),
+    return Workflow(spec=parsed, config=config, work_dir=work_dir or os.getcwd(),
                     warnings=(*config.warnings, *keys.warnings),
                     accepted_unused=accepted_unused(parsed, config))
 
@@ -100,6 +129,10 @@ def _check_step_functions(spec: Spec) -> list[Diagnostic]:
             continue
         try:
             get_step(step.uses)
+        except FunctionImportError as exc:
+            problems.append(spec.marks.diagnostic(step.where("uses"),
+                                                  f"step '{step.name}': {exc}", exc.hint))
+            continue
         except UnknownStepError as exc:
             hint = (f"did you mean '{exc.suggestions[0]}'?" if exc.suggestions
                     else "list the registered steps with: mi-run steps")

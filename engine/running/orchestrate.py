@@ -49,7 +49,8 @@ def run_workflow(
     if isinstance(workflow_or_spec, Workflow):
         workflow = workflow_or_spec
     else:
-        workflow = load_workflow(workflow_or_spec, config_files=config_files, overrides=overrides)
+        workflow = load_workflow(workflow_or_spec, config_files=config_files, overrides=overrides,
+                                 state_dir=settings.get("state_dir"))
     options = make_run_options(**settings)
     if options.touch is not None:
         raise UsageError("engine.run runs steps; touch=... accepts outputs without running",

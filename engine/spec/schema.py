@@ -100,9 +100,10 @@ def _explain(error: Any, where: PathKey, data: Any, marks: Marks,
     if validator == "minItems" and where == ("steps",):
         return [marks.diagnostic(where, "the spec has no steps", "add at least one step")]
     if validator == "pattern":
-        return [marks.diagnostic(where, f"{place}: {error.instance!r} is not a valid name",
-                                 "names use letters, digits, '_' and '-'"
-                                 if "uses" not in where else "step functions look like 'core.concat'")]
+        hint = ("names use letters, digits, '_' and '-'" if "uses" not in where
+                else "step functions look like 'core.concat', your own Python functions "
+                "like 'mylab.stats:summarise'")
+        return [marks.diagnostic(where, f"{place}: {error.instance!r} is not a valid name", hint)]
     return [marks.diagnostic(where, f"{place}: {_plain(error)}")]
 
 
