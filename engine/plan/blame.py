@@ -8,6 +8,7 @@ of their file, not at the spec's template that read it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -92,11 +93,19 @@ def _leaves(value: Any, where: PathKey) -> list[tuple[PathKey, Any]]:
     return []
 
 
+_PLACEHOLDER = re.compile(r"\{[A-Za-z_]\w*\}")
+
+
 def _component_end(path: str, value: str) -> int | None:
-    """Where ``value`` ends in ``path`` if it is whole components of it, else None."""
+    """Where ``value`` ends in ``path`` if it is whole components of it, else None. A value
+    with ``{name}`` placeholders (``data/{species}.fa``) matches with any text in their place."""
     value = value.rstrip("/")
     if not value:
         return None
+    if _PLACEHOLDER.search(value):
+        pattern = "[^/]+".join(re.escape(part) for part in _PLACEHOLDER.split(value))
+        ends = [m.end(1) for m in re.finditer(f"(?:^|/)({pattern})(?=/|$)", path)]
+        return ends[-1] if ends else None
     if path == value:
         return len(path)
     if path.startswith(value + "/"):

@@ -51,3 +51,13 @@ def test_a_path_only_the_spec_names_stays_located_in_the_spec(cli, spec_file) ->
     assert code == 2
     assert "workflow.yaml:11:13: error: input 'data/ref.fa' of 'index'" in err
     assert "check the path, or add the step that writes it" in err
+
+
+def test_a_value_with_a_placeholder_is_blamed_for_the_paths_it_makes(cli, spec_file,
+                                                                     workdir: Path) -> None:
+    spec = spec_file(SPEC.replace("else data_dir ~ '/ref.fa'",
+                                  "else data_dir | replace('{x}', 'one')"))
+    (workdir / "user.yaml").write_text("data_dir: refs/{x}/ref.fa\n")
+    code, _, err = cli(str(spec), "--dry-run", "-c", "user.yaml")
+    assert code == 2
+    assert err.startswith("user.yaml:1:1: error: input 'refs/one/ref.fa' of 'index'"), err
