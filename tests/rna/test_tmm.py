@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import StepError
 from engine.testing import call_step
 from stepslib.rna.tmm import amalgkit_factors, calc_norm_factors
 
