@@ -94,7 +94,7 @@ def test_a_real_config_dry_runs_cleanly_with_the_example_where_it_points(here: P
     assert code == 0, err
     assert "warning" not in err
     species = layout["species"][0]
-    assert f"index[{species}]" in out or "index  " in out or "index " in out
+    assert f"  index[{species}]  " in out
     assert "accepted, not used: steps.config" in out
     assert "disabled" in out.split("metadata", 1)[1].splitlines()[0]  # local FASTQ: no SRA
     code, out, err = cli(SPEC, "--dry-run", "--json", "-c", str(REAL / name))
