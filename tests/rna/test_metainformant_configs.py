@@ -103,25 +103,28 @@ def test_a_real_config_dry_runs_cleanly_with_the_example_where_it_points(here: P
 
 
 @needs_kallisto
-def test_a_real_config_runs_with_amalgkit_defaults_not_the_demos(here: Path) -> None:
-    """amalgkit_test.yaml: its species, threads and paths reach the steps; min_nspots is
-    amalgkit's 5,000,000 (the demo's 1,000 does not leak), so the 5,000-read example runs are
-    excluded; no sample sheet, orthogroup table or example FASTQ of the demo is used."""
-    layout = REAL_LAYOUTS["amalgkit_test.yaml"]
+@pytest.mark.parametrize("name", sorted(REAL_LAYOUTS))
+def test_a_real_config_runs_with_its_values_not_the_demos(here: Path, name: str) -> None:
+    """A real config's species, threads and paths reach the steps; min_nspots is amalgkit's
+    5,000,000 (the demo's 1,000 does not leak), so the 5,000-read example runs are excluded;
+    no sample sheet, orthogroup table or FASTQ of the demo is used."""
+    layout = REAL_LAYOUTS[name]
     place(here, layout)
-    result = run(SPEC, config_files=[str(REAL / "amalgkit_test.yaml")], until=["select"])
+    result = run(SPEC, config_files=[str(REAL / name)], until=["select"])
     assert result.ok, result.failed
     record = latest_record(here)
     select = instance(record, "select")
     assert select["params"]["min_nspots"] == 5_000_000
-    assert select["params"]["species"] == ["Test_species"]
-    assert instance(record, "integrate")["params"]["fastq_dir"] == "output/amalgkit/test/fastq"
+    assert select["params"]["species"] == layout["species"]
+    assert instance(record, "integrate")["params"]["fastq_dir"] == layout["fastq"]
+    assert instance(record, "metadata")["status"] == "skipped"  # local FASTQ: no SRA query
     assert config_value(record, "orthogroup_table") is None
     assert config_value(record, "sample_sheet") is None
     assert config_value(record, "threads") == 6
-    table = pd.read_csv(here / "output/amalgkit/test/work/metadata/metadata.tsv", sep="\t")
+    work = here / str(config_value(record, "work_dir"))
+    table = pd.read_csv(work / "metadata/metadata.tsv", sep="\t")
     assert sorted(table["run"]) == [f"PRVA{i:02d}" for i in range(1, 14)]  # Demo_alpha's only
-    assert set(table["scientific_name"]) == {"Test species"}
+    assert set(table["scientific_name"]) == {layout["species"][0].replace("_", " ")}
     assert set(table["exclusion"]) == {"low_nspots"}
 
 
