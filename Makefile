@@ -5,9 +5,10 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # command -> Debian package providing it
 TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:graphviz \
-          chromium:chromium chromedriver:chromium-driver
+          chromium:chromium chromedriver:chromium-driver Rscript:r-base-core
 # file the tests read -> Debian package providing it
-DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples
+DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples \
+          /usr/lib/R/site-library/edgeR/DESCRIPTION:r-bioc-edger
 SPEC   ?= specs/rna/amalgkit.yaml
 
 .PHONY: demo test tools venv dev lint typecheck bench clean help

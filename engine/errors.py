@@ -135,17 +135,19 @@ class MiError(Exception):
 class SpecError(MiError):
     """One or more problems in a spec or a config file: every problem is reported at once."""
 
-    def __init__(self, diagnostics: Iterable[Diagnostic]):
+    def __init__(self, diagnostics: Iterable[Diagnostic], outcome: str = "nothing was run."):
         self.diagnostics = tuple(diagnostics)
+        # what happened to the run: a fan-out expanded mid-run finds problems after steps ran
+        self.outcome = outcome
         super().__init__("; ".join(d.message for d in self.diagnostics))
 
     def render(self) -> str:
         body = "\n".join(d.render() for d in self.diagnostics)
         count = len(self.diagnostics)
-        return f"{body}\n{count} error{'s' if count != 1 else ''} found; nothing was run."
+        return f"{body}\n{count} error{'s' if count != 1 else ''} found; {self.outcome}"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.diagnostics,))
+        return (type(self), (self.diagnostics, self.outcome))
 
 
 class UsageError(MiError):

@@ -14,9 +14,11 @@ from typing import Any
 
 from engine.errors import Diagnostic
 from engine.model import StepInstance
+from engine.plan.blame import config_source
 from engine.plan.expand import Expansion
 from engine.plan.graph import Dag, EdgeKind
 from engine.plan.instances import normalize
+from engine.spec.config import ResolvedConfig
 from engine.spec.spec import Spec
 
 MAX_REPEATS = 3  # per step and kind of problem: a 100k fan-out must not print 100k errors
@@ -77,6 +79,12 @@ class _Checks:
         where = spec.step(step).where(*keys)
         self.diagnostics.append(spec.marks.diagnostic(where, message, hint))
 
+    def add_at(self, step: str, kind: str, diagnostic: Diagnostic) -> None:
+        """A problem located elsewhere than the spec (e.g. at a config file's line)."""
+        self._counts[(step, kind)] += 1
+        if self._counts[(step, kind)] <= MAX_REPEATS:
+            self.diagnostics.append(diagnostic)
+
     def summary(self, spec: Spec) -> None:
         for (step, _kind), count in self._counts.items():
             if count > MAX_REPEATS:
@@ -85,12 +93,14 @@ class _Checks:
                     where, f"step '{step}': {count - MAX_REPEATS} more problems like the above"))
 
 
-def build_plan(spec: Spec, expansion: Expansion) -> tuple[Plan, list[Diagnostic]]:
+def build_plan(spec: Spec, expansion: Expansion,
+               config: ResolvedConfig | None = None) -> tuple[Plan, list[Diagnostic]]:
+    """``config``: to report a missing input at the user's config value that named it."""
     checks = _Checks()
     nodes = _collect(expansion)
     producers = _producers(spec, checks, nodes.instances, expansion.work_dir,
                            expansion.output_roots)
-    edges = _file_edges(spec, checks, nodes, producers, expansion.work_dir)
+    edges = _file_edges(spec, checks, nodes, producers, expansion.work_dir, config)
     disabled_edges = _edges_into_disabled(nodes, producers, expansion.work_dir)
     edges += _step_edges(spec, expansion, nodes)
     checks.summary(spec)
@@ -186,7 +196,7 @@ def _outside(spec: Spec, checks: _Checks, instance: StepInstance, path: str, key
 
 
 def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[str, str],
-                work_dir: str) -> list[tuple[str, str, EdgeKind]]:
+                work_dir: str, config: ResolvedConfig | None) -> list[tuple[str, str, EdgeKind]]:
     """An edge from the writer of each input to its reader; inputs nobody writes must exist."""
     edges: list[tuple[str, str, EdgeKind]] = []
     file_kind = EdgeKind.FILE  # locals: this loop runs once per input of every instance
@@ -201,7 +211,7 @@ def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[s
                            f"step '{instance.step}' reads its own output '{path}'")
             elif source is None:
                 if not exists(path):
-                    _missing_input(spec, checks, instance, path, nodes.pending)
+                    _missing_input(spec, checks, instance, path, nodes.pending, config)
             else:
                 if source in disabled and not exists(path):
                     producer = nodes.instances[source].step
@@ -262,14 +272,21 @@ def _is_pending(step: str, by_step: Mapping[str, list[str]], pending: Mapping[st
 
 
 def _missing_input(spec: Spec, checks: _Checks, instance: StepInstance, path: str,
-                   pending: Mapping[str, PendingStep]) -> None:
+                   pending: Mapping[str, PendingStep], config: ResolvedConfig | None) -> None:
+    message = f"input '{path}' of '{instance.id}' is not written by any step and does not exist"
+    source = None if config is None else config_source(
+        config, spec.config, spec.step(instance.step).inputs.values(), path)
+    if source is not None:  # the user's config named the file: say so where they wrote it
+        key, origin = source
+        checks.add_at(instance.step, "missing-input", origin.diagnostic(
+            f"{message} (its path comes from config '{key}')",
+            f"put the file at '{path}', or correct '{key}'"))
+        return
     hint = "check the path, or add the step that writes it"
     if pending:
         hint += ("; a file written by a pending fan-out must be referenced as "
                  "steps.<step>.outputs.<name>")
-    checks.add(spec, instance.step, "missing-input", ("inputs",),
-               f"input '{path}' of '{instance.id}' is not written by any step and does not exist",
-               hint)
+    checks.add(spec, instance.step, "missing-input", ("inputs",), message, hint)
 
 
 def group_ids(ids: Iterable[str]) -> dict[str, list[str]]:

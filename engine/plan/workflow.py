@@ -53,7 +53,7 @@ class Workflow:
         expansion = expand(self.spec, self.config, self.work_dir, options)
         if expansion.diagnostics:
             raise SpecError(expansion.diagnostics)
-        plan, plan_problems = build_plan(self.spec, expansion)
+        plan, plan_problems = build_plan(self.spec, expansion, self.config)
         if plan_problems:
             raise SpecError(plan_problems)
         return plan

@@ -14,7 +14,7 @@ from contextlib import ExitStack
 from types import FrameType, TracebackType
 from typing import Unpack
 
-from engine.errors import Interrupted, UsageError
+from engine.errors import Interrupted, SpecError, UsageError
 from engine.executors import make_executor
 from engine.executors.base import Executor
 from engine.model import Action, RerunReason, RunStatus, Status, StepInstance
@@ -218,7 +218,13 @@ class RunSession:
         def replan(ready_steps: set[str]) -> tuple[Plan, dict[str, Decision]]:
             # No --resources here: an instance expanded mid-run that needs more than they
             # allow fails on its own in the scheduler, and the run goes on.
-            plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=jobs)
+            try:
+                plan = workflow.plan(table_ready=ready_steps.__contains__, max_threads=jobs)
+            except SpecError as exc:  # found by a fan-out that only now has its items
+                ran = ", ".join(sorted(ready_steps))
+                raise SpecError(exc.diagnostics, outcome=(
+                    f"{ran} ran first (what completed is kept), nothing after it was "
+                    "run.")) from None
             return plan, decide(plan, records, forced, triggers)
 
         def recheck(instance: StepInstance) -> list[RerunReason]:

@@ -279,10 +279,12 @@ class Scheduler:
         self.outcomes[node] = outcome
         self._set(node, LoopState.DONE)
         self.reporter.done(node, outcome)  # before its successors are reported started
-        for child in self._release(node):
-            self._became_ready(child)
-        self._launch()  # successors start before the bookkeeping below, not after it
-        self.recorder.completed(instance, outcome)
+        try:
+            for child in self._release(node):
+                self._became_ready(child)  # may expand a fan-out, which may find problems
+            self._launch()  # successors start before the bookkeeping below, not after it
+        finally:  # a fan-out's problem stops the run, but this instance did complete
+            self.recorder.completed(instance, outcome)
 
     def _finish_failed(self, instance: StepInstance, outcome: Outcome) -> None:
         node = instance.id

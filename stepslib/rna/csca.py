@@ -29,8 +29,20 @@ if TYPE_CHECKING:
 MARKERS = "osD^vP*Xh<>p"
 
 
+def _group_column(meta: pd.DataFrame, groups: list[str] | str | None,
+                  ) -> tuple[str, list[str] | None]:
+    """(the column that groups runs, the groups to keep). amalgkit's ``--sample_group`` lists
+    group values (comma-separated); MetaInformAnt configs also write a metadata column there
+    (``sample_group: tissue``): then runs are grouped by that column."""
+    if isinstance(groups, str):
+        if groups in meta.columns:
+            return groups, None
+        groups = [g.strip() for g in groups.split(",") if g.strip()]
+    return "sample_group", groups
+
+
 def _load(curate_dirs: list[Path], alg: str,
-          groups: list[str] | None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+          groups: list[str] | str | None) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Per species the expression of kept runs, and one sample table for all species."""
     import pandas as pd
 
@@ -47,8 +59,10 @@ def _load(curate_dirs: list[Path], alg: str,
             tc = pd.read_csv(tc_path, sep="\t", index_col=0)
             meta = pd.read_csv(meta_path, sep="\t", dtype={"run": str})
             meta = meta[(meta["exclusion"] == "no") & meta["run"].isin(tc.columns)]
-            if groups is not None:
-                meta = meta[meta["sample_group"].isin(groups)]
+            column, keep = _group_column(meta, groups)
+            meta = meta.assign(sample_group=meta[column])
+            if keep is not None:
+                meta = meta[meta["sample_group"].isin(keep)]
             if meta.empty:
                 continue
             tables[sp] = tc[list(meta["run"])]
@@ -119,8 +133,11 @@ def _join(tables: dict[str, pd.DataFrame], orthogroups: Path | None) -> pd.DataF
             "orthogroup_table": {"type": ["string", "null"], "default": None,
                                  "description": "Orthogroups.tsv joining several species (or "
                                                 "input 'orthogroup_table')."},
-            "sample_group": {"type": ["array", "null"], "items": {"type": "string"},
-                             "default": None, "description": "Groups to show (default all)."},
+            "sample_group": {"type": ["array", "string", "null"], "items": {"type": "string"},
+                             "default": None,
+                             "description": "Groups to show (a list or amalgkit's comma-"
+                                            "separated text; default all); a metadata column "
+                                            "name (e.g. tissue) groups runs by that column."},
             "dpi": {"type": "integer", "minimum": 30, "maximum": 600, "default": 120,
                     "description": "PNG resolution."},
         },
@@ -137,8 +154,11 @@ def csca(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
         raise StepError("rna.csca needs input 'curate' (rna.curate's directory) and one "
                         "output 'dir'")
     table_inputs = path_list(inputs.get("orthogroup_table"))
-    orthogroups = table_inputs[0] if table_inputs else (
-        Path(config["orthogroup_table"]) if config["orthogroup_table"] else None)
+    param_table = Path(config["orthogroup_table"]) if config["orthogroup_table"] else None
+    if table_inputs and param_table and table_inputs[0].resolve() != param_table.resolve():
+        raise StepError("rna.csca: one orthogroup table as input, another as param",
+                        hint="keep one of them")
+    orthogroups = table_inputs[0] if table_inputs else param_table
     tables, samples = _load(curate_dirs, config["batch_effect_alg"], config["sample_group"])
     matrix = _join(tables, orthogroups)[list(samples["run"])]
     out = targets[0]

@@ -1,7 +1,9 @@
 """``rna.cstmm``: amalgkit's cross-species TMM normalisation (cstmm.r of amalgkit v0.12.20).
 
 Per species the input is merge's ``<Sp>_est_counts.tsv`` (``target_id`` + one column per run).
-Single-species mode normalises all genes of one species; cross-species mode builds a matrix of
+Single-species mode normalises all genes of one species (several species without an orthogroup
+table: each species on its own, as amalgkit's single-species mode run once per species);
+cross-species mode builds a matrix of
 single-copy orthogroups (OrthoFinder ``Orthogroups.tsv``: first column the orthogroup, then one
 column per species with comma-separated gene ids) so that runs of different species share one
 TMM. Library sizes are always the column sums of the *full* est_counts. Factors come from two
@@ -134,10 +136,7 @@ def _orthogroup_matrix(table: pd.DataFrame, counts: dict[str, pd.DataFrame], thr
 def cstmm(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
           context: StepContext) -> dict[str, Any]:
     """TMM-normalise est_counts of one or more species (amalgkit cstmm)."""
-    import numpy as np
     import pandas as pd
-
-    from stepslib.rna.tmm import amalgkit_factors
 
     count_paths = path_list(inputs.get("counts"))
     out_counts = path_list(outputs.get("counts"))
@@ -155,22 +154,59 @@ def cstmm(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     counts = {sp: read_counts(p) for sp, p in zip(species, count_paths)}
 
     mode, table_path = _mode(config, inputs, len(counts))
-    if mode == "single" and outputs.get("genecount"):
+    genecount_paths = path_list(outputs.get("genecount"))
+    if mode == "single" and genecount_paths:
         raise StepError("rna.cstmm: output 'genecount' (orthogroup gene counts) exists only in "
                         "cross-species mode, and there is no orthogroup table",
                         hint="leave the 'genecount' output out for one species, or give an "
                              "orthogroup table")
 
     genecount = None
-    if mode == "single":
-        (sp, frame), = counts.items()
-        matrix = frame.copy()
-        matrix.columns = pd.MultiIndex.from_product([[sp], frame.columns])
+    if mode == "single":  # each species on its own (amalgkit's single-species mode, per species)
+        if len(counts) > 1:
+            context.log.info("%d species and no orthogroup table: each species is TMM-"
+                             "normalised on its own", len(counts))
+        per_species = [_tmm({sp: frame}, frame_matrix(sp, frame), config, context)
+                       for sp, frame in counts.items()]
+        stats = pd.concat(per_species)
+        genes = sum(part.attrs["genes"] for part in per_species)
+        reference = ", ".join(part.attrs["reference"] for part in per_species)
     else:
         assert table_path is not None
         table = _read_tsv(table_path, "orthogroup table", dtype=str, keep_default_na=False)
         genecount, matrix = _orthogroup_matrix(table, counts, config["single_copy_threshold"],
                                                context.log)
+        stats = _tmm(counts, matrix, config, context)
+        genes, reference = stats.attrs["genes"], str(stats.attrs["reference"])
+    _write_corrected(counts, stats, out_counts)
+    metadata = _annotate_metadata(Path(inputs["metadata"]), stats)
+    Path(outputs["metadata"]).parent.mkdir(parents=True, exist_ok=True)
+    metadata.to_csv(outputs["metadata"], sep="\t", index=False)
+    if genecount is not None and genecount_paths:
+        genecount.reset_index().to_csv(genecount_paths[0], sep="\t", index=False)
+    _copy_eff_length(inputs, outputs)
+    return {"status": "completed",
+            "metadata": {"mode": mode, "genes": genes, "runs": len(stats),
+                         "reference": reference}}
+
+
+def frame_matrix(sp: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """One species' counts with (species, run) columns, as the cross-species matrix has."""
+    import pandas as pd
+
+    matrix = frame.copy()
+    matrix.columns = pd.MultiIndex.from_product([[sp], frame.columns])
+    return matrix
+
+
+def _tmm(counts: dict[str, pd.DataFrame], matrix: pd.DataFrame, config: dict[str, Any],
+         context: StepContext) -> pd.DataFrame:
+    """Library sizes and TMM factors per (species, run) column of ``matrix``."""
+    import numpy as np
+    import pandas as pd
+
+    from stepslib.rna.tmm import amalgkit_factors
+
     zero = matrix.sum(axis=0, skipna=True) == 0
     if zero.any():
         context.log.info("dropping %d runs whose counts are all zero: %s", int(zero.sum()),
@@ -191,38 +227,26 @@ def cstmm(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     context.log.info("TMM on %d genes x %d runs; round-2 reference %s", matrix.shape[0],
                      matrix.shape[1], "/".join(matrix.columns[ref]))
     stats = pd.DataFrame({"library_size": lib, "factor": factors}, index=matrix.columns)
-
-    _write_corrected(counts, stats, out_counts)
-    metadata = _annotate_metadata(Path(inputs["metadata"]), stats)
-    Path(outputs["metadata"]).parent.mkdir(parents=True, exist_ok=True)
-    metadata.to_csv(outputs["metadata"], sep="\t", index=False)
-    if genecount is not None and outputs.get("genecount"):
-        genecount.reset_index().to_csv(outputs["genecount"], sep="\t", index=False)
-    _copy_eff_length(inputs, outputs)
-    return {"status": "completed",
-            "metadata": {"mode": mode, "genes": int(matrix.shape[0]),
-                         "runs": int(matrix.shape[1]), "reference": "/".join(matrix.columns[ref])}}
+    stats.attrs["reference"] = "/".join(matrix.columns[ref])
+    stats.attrs["genes"] = int(matrix.shape[0])
+    return stats
 
 
 def _mode(config: dict[str, Any], inputs: dict[str, Any],
           n_species: int) -> tuple[str, Path | None]:
     """``single`` or ``cross`` (what ``auto`` means here), and the orthogroup table if any."""
     table_paths = path_list(inputs.get("orthogroup_table"))
-    if table_paths and config["orthogroup_table"]:
-        raise StepError("rna.cstmm: orthogroup table given both as input and as param",
+    param_table = Path(config["orthogroup_table"]) if config["orthogroup_table"] else None
+    if table_paths and param_table and table_paths[0].resolve() != param_table.resolve():
+        raise StepError("rna.cstmm: one orthogroup table as input, another as param",
                         hint="keep one of them")
-    table_path = table_paths[0] if table_paths else (
-        Path(config["orthogroup_table"]) if config["orthogroup_table"] else None)
+    table_path = table_paths[0] if table_paths else param_table
     mode = config["mode"]
     if mode == "auto":
         mode = "cross" if table_path is not None else "single"
     if mode == "cross" and table_path is None:
         raise StepError("rna.cstmm: mode 'cross' needs an orthogroup table",
                         hint="set param 'orthogroup_table' or declare input 'orthogroup_table'")
-    if mode == "single" and n_species != 1:
-        raise StepError(f"rna.cstmm: single-species mode got {n_species} species",
-                        hint="give an orthogroup table for cross-species TMM, or run one "
-                             "rna.cstmm per species (foreach)")
     return str(mode), table_path
 
 

@@ -1,11 +1,14 @@
 """rna.integrate: local (private) FASTQ files -> amalgkit metadata rows.
 
-Like ``amalgkit integrate``: every ``*.fq``/``*.fastq`` (optionally gzipped) in ``fastq_dir`` is a
-run; ``X_1``/``X_2`` are the mates of run ``X`` (the sample id is the file name up to the last
-underscore), any other name is a single-end run. Read counts and base counts are exact (amalgkit
-uses ``seqkit stats``; here the files are streamed in C-level line iteration, no per-record
-Python). An optional sample sheet (TSV keyed by ``run``) adds scientific_name, sample_group,
-bioproject and any other columns. Rows are appended to an optional input metadata table.
+Like ``amalgkit integrate``: every ``*.fq``/``*.fastq`` (optionally gzipped) in ``fastq_dir``, or
+in its run folders one level down (amalgkit getfastq's ``getfastq/<RUN>/`` layout, whose
+``.amalgkit`` infix is ignored), is a run; ``X_1``/``X_2`` are the mates of run ``X`` (the
+sample id is the file name up to the last underscore), any other name is a single-end run.
+``fastq_dir`` may be a list of directories (one per species, as in the bundled example).
+Read counts and base counts are exact (amalgkit uses ``seqkit stats``; here the files are
+streamed in C-level line iteration, no per-record Python). An optional sample sheet (TSV keyed
+by ``run``) adds scientific_name, sample_group, bioproject and any other columns; runs it does
+not name get param ``scientific_name``. Rows are appended to an optional input metadata table.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any, BinaryIO
 
 from engine import StepContext, StepError, optional_path, single_path, step
 
-_FASTQ = re.compile(r"^(?P<stem>.+?)\.(?:fq|fastq)(?:\.gz)?$", re.IGNORECASE)
+_FASTQ = re.compile(r"^(?P<stem>.+?)(?:\.amalgkit)?\.(?:fq|fastq)(?:\.gz)?$", re.IGNORECASE)
 _MATE = re.compile(r"^(?P<run>.+)_(?P<mate>[12])$")
 
 
@@ -52,7 +55,10 @@ def discover(fastq_dir: Path) -> dict[str, list[Path]]:
     if not fastq_dir.is_dir():
         raise StepError(f"fastq_dir '{fastq_dir}' is not a directory")
     runs: dict[str, dict[str, Path]] = {}
-    for path in sorted(fastq_dir.iterdir()):
+    entries = sorted(fastq_dir.iterdir())
+    # amalgkit getfastq writes getfastq/<RUN>/<RUN>_1.amalgkit.fastq.gz: look one level down
+    entries += [p for folder in entries if folder.is_dir() for p in sorted(folder.iterdir())]
+    for path in entries:
         match = _FASTQ.match(path.name)
         if not match or not path.is_file():
             continue
@@ -121,9 +127,15 @@ def private_rows(fastq_dir: Path, context: StepContext) -> list[dict[str, Any]]:
     params={
         "properties": {
             "fastq_dir": {
-                "type": ["string", "null"],
-                "description": "Directory of private FASTQ files (*.fq/*.fastq[.gz]); paired "
-                               "runs are X_1/X_2.",
+                "type": ["string", "array", "null"], "items": {"type": "string"},
+                "description": "Directory (or list of directories) of private FASTQ files "
+                               "(*.fq/*.fastq[.gz], also in run folders one level down); "
+                               "paired runs are X_1/X_2.",
+            },
+            "scientific_name": {
+                "type": ["string", "null"], "default": None,
+                "description": "Species of runs the sample sheet does not name (Genus_species "
+                               "or 'Genus species'); null: the sheet must name them.",
             },
             "missing_sheet_rows": {
                 "type": "string", "enum": ["error", "warn"], "default": "error",
@@ -148,10 +160,14 @@ def integrate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     target = single_path(outputs, "metadata", output=True)
     if not config["fastq_dir"]:
         raise StepError("rna.integrate needs param 'fastq_dir' (a directory of FASTQ files)")
-    rows = private_rows(Path(config["fastq_dir"]), context)
+    folders = config["fastq_dir"] if isinstance(config["fastq_dir"], list) else [config["fastq_dir"]]
+    rows = [row for folder in folders for row in private_rows(Path(folder), context)]
     import pandas as pd
 
     private = pd.DataFrame(rows)
+    if private["run"].duplicated().any():
+        raise StepError("runs found in two FASTQ directories: "
+                        f"{', '.join(sorted(set(private.loc[private['run'].duplicated(), 'run'])))}")
     warnings: list[str] = []
     sheet_path = optional_path(inputs, "sample_sheet")
     if sheet_path is not None:
@@ -170,6 +186,7 @@ def integrate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
         computed = [c for c in sheet.columns if c in private.columns and c != "run"]
         extra = sheet.drop(columns=computed)  # measured values win over the sheet
         private = private.merge(extra, on="run", how="left")
+    private = _fill_species(private, config["scientific_name"])
     frames = [private]
     metadata_path = optional_path(inputs, "metadata")
     if metadata_path is not None:
@@ -188,3 +205,15 @@ def integrate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
         context.log.warning(message)
     return {"status": "completed", "warnings": warnings,
             "metadata": {"private_runs": len(private), "rows": len(merged)}}
+
+
+def _fill_species(private: Any, species: str | None) -> Any:
+    """Runs without a scientific_name (no sample sheet, or no row there) get ``species``."""
+    if species is None:
+        return private
+    name = species.replace("_", " ")
+    if "scientific_name" not in private.columns:
+        private["scientific_name"] = name
+    else:
+        private["scientific_name"] = private["scientific_name"].fillna("").replace("", name)
+    return private

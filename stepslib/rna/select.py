@@ -187,9 +187,15 @@ def pivot(frame: pd.DataFrame) -> pd.DataFrame:
                                           "description": "Exclude all but the first run of a "
                                                          "BioSample as redundant_biosample."},
             "sample_group": {
+                "type": ["array", "string", "null"], "items": {"type": "string"},
+                "default": None,
+                "description": "Keep only these sample groups (a list, or amalgkit's comma-"
+                               "separated text; other rows are dropped); null keeps all.",
+            },
+            "species": {
                 "type": ["array", "null"], "items": {"type": "string"}, "default": None,
-                "description": "Keep only these sample groups (other rows are dropped); null "
-                               "keeps all.",
+                "description": "The run's species (Genus_species or 'Genus species'); runs of "
+                               "other species are excluded as 'other_species'. null: all.",
             },
             "config": {"type": "string", "enum": ["base", "none"], "default": "base",
                        "description": "Built-in rule set used for rule files not given as "
@@ -227,9 +233,18 @@ def select(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
         rules[name] = read_rules(path, width) if path else list(default) if builtin else []
         if name == "exclude_keyword" and path:
             rules["custom_keyword"] = rules[name]
-    if config["sample_group"] is not None:
-        frame = frame[frame["sample_group"].isin(config["sample_group"])].reset_index(drop=True)
+    groups = config["sample_group"]
+    if isinstance(groups, str):  # amalgkit's --sample_group: comma-separated
+        groups = [g.strip() for g in groups.split(",") if g.strip()]
+    if groups is not None:
+        frame = frame[frame["sample_group"].isin(groups)].reset_index(drop=True)
     frame = apply_exclusions(frame, config, rules)
+    if config["species"] is not None:
+        # why: species_list is the set of species a MetaInformAnt config asks for; an SRA
+        # search also returns runs of other organisms, which have no transcriptome here
+        wanted = {str(sp).replace("_", " ") for sp in config["species"]}
+        _mark(frame, ~frame["scientific_name"].isin(wanted), "other_species")
+        frame["is_qualified"] = (frame["exclusion"] == "no").map({True: "yes", False: "no"})
     frame = sample_runs(frame, config["max_sample"], config["seed"])
     target = single_path(outputs, "metadata", output=True)
     original = optional_path(outputs, "original", output=True)

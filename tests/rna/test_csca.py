@@ -94,3 +94,23 @@ def test_csca_needs_orthologs_when_ids_differ(tmp_path: Path) -> None:
     write_species(curate, "Genus_two", ["x", "y", "z"], 6)
     with pytest.raises(StepError, match="share no target id"):
         run_step(tmp_path, "rna.csca", {}, {"curate": curate}, {"dir": tmp_path / "out"})
+
+
+def test_csca_sample_group_may_name_a_metadata_column(tmp_path: Path) -> None:
+    """MetaInformAnt's cross-species config writes ``sample_group: tissue``: runs are grouped
+    by the tissue column; a text that is no column is amalgkit's comma-separated groups."""
+    curate = tmp_path / "curate"
+    genes = [f"g{i}" for i in range(30)]
+    write_species(curate, "Oryza_sativa", genes, seed=3)
+    meta_path = curate / "Oryza_sativa/tables/Oryza_sativa.metadata.tsv"
+    meta = pd.read_csv(meta_path, sep="\t")
+    meta["tissue"] = np.where(meta["sample_group"] == "leaf", "blade", "tip")
+    meta.to_csv(meta_path, sep="\t", index=False)
+    run_step(tmp_path, "rna.csca", {"sample_group": "tissue"}, {"curate": curate},
+             {"dir": tmp_path / "by_tissue"})
+    samples = pd.read_csv(tmp_path / "by_tissue/csca_samples.tsv", sep="\t")
+    assert set(samples["sample_group"]) == {"blade", "tip"}
+    run_step(tmp_path, "rna.csca", {"sample_group": "leaf"}, {"curate": curate},
+             {"dir": tmp_path / "leaf_only"})
+    samples = pd.read_csv(tmp_path / "leaf_only/csca_samples.tsv", sep="\t")
+    assert set(samples["sample_group"]) == {"leaf"} and len(samples) == 4

@@ -225,3 +225,44 @@ def test_select_missing_taxid_sample_group_filter_and_duplicates(tmp_path, run_s
     pd.concat([frame, frame.iloc[:1]]).to_csv(tmp_path / "in.tsv", sep="\t", index=False)
     with pytest.raises(StepError, match="more than once"):
         run_select(run_step, tmp_path, {}, name="dup")
+
+
+def test_integrate_reads_getfastq_run_folders_several_dirs_and_names_the_species(
+        tmp_path: Path, run_step) -> None:
+    """amalgkit getfastq's layout (RUN/RUN_1.amalgkit.fastq.gz), a second flat directory,
+    and runs no sheet names get param scientific_name (a MetaInformAnt config's one species)."""
+    getfastq, flat = tmp_path / "getfastq", tmp_path / "flat"
+    write_gz(getfastq / "SRR1" / "SRR1_1.amalgkit.fastq.gz", fastq_text("a", ["ACGT"] * 3))
+    write_gz(getfastq / "SRR1" / "SRR1_2.amalgkit.fastq.gz", fastq_text("b", ["ACGT"] * 3))
+    write_gz(getfastq / "SRR2" / "SRR2.amalgkit.fastq.gz", fastq_text("c", ["AC"] * 5))
+    write(flat / "PRV1.fq", fastq_text("d", ["A"]))
+    out = tmp_path / "metadata.tsv"
+    run_step("rna.integrate", {"fastq_dir": [str(getfastq), str(flat)],
+                               "scientific_name": "Pogonomyrmex_barbatus"},
+             inputs={}, outputs={"metadata": out})
+    table = pd.read_csv(out, sep="\t", dtype=str).set_index("run")
+    assert table.loc[["SRR1", "SRR2", "PRV1"], "lib_layout"].tolist() == \
+        ["paired", "single", "single"]
+    assert table.loc["SRR1", "total_spots"] == "3" and table.loc["SRR2", "total_spots"] == "5"
+    assert set(table["scientific_name"]) == {"Pogonomyrmex barbatus"}
+    write(flat / "SRR2.fq", fastq_text("e", ["A"]))
+    with pytest.raises(StepError, match="runs found in two FASTQ directories: SRR2"):
+        run_step("rna.integrate", {"fastq_dir": [str(getfastq), str(flat)]},
+                 inputs={}, outputs={"metadata": out})
+
+
+def test_select_keeps_the_configs_species_and_takes_amalgkits_group_text(tmp_path: Path,
+                                                                          run_step) -> None:
+    meta = write(tmp_path / "in.tsv",
+                 "run\tscientific_name\tsample_group\tbioproject\ttotal_spots\n"
+                 "R1\tApis mellifera\tbrain\tP1\t10\nR2\tApis mellifera\tgut\tP1\t10\n"
+                 "R3\tBombus terrestris\tbrain\tP2\t10\nR4\tApis mellifera\tleg\tP1\t10\n")
+    out = tmp_path / "out.tsv"
+    run_step("rna.select", {"min_nspots": 1, "species": ["Apis_mellifera"],
+                            "sample_group": "brain, gut"},
+             inputs={"metadata": meta}, outputs={"metadata": out})
+    table = pd.read_csv(out, sep="\t", dtype=str).set_index("run")
+    assert sorted(table.index) == ["R1", "R2", "R3"]  # leg dropped by sample_group
+    assert table.loc["R3", "exclusion"] == "other_species"
+    assert table.loc[["R1", "R2"], "is_qualified"].tolist() == ["yes", "yes"]
+    assert table.loc["R3", "is_qualified"] == "no"

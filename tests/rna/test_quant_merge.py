@@ -191,8 +191,9 @@ def test_merge_two_species_missing_quant_and_checks(tmp_path: Path, run_step) ->
 @needs_kallisto
 @pytest.mark.slow
 def test_amalgkit_spec_end_to_end_on_example(tmp_path: Path, monkeypatch) -> None:
-    """specs/rna/amalgkit.yaml on the bundled example: merge tables equal kallisto's per-run
-    outputs, low-depth PRVA13 is not selected, the mislabelled PRVA03 is curated out."""
+    """specs/rna/amalgkit.yaml on the bundled example (both species in one run): merge tables
+    equal kallisto's per-run outputs, low-depth PRVA13 is not selected, the mislabelled PRVA03
+    is curated out."""
     from engine.model import Status
     from engine.running.orchestrate import run_workflow
     from tests.helpers.rna import ROOT
@@ -205,9 +206,12 @@ def test_amalgkit_spec_end_to_end_on_example(tmp_path: Path, monkeypatch) -> Non
     assert result.ok, result.failed
     assert result.statuses["quant[PRVA01]"] is Status.COMPLETED
     selected = pd.read_csv(work / "metadata" / "metadata_selected.tsv", sep="\t")
-    assert "PRVA13" not in set(selected["run"]) and len(selected) == 12
+    assert "PRVA13" not in set(selected["run"]) and len(selected) == 12 + 4
     counts = pd.read_csv(work / "merge" / "Demo_alpha" / "Demo_alpha_est_counts.tsv", sep="\t")
-    assert list(counts.columns[1:]) == list(selected["run"])
+    alpha = selected[selected["scientific_name"] == "Demo alpha"]
+    assert list(counts.columns[1:]) == list(alpha["run"])
+    assert result.statuses["quant[PRVB04]"] is Status.COMPLETED
+    assert (work / "cstmm" / "cstmm_orthogroup_genecount.tsv").is_file()  # cross-species
     for run in ("PRVA01", "PRVA12"):
         per_run = pd.read_csv(work / "quant" / run / f"{run}_abundance.tsv", sep="\t")
         np.testing.assert_array_equal(counts[run].to_numpy(), per_run["est_counts"].to_numpy())
@@ -223,7 +227,7 @@ def test_amalgkit_spec_end_to_end_on_example(tmp_path: Path, monkeypatch) -> Non
 @pytest.mark.slow
 def test_amalgkit_spec_runs_single_species_without_an_orthogroup_table(
         tmp_path: Path, monkeypatch) -> None:
-    """--set orthogroup_table=null: cstmm normalises one species and declares no genecount
+    """One species, --set orthogroup_table=null: cstmm normalises it and declares no genecount
     (issue #11: it failed with 'declared output ... was not created')."""
     from engine.running.orchestrate import run_workflow
     from tests.helpers.rna import ROOT
@@ -232,7 +236,8 @@ def test_amalgkit_spec_runs_single_species_without_an_orthogroup_table(
     work = tmp_path / "work"
     result = run_workflow(str(ROOT / "specs" / "rna" / "amalgkit.yaml"), jobs=2,
                           backend="threads", state_dir=str(tmp_path / ".mi"), until=["cstmm"],
-                          overrides={"work_dir": str(work), "orthogroup_table": None})
+                          overrides={"work_dir": str(work), "orthogroup_table": None,
+                                     "species_list": ["Demo_alpha"]})
     assert result.ok, result.failed
     assert (work / "cstmm" / "Demo_alpha" / "Demo_alpha_cstmm_counts.tsv").is_file()
     assert not (work / "cstmm" / "cstmm_orthogroup_genecount.tsv").exists()

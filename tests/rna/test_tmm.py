@@ -15,7 +15,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import StepError
 from engine.testing import call_step
 from stepslib.rna.tmm import amalgkit_factors, calc_norm_factors
 
@@ -200,11 +199,29 @@ def test_cstmm_cross_species_uses_single_copy_orthologs_and_full_lib_sizes(
     assert genecount.loc["OGhalf"].tolist() == [1, 0]
 
 
-def test_cstmm_refuses_several_species_without_orthologs(tmp_path: Path) -> None:
-    frame = pd.DataFrame({"R1": [1.0, 2.0]}, index=["a", "b"])
-    paths = [write_counts(tmp_path / f"{sp}_est_counts.tsv", frame) for sp in ("A_b", "C_d")]
-    meta = write_metadata(tmp_path / "metadata.tsv", [("A b", "R1", 50.0, "no")])
-    with pytest.raises(StepError, match="single-species mode got 2 species"):
-        run_step(tmp_path, "rna.cstmm", {}, {"counts": paths, "metadata": meta},
-                 {"counts": [tmp_path / "o1.tsv", tmp_path / "o2.tsv"],
-                  "metadata": tmp_path / "m.tsv"})
+def test_cstmm_normalises_several_species_each_on_its_own_without_orthologs(
+        tmp_path: Path) -> None:
+    """orthogroup_table "" with two species: amalgkit's single-species mode once per species,
+    so each species' factors equal those of a run with that species alone."""
+    rng = np.random.default_rng(7)
+    frames = {sp: pd.DataFrame(rng.poisson(rng.uniform(5, 500, (60, 1)), (60, 4)).astype(float),
+                               index=[f"{sp}_g{i}" for i in range(60)],
+                               columns=[f"{sp[0]}R{j}" for j in range(4)])
+              for sp in ("Ab_cd", "Ef_gh")}
+    paths = [write_counts(tmp_path / f"{sp}_est_counts.tsv", f) for sp, f in frames.items()]
+    meta = write_metadata(tmp_path / "metadata.tsv",
+                          [(sp.replace("_", " "), run, 50.0, "no")
+                           for sp, f in frames.items() for run in f.columns])
+    result = run_step(tmp_path, "rna.cstmm", {}, {"counts": paths, "metadata": meta},
+                      {"counts": [tmp_path / "o1.tsv", tmp_path / "o2.tsv"],
+                       "metadata": tmp_path / "m.tsv"})
+    assert result["metadata"]["mode"] == "single"
+    both = pd.read_csv(tmp_path / "m.tsv", sep="\t").set_index("run")
+    for sp, path in zip(frames, paths):
+        alone = tmp_path / sp
+        run_step(alone, "rna.cstmm", {}, {"counts": [path], "metadata": meta},
+                 {"counts": [alone / "o.tsv"], "metadata": alone / "m.tsv"})
+        single = pd.read_csv(alone / "m.tsv", sep="\t").set_index("run")
+        runs = list(frames[sp].columns)
+        np.testing.assert_allclose(both.loc[runs, "tmm_normalization_factor"],
+                                   single.loc[runs, "tmm_normalization_factor"], rtol=1e-12)
