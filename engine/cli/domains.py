@@ -9,7 +9,7 @@ lists, so adding a domain never edits the CLI::
 
     DOMAIN = {
         "description": "one line for mi-run domains",
-        "spec": "rna/amalgkit.yaml",          # a bundled spec (engine.bundled_spec)
+        "spec": "rna/amalgkit.yaml",  # a bundled spec (engine.bundled_spec) or an absolute path
         "commands": {                          # one-off commands, each one registered step
             "plot": {"step": "gwas.plots", "help": "...", "arguments": {
                 "--input": {"to": "input:summary", "required": True},
@@ -75,6 +75,17 @@ class Domain:
 
     def verbs(self) -> list[str]:
         return [*(WORKFLOW_VERBS if self.spec else ()), *self.commands]
+
+    def spec_path(self) -> str:
+        """The spec's file: an absolute ``spec`` as it is (a library outside this package
+        ships its own), otherwise a spec bundled with the engine."""
+        from engine.resources import bundled_spec
+
+        if self.spec is None:
+            raise UsageError(f"the {self.name} domain has no workflow spec")
+        if os.path.isabs(self.spec):
+            return self.spec
+        return str(bundled_spec(self.spec))
 
 
 def bundled_names() -> list[str]:
@@ -157,10 +168,8 @@ def translate(argv: Sequence[str]) -> tuple[str, list[str], Domain, str] | None:
     if verb in domain.commands:
         return "step", _one_off_argv(domain, domain.commands[verb], rest), domain, verb
     if domain.spec and verb in WORKFLOW_VERBS:
-        from engine.resources import bundled_spec
-
         command, before, _ = WORKFLOW_VERBS[verb]
-        spec = str(bundled_spec(domain.spec))
+        spec = domain.spec_path()
         if verb == "run" and "--check" in rest:
             return "validate", [spec, *[a for a in rest if a != "--check"]], domain, verb
         return command, [spec, *before, *rest], domain, verb
@@ -208,12 +217,11 @@ def _fill(value: Any, values: Mapping[str, Any]) -> Any:
 def list_domains(as_json: bool = False) -> int:
     """``mi-run domains``: every domain, its spec and its commands."""
     from engine.render.jsonout import print_json
-    from engine.resources import bundled_spec
 
     found = [d for d in (get_domain(n) for n in all_names()) if d is not None]
     if as_json:
         print_json({d.name: {"description": d.description, "spec": d.spec,
-                             "spec_path": str(bundled_spec(d.spec)) if d.spec else None,
+                             "spec_path": d.spec_path() if d.spec else None,
                              "verbs": d.verbs(),
                              "commands": {c.name: c.step for c in d.commands.values()}}
                     for d in found})
@@ -221,7 +229,7 @@ def list_domains(as_json: bool = False) -> int:
     for domain in found:
         print(f"{domain.name}: {domain.description}")
         if domain.spec:
-            print(f"  spec: {domain.spec} ({bundled_spec(domain.spec)})")
+            print(f"  spec: {domain.spec} ({domain.spec_path()})")
             for verb, (_, _, what) in WORKFLOW_VERBS.items():
                 print(f"  mi-run {domain.name} {verb:<9} {what}")
         for command in domain.commands.values():

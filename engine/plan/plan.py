@@ -17,6 +17,7 @@ from engine.model import StepInstance
 from engine.plan.expand import Expansion
 from engine.plan.graph import Dag, EdgeKind
 from engine.plan.instances import normalize
+from engine.resources import is_bundled_example
 from engine.spec.spec import Spec
 
 MAX_REPEATS = 3  # per step and kind of problem: a 100k fan-out must not print 100k errors
@@ -264,6 +265,10 @@ def _is_pending(step: str, by_step: Mapping[str, list[str]], pending: Mapping[st
 def _missing_input(spec: Spec, checks: _Checks, instance: StepInstance, path: str,
                    pending: Mapping[str, PendingStep]) -> None:
     hint = "check the path, or add the step that writes it"
+    if is_bundled_example(os.path.join(instance.work_dir, path)):
+        hint = ("it is the bundled example data, which this installation does not have "
+                "(it ships in the repository's examples/ and in the wheel); point the "
+                "workflow at your own data with --config FILE or --set KEY=PATH")
     if pending:
         hint += ("; a file written by a pending fan-out must be referenced as "
                  "steps.<step>.outputs.<name>")

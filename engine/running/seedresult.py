@@ -83,7 +83,9 @@ def execute_bundled(spec: str, config: str | os.PathLike[str] | Mapping[str, Any
     from engine.running.orchestrate import run_workflow
 
     written = _config_file(config) if isinstance(config, Mapping) else None
-    files = [written or os.fspath(config)] if config is not None else []
+    files = [written] if written is not None else []
+    if config is not None and not isinstance(config, Mapping):
+        files.append(os.fspath(config))
     values = _flatten(overrides or {})
     if work_dir is not None:
         values["work_dir"] = os.fspath(work_dir)
