@@ -173,7 +173,7 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
     the console script (:func:`entry`), which owns the process and may tune its GC."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parsers = build_parser()
-    command, resume = "run", None
+    command, resume, verb = "run", None, None
     if args_list and args_list[0] in SUBCOMMANDS:
         command = args_list.pop(0)
     elif args_list and args_list[0] == "domains" and (len(args_list) == 1
@@ -187,14 +187,17 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
             return exc.exit_code
         if chosen is not None:
             resume = shlex.join(args_list)  # a failed run's summary repeats the domain form
-            command, args_list = chosen
+            command, args_list, verb = chosen
         elif args_list and (close := _misspelt_subcommand(args_list[0])):
             print(f"mi-run: error: '{args_list[0]}' is neither a spec file nor a command; "
                   f"did you mean 'mi-run {close} ...'?", file=sys.stderr)
             return 2
-    parser = parsers[command]
+    # `mi-run gwas run --check -j 2`: validate, accepting the run's options it does not use
+    checking = command == "validate" and verb == "run"
+    parser = parsers["run" if checking else command]
     # Targets may come after options (mi-run SPEC -j 2 out/a.txt), as make and Snakemake allow.
-    args = parser.parse_intermixed_args(args_list) if command == "run" else parser.parse_args(args_list)
+    args = (parser.parse_intermixed_args(args_list) if command == "run" or checking
+            else parser.parse_args(args_list))
     args.resume = resume
     try:
         debug = getattr(args, "debug", False) or envvars.read_flag(envvars.DEBUG)
@@ -227,15 +230,16 @@ def _misspelt_subcommand(word: str) -> str | None:
     return close[0] if close else None
 
 
-def _domain_command(args_list: list[str]) -> tuple[str, list[str]] | None:
-    """``mi-run rna status --config X`` as ``("status", [SPEC, "--config", "X"])``: see
-    :mod:`engine.cli.domains` (an existing file of that name stays a spec)."""
+def _domain_command(args_list: list[str]) -> tuple[str, list[str], str] | None:
+    """``mi-run rna status --config X`` as ``("status", [SPEC, "--config", "X"], "status")``
+    (engine command, its arguments, the domain verb): see :mod:`engine.cli.domains` (an
+    existing file of that name stays a spec)."""
     if not args_list or args_list[0].startswith("-") or any(c in args_list[0] for c in "./"):
         return None  # the common case, a spec path, imports nothing more
     from engine.cli.domains import translate
 
     found = translate(args_list)
-    return None if found is None else (found[0], found[1])
+    return None if found is None else (found[0], found[1], found[3])
 
 
 def _list_domains(rest: list[str]) -> int:

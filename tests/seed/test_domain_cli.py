@@ -47,7 +47,7 @@ def test_rna_plan_is_the_dry_run_of_the_bundled_spec(work: Path) -> None:
 
 def test_gwas_run_status_and_check(work: Path) -> None:
     overrides = ["--set", f"work_dir={work / 'out'}", "--set", "use_pcs=false"]
-    code, out, err = cli("gwas", "run", "--check", *overrides)
+    code, out, err = cli("gwas", "run", "--check", "-j", "2", *overrides)
     assert code == 0, err
     assert out.startswith(f"{GWAS}: ok — workflow 'gwas'")
     assert not (work / ".mi").exists() and not (work / "out").exists()  # validated only
@@ -98,6 +98,9 @@ def test_a_file_named_like_a_domain_stays_a_spec(work: Path) -> None:
     code, out, err = cli("domains", "rna", "plan")  # the domain, whatever is in the directory
     assert code == 0, err
     assert "quant" in out and "hello" not in out
+    code, out, err = cli("domains", "rna", "run", "--check", "-j", "2")
+    assert code == 0, err
+    assert out.startswith(f"{RNA}: ok — workflow 'amalgkit'")
 
 
 def _results(path: Path) -> None:
