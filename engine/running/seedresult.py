@@ -22,12 +22,15 @@ class SeedResult(Mapping[str, Any]):
     """A run as the seed's result dict; ``run_result`` is the engine's own view of it."""
 
     def __init__(self, run_result: RunResult, config_warnings: tuple[str, ...] = (),
-                 work_dir: str | None = None):
+                 work_dir: str | None = None, base_dir: str | None = None):
+        """``base_dir``: where the run's relative paths resolve (``files_created`` are made
+        absolute against it; default: the current directory)."""
         self.run_result = run_result
         outcomes = run_result.outcomes
         skipped = {n: o.reason or "" for n, o in outcomes.items() if o.status is Status.SKIPPED}
-        files = sorted({p for o in outcomes.values() if o.status is Status.COMPLETED
-                        for p in o.output_fps})
+        base = base_dir or os.getcwd()
+        files = sorted({os.path.join(base, p) for o in outcomes.values()
+                        if o.status is Status.COMPLETED for p in o.output_fps})
         self._data: dict[str, Any] = {
             "status": "completed" if run_result.ok else "failed",
             "success": run_result.ok,
@@ -94,7 +97,7 @@ def execute_bundled(spec: str, config: str | os.PathLike[str] | Mapping[str, Any
         os.unlink(written)
     result = run_workflow(workflow, **run_options)
     return SeedResult(result, tuple(w.render() for w in workflow.warnings),
-                      workflow.config.values.get("work_dir"))
+                      workflow.config.values.get("work_dir"), workflow.work_dir)
 
 
 def _config_file(config: Mapping[str, Any]) -> str:
