@@ -19,7 +19,8 @@ from engine.running.result import RunResult
 
 
 class SeedResult(Mapping[str, Any]):
-    """A run as the seed's result dict; ``run_result`` is the engine's own view of it."""
+    """A run as the seed's result dict; ``run_result`` is the engine's own view of it (its
+    attributes also read through: ``result.statuses``, ``result.failed``)."""
 
     def __init__(self, run_result: RunResult, config_warnings: tuple[str, ...] = (),
                  work_dir: str | None = None, base_dir: str | None = None):
@@ -54,10 +55,14 @@ class SeedResult(Mapping[str, Any]):
         return len(self._data)
 
     def __getattr__(self, name: str) -> Any:
-        try:
-            return self.__dict__["_data"][name]
-        except KeyError:
-            raise AttributeError(name) from None
+        """``result.status``, ``result.errors``...; then the RunResult's own attributes
+        (``result.statuses``, ``result.failed``), so code written for it keeps working."""
+        found = self.__dict__.get("_data", {})
+        if name in found:
+            return found[name]
+        if "run_result" in self.__dict__ and not name.startswith("_"):
+            return getattr(self.__dict__["run_result"], name)
+        raise AttributeError(name)
 
     @property
     def ok(self) -> bool:

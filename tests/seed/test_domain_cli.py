@@ -43,6 +43,10 @@ def test_rna_plan_is_the_dry_run_of_the_bundled_spec(work: Path) -> None:
     assert code == 0, err
     assert json.loads(domain_out) == json.loads(plain_out)
     assert "elsewhere/" in domain_out
+    code, domain_out, err = cli("rna", "status", "--config", str(config), "--json")
+    assert code == 0, err
+    assert domain_out == cli("status", RNA, "--config", str(config), "--json")[1]
+    assert {row["state"] for row in json.loads(domain_out)["instances"]} >= {"never run"}
 
 
 def test_gwas_run_status_and_check(work: Path) -> None:

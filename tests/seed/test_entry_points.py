@@ -58,6 +58,8 @@ def test_a_failing_step_is_returned_not_raised(work: Path) -> None:
     assert result["status"] == "failed" and result["success"] is False and not result.ok
     assert len(result["errors"]) == 1
     failed = result.run_result.failed[0]
+    assert result.failed == result.run_result.failed  # the RunResult's attributes read through
+    assert result.statuses[failed.id].value == "failed"
     assert result["errors"] == [f"{failed.id}: {failed.error}"]
     assert "'height'" in failed.error
 
