@@ -4,6 +4,7 @@ Public API. Step libraries import only these names (an import-linter contract ch
 
     from engine import step, StepContext, StepError, ToolMissingError
     from engine import single_path, optional_path, path_list, bundled_spec
+    from engine import execute_bundled, SeedResult   # execute_<domain>_workflow entry points
 
 and scripts drive workflows with::
 
@@ -34,11 +35,13 @@ _LAZY = {
     "optional_path": "engine.paths", "path_list": "engine.paths", "single_path": "engine.paths",
     "step": "engine.registry", "bundled_spec": "engine.resources",
     "BaseWorkflowOrchestrator": "engine.running.orchestrator",
+    "execute_bundled": "engine.running.seedresult", "SeedResult": "engine.running.seedresult",
 }
 
 __all__ = [
     "BaseWorkflowOrchestrator",
     "MiError",
+    "SeedResult",
     "SpecError",
     "StepContext",
     "StepError",
@@ -46,6 +49,7 @@ __all__ = [
     "UsageError",
     "__version__",
     "bundled_spec",
+    "execute_bundled",
     "load",
     "optional_path",
     "path_list",
@@ -64,6 +68,7 @@ if TYPE_CHECKING:
     from engine.resources import bundled_spec
     from engine.running.orchestrate import run_workflow as run
     from engine.running.orchestrator import BaseWorkflowOrchestrator
+    from engine.running.seedresult import SeedResult, execute_bundled
 else:
 
     def __getattr__(name: str) -> Any:

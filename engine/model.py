@@ -76,6 +76,7 @@ class Reason(Enum):
     INCOMPLETE = "incomplete (interrupted)"
     RUNNING = "running"  # now, in the live run that holds the state directory's lock
     PREVIOUSLY_FAILED = "failed last time"
+    PREVIOUSLY_SKIPPED = "skipped by the step last time"  # it returned {"status": "skipped"}
     DISABLED = "disabled"
     EXPANDS_AFTER = "expands after"
     UP_TO_DATE = "up to date"
@@ -154,7 +155,8 @@ class Outcome:
     seconds. ``cpu_time`` is the user + system CPU seconds of the attempt (of the shell command
     and the children it waited for; of a Python step's thread and the tools it ran), None when
     unknown. ``exit_code`` is a shell command's exit status (negative: killed by that signal),
-    None for Python steps. ``output``, ``warnings`` and ``metadata`` come from the step's result dict;
+    None for Python steps. ``output``, ``warnings``, ``metadata`` and (of a step that returned
+    ``skipped``) ``reason`` come from the step's result dict;
     ``metadata`` always has ``execution_time`` (s) and ``peak_mem_mb``. ``output_fps`` holds the
     fingerprints of the declared outputs of a completed step, computed in the worker so content
     hashing runs in parallel (empty when not completed).
@@ -175,6 +177,7 @@ class Outcome:
     output_fps: Mapping[str, Fingerprint] = field(default_factory=dict)
     cpu_time: float | None = None
     exit_code: int | None = None
+    reason: str | None = None  # why the step returned status "skipped" (the seed's standard)
 
     @property
     def duration(self) -> float:

@@ -85,7 +85,8 @@ def cmd_run(args: argparse.Namespace, manage_gc: bool = False) -> int:
         finally:  # a failed or interrupted run is reported too
             if args.report or args.trace:
                 _write_views(args, workflow.name, options, session.run_id, session.record_path)
-    print(summary(result, workflow, options.argv, options.quiet), file=sys.stderr)
+    print(summary(result, workflow, options.argv, options.quiet,
+                  resume=getattr(args, "resume", None)), file=sys.stderr)
     return 0 if result.ok else 1
 
 

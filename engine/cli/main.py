@@ -9,6 +9,7 @@ import argparse
 import difflib
 import gc
 import os
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -94,10 +95,12 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     top = argparse.ArgumentParser(
         prog="mi-run",
         description="Run a metainformant-flow workflow spec. Subcommands: "
-                    + ", ".join(SUBCOMMANDS) + " (default: run).",
+                    + ", ".join(SUBCOMMANDS) + " (default: run); domains lists the domain "
+                    "commands (mi-run rna run --config X, mi-run gwas plot ...).",
         epilog="examples:\n  mi-run specs/rna/amalgkit.yaml\n"
                "  mi-run specs/rna/amalgkit.yaml --dry-run --graph\n"
-               "  mi-run validate SPEC\n  mi-run steps rna.curate",
+               "  mi-run validate SPEC\n  mi-run steps rna.curate\n"
+               "  mi-run domains\n  mi-run rna plan --config my_species.yaml",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("--version", action="version", version=f"mi-run {__version__}")
@@ -173,16 +176,32 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
     the console script (:func:`entry`), which owns the process and may tune its GC."""
     args_list = list(sys.argv[1:] if argv is None else argv)
     parsers = build_parser()
-    command = "run"
+    command, resume, verb = "run", None, None
     if args_list and args_list[0] in SUBCOMMANDS:
         command = args_list.pop(0)
-    elif args_list and (close := _misspelt_subcommand(args_list[0])):
-        print(f"mi-run: error: '{args_list[0]}' is neither a spec file nor a command; "
-              f"did you mean 'mi-run {close} ...'?", file=sys.stderr)
-        return 2
-    parser = parsers[command]
+    elif args_list and args_list[0] == "domains" and (len(args_list) == 1
+                                                      or args_list[1].startswith("-")):
+        return _list_domains(args_list[1:])
+    else:
+        try:
+            chosen = _domain_command(args_list)
+        except MiError as exc:
+            print(exc.render(), file=sys.stderr)
+            return exc.exit_code
+        if chosen is not None:
+            resume = shlex.join(args_list)  # a failed run's summary repeats the domain form
+            command, args_list, verb = chosen
+        elif args_list and (close := _misspelt_subcommand(args_list[0])):
+            print(f"mi-run: error: '{args_list[0]}' is neither a spec file nor a command; "
+                  f"did you mean 'mi-run {close} ...'?", file=sys.stderr)
+            return 2
+    # `mi-run gwas run --check -j 2`: validate, accepting the run's options it does not use
+    checking = command == "validate" and verb == "run"
+    parser = parsers["run" if checking else command]
     # Targets may come after options (mi-run SPEC -j 2 out/a.txt), as make and Snakemake allow.
-    args = parser.parse_intermixed_args(args_list) if command == "run" else parser.parse_args(args_list)
+    args = (parser.parse_intermixed_args(args_list) if command == "run" or checking
+            else parser.parse_args(args_list))
+    args.resume = resume
     try:
         debug = getattr(args, "debug", False) or envvars.read_flag(envvars.DEBUG)
     except envvars.BadVariable as exc:
@@ -203,11 +222,42 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
 
 
 def _misspelt_subcommand(word: str) -> str | None:
-    """``stauts`` -> ``status``: a first word that is no file but looks like a command."""
+    """``stauts`` -> ``status``: a first word that is no file but looks like a command (or
+    a domain: ``rnaa`` -> ``rna``)."""
     if word.startswith("-") or os.path.exists(word) or "." in word or "/" in word:
         return None
-    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1, cutoff=0.6)
+    from engine.cli.domains import bundled_names
+
+    close = difflib.get_close_matches(word, [*SUBCOMMANDS, "domains", *bundled_names()],
+                                      n=1, cutoff=0.6)
     return close[0] if close else None
+
+
+def _domain_command(args_list: list[str]) -> tuple[str, list[str], str] | None:
+    """``mi-run rna status --config X`` as ``("status", [SPEC, "--config", "X"], "status")``
+    (engine command, its arguments, the domain verb): see :mod:`engine.cli.domains` (an
+    existing file of that name stays a spec)."""
+    if not args_list or args_list[0].startswith("-") or any(c in args_list[0] for c in "./"):
+        return None  # the common case, a spec path, imports nothing more
+    from engine.cli.domains import translate
+
+    found = translate(args_list)
+    return None if found is None else (found[0], found[1], found[3])
+
+
+def _list_domains(rest: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="mi-run domains", description=(
+        "list the domains, their bundled specs and commands; mi-run DOMAIN VERB ... (or, "
+        "when a file of that name is in the way, mi-run domains DOMAIN VERB ...) runs one"))
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(rest)
+    from engine.cli.domains import list_domains
+
+    try:
+        return list_domains(args.json)
+    except MiError as exc:
+        print(exc.render(), file=sys.stderr)
+        return exc.exit_code
 
 
 def _dispatch(command: str, args: argparse.Namespace, console: bool) -> int:

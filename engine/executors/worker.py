@@ -69,7 +69,7 @@ class _Result:
     """Mutable scratch record of one attempt, frozen into an :class:`Outcome` at the end."""
 
     __slots__ = ("cpu_time", "error", "exit_code", "hint", "metadata", "output", "peak_mb",
-                 "status", "warnings")
+                 "reason", "status", "warnings")
 
     def __init__(self) -> None:
         self.status = Status.COMPLETED
@@ -81,6 +81,7 @@ class _Result:
         self.metadata: dict[str, Any] = {}
         self.cpu_time: float | None = None  # user + system seconds
         self.exit_code: int | None = None  # of a shell command
+        self.reason: str | None = None  # of a step that returned "skipped"
 
     def fail(self, error: str, hint: str | None = None) -> None:
         self.status = Status.FAILED
@@ -162,7 +163,7 @@ def execute(
         warnings=result.warnings,
         metadata=metadata,
         output_fps=output_fps,
-        cpu_time=result.cpu_time, exit_code=result.exit_code,
+        cpu_time=result.cpu_time, exit_code=result.exit_code, reason=result.reason,
     )
 
 
@@ -213,6 +214,8 @@ def _run_function(
         _call_step(instance, attempt, log_path, tmp_dir, step_module, logger, result)
         for warning in result.warnings:
             logger.warning("%s", warning)
+        if result.reason is not None:
+            logger.info("skipped: %s", result.reason)
     finally:
         handler.close()
 
@@ -320,7 +323,8 @@ def _resolve(mapping: Mapping[str, PathValue], work_dir: Path) -> dict[str, Any]
 
 
 def _apply_return(returned: Any, result: _Result) -> None:
-    """Interpret the step contract: None, or {"status", "output", "errors", "warnings", ...}."""
+    """Interpret the step contract: None, or {"status", "output", "errors", "warnings",
+    "reason" (of a skip), ...}."""
     if returned is None:
         return
     if not isinstance(returned, Mapping):
@@ -341,6 +345,8 @@ def _apply_return(returned: Any, result: _Result) -> None:
         result.fail("; ".join(errors) or "the step reported failure without an error message")
     else:
         result.status = status
+        if status is Status.SKIPPED:  # the seed's conditional skip: {"status", "reason"}
+            result.reason = str(returned.get("reason") or "the step gave no reason")
 
 
 # -- shared ------------------------------------------------------------------------------------

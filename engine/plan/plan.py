@@ -18,6 +18,7 @@ from engine.plan.blame import config_source
 from engine.plan.expand import Expansion
 from engine.plan.graph import Dag, EdgeKind
 from engine.plan.instances import normalize
+from engine.resources import is_bundled_example
 from engine.spec.config import ResolvedConfig
 from engine.spec.spec import Spec
 
@@ -283,6 +284,10 @@ def _missing_input(spec: Spec, checks: _Checks, instance: StepInstance, path: st
             f"put the file at '{path}', or correct '{key}'"))
         return
     hint = "check the path, or add the step that writes it"
+    if is_bundled_example(os.path.join(instance.work_dir, path)):
+        hint = ("it is the bundled example data, which this installation does not have "
+                "(it ships in the repository's examples/ and in the wheel); point the "
+                "workflow at your own data with --config FILE or --set KEY=PATH")
     if pending:
         hint += ("; a file written by a pending fan-out must be referenced as "
                  "steps.<step>.outputs.<name>")

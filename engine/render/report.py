@@ -54,6 +54,7 @@ def report_html(record: Mapping[str, Any], use_dot: bool = True) -> str:
     title = f"{record['workflow']} — mi-run report {record['run_id']}"
     sections = [
         tables.failures(record, tails),
+        tables.notes(record),
         _dag_section(record, use_dot),
         _timeline_section(record),
         tables.resources(record),
@@ -61,10 +62,11 @@ def report_html(record: Mapping[str, Any], use_dot: bool = True) -> str:
         tables.config(record),
         tables.versions(record),
     ]
+    shown = {"failures": bool(sections[0]), "notes": bool(sections[1])}
     nav = "".join(f'<a href="#{key}">{label}</a>' for key, label in (
-        ("failures", "Failures"), ("dag", "DAG"), ("timeline", "Timeline"),
-        ("resources", "Resources"), ("metrics", "Metrics"), ("config", "Config"),
-        ("versions", "Versions")) if key != "failures" or sections[0])
+        ("failures", "Failures"), ("notes", "Skipped/warnings"), ("dag", "DAG"),
+        ("timeline", "Timeline"), ("resources", "Resources"), ("metrics", "Metrics"),
+        ("config", "Config"), ("versions", "Versions")) if shown.get(key, True))
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(title)}</title><style>{asset('report.css')}</style></head>"
@@ -183,6 +185,7 @@ def _order(status: str) -> int:
 def _short(counts: Mapping[str, int]) -> str:
     names = {"completed": "done", "up to date": "up to date", "failed": "failed",
              "not started": "not started", "interrupted": "interrupted",
-             "not selected": "not selected", "skipped": "disabled", "running": "running"}
+             "not selected": "not selected", "skipped": "skipped/disabled",
+             "running": "running"}
     return " · ".join(f"{n} {names.get(s, s)}" for s, n in
                       sorted(counts.items(), key=lambda kv: _order(kv[0])))

@@ -193,7 +193,7 @@ def _detail(entry: Mapping[str, Any], tail: str | None, strings: Strings) -> dic
     label = _label(entry["id"], entry["step"])
     found: dict[str, Any] = {}
     for key, short in (("command", "c"), ("uses", "u"), ("error", "e"), ("hint", "h"),
-                       ("log", "l")):
+                       ("log", "l"), ("skip_reason", "s")):
         if entry.get(key):
             found[short] = strings(str(entry[key]), label)
     if entry.get("reasons"):

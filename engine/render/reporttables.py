@@ -104,6 +104,29 @@ def failures(record: Mapping[str, Any], tails: Mapping[int, str]) -> str:
     return "".join(parts)
 
 
+def notes(record: Mapping[str, Any]) -> str:
+    """What steps said without failing: the ones that returned ``skipped`` (with their
+    reason) and every warning a step returned."""
+    skipped = [(i, e) for i, e in enumerate(record["instances"]) if "skip_reason" in e]
+    warned = [(i, e) for i, e in enumerate(record["instances"]) if e.get("warnings")]
+    if not skipped and not warned:
+        return ""
+    parts = [f'<section id="notes"><h2>Skipped and warnings <small>{len(skipped)} skipped, '
+             f"{sum(len(e['warnings']) for _, e in warned)} warnings</small></h2>"]
+
+    def link(index: int, entry: Mapping[str, Any]) -> str:
+        return f'<a href="#" class="show" data-i="{index}">{esc(entry["id"])}</a>'
+
+    if skipped:
+        parts.append(table(["skipped by the step", "reason"],
+                           [[link(i, e), esc(e["skip_reason"])] for i, e in skipped]))
+    if warned:
+        parts.append(table(["instance", "warning"],
+                           [[link(i, e), esc(w)] for i, e in warned for w in e["warnings"]]))
+    parts.append("</section>")
+    return "".join(parts)
+
+
 def _spread(dist: Mapping[str, float] | None, show: Any) -> str:
     if dist is None:
         return "–"

@@ -26,6 +26,8 @@ def status_rows(workflow: Workflow, options: RunOptions) -> list[dict[str, Any]]
             state = "never run"
         elif record.running_pid is not None:
             state = f"running: pid {record.running_pid}"
+        elif record.status is Status.SKIPPED:  # a step returned the seed's "skipped"
+            state = f"skipped by the step: {record.error or 'no reason given'} (asked again next run)"
         elif record.status is Status.FAILED:
             state = "failed: " + (record.error or "").splitlines()[0][:80] if record.error else "failed"
         elif decisions[node].action is Action.SKIP:

@@ -43,15 +43,18 @@ PATH_SHOWN = 6  # instances of a longer critical path named (its first and last 
 
 
 def summary(result: RunResult, workflow: Workflow, argv: Sequence[str] = (),
-            quiet: bool = False) -> str:
-    """``argv``: the command line (program name first), repeated in the resume command."""
+            quiet: bool = False, resume: str | None = None) -> str:
+    """``argv``: the command line (program name first), repeated in the resume command;
+    ``resume``: the arguments to repeat instead (``rna run --config X``: a domain command)."""
     lines = [_headline(result, workflow)]
     if not quiet:
         lines.extend(_timings(result))
+        lines.extend(_notes(result))
     lines.extend(_failures(result.failed))
     if result.failed or result.count(Status.NOT_STARTED):
         given = list(argv[1:])
         command = shlex.join(given) if workflow.spec.path in given else workflow.spec.path
+        command = resume or command
         lines.append(f"\nfix the problem, then resume with: mi-run {command}"
                      "\n(steps that completed will not run again)")
     outputs = workflow.config.values.get("work_dir")
@@ -63,7 +66,7 @@ def summary(result: RunResult, workflow: Workflow, argv: Sequence[str] = (),
 def _headline(result: RunResult, workflow: Workflow) -> str:
     completed, up_to_date = result.count(Status.COMPLETED), result.count(Status.UP_TO_DATE)
     not_started = result.count(Status.NOT_STARTED)
-    if completed == 0 and not result.failed and not not_started:
+    if completed == 0 and not result.failed and not not_started and not _skipped_by_step(result):
         return (f"mi-run: {workflow.name}: all up to date — nothing to do "
                 f"({up_to_date} instances)")
     parts = [f"{completed} completed", f"{up_to_date} up to date"]
@@ -73,9 +76,31 @@ def _headline(result: RunResult, workflow: Workflow) -> str:
         parts.append(f"{not_started} not started")
     if result.count(Status.NOT_SELECTED):
         parts.append(f"{result.count(Status.NOT_SELECTED)} not selected")
-    if result.count(Status.SKIPPED):
-        parts.append(f"{result.count(Status.SKIPPED)} disabled")
+    by_step = len(_skipped_by_step(result))
+    if by_step:
+        parts.append(f"{by_step} skipped")
+    if result.count(Status.SKIPPED) > by_step:
+        parts.append(f"{result.count(Status.SKIPPED) - by_step} disabled")
     return f"mi-run: {workflow.name}: " + ", ".join(parts) + f" in {result.elapsed:.1f} s"
+
+
+def _skipped_by_step(result: RunResult) -> dict[str, str]:
+    """Instances whose step returned the seed's ``{"status": "skipped", "reason": ...}``."""
+    return {node: outcome.reason or "" for node, outcome in result.outcomes.items()
+            if outcome.status is Status.SKIPPED}
+
+
+def _notes(result: RunResult) -> list[str]:
+    """What the steps said without failing: skips with their reasons, then warnings."""
+    lines = [f"skipped {node}: {clip(reason, 160)}"
+             for node, reason in list(_skipped_by_step(result).items())[:LISTED]]
+    warned = [(node, w) for node, o in result.outcomes.items() for w in o.warnings]
+    if warned:
+        lines.append(f"warnings ({len(warned)}):")
+        lines.extend(f"  {node}: {clip(w, 160)}" for node, w in warned[:LISTED])
+        if len(warned) > LISTED:
+            lines.append(f"  ... and {len(warned) - LISTED} more (mi-run report SPEC shows them)")
+    return lines
 
 
 def _timings(result: RunResult) -> list[str]:

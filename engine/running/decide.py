@@ -93,6 +93,8 @@ def own_reasons(instance: StepInstance, record: Record | None, forced: bool = Fa
         return [RerunReason(Reason.NEVER_RUN)]
     if record.interrupted:
         return [RerunReason(Reason.INCOMPLETE)]
+    if record.status is Status.SKIPPED:  # the step said so: it decides again each run
+        return [RerunReason(Reason.PREVIOUSLY_SKIPPED, record.error or "")]
     if record.status is not Status.COMPLETED:
         return [RerunReason(Reason.PREVIOUSLY_FAILED, record.error.splitlines()[0][:120]
                             if record.error else "")]

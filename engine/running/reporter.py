@@ -110,7 +110,10 @@ class Reporter:
 
     def done(self, node: str, outcome: Outcome) -> None:
         self.progress_state.finish(node, outcome.duration, ok=True)
-        self._say(f"done        {node} ({outcome.duration:.1f} s)")
+        if outcome.reason is not None:  # the step returned the seed's "skipped"
+            self._say(f"skipped     {node}: {outcome.reason}")
+        else:
+            self._say(f"done        {node} ({outcome.duration:.1f} s)")
 
     def failed(self, node: str, outcome: Outcome) -> None:
         self._note_failure(node, outcome)

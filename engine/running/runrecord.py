@@ -213,6 +213,8 @@ def _instance(node: str, log: RunLog, plan: Plan | None,
         entry["warnings"] = list(last.warnings)
         entry["metadata"] = dict(last.metadata)
         entry["error"], entry["hint"] = last.error, last.hint
+        if last.reason is not None:  # the step returned {"status": "skipped", "reason": ...}
+            entry["skip_reason"] = last.reason
     if attempts:
         entry["attempt_list"] = [_attempt(a) for a in attempts]
     return entry

@@ -345,6 +345,9 @@ class Scheduler:
                     for node, state in self.state.items() if node in self.plan.instances}
         statuses.update((n, Status.INTERRUPTED) for n, s in self.state.items()
                         if s is LoopState.RUNNING and n in self.plan.instances)
+        # a step that ran and returned the seed's {"status": "skipped", "reason": ...}
+        statuses.update((n, Status.SKIPPED) for n, o in self.outcomes.items()
+                        if o.status is Status.SKIPPED and n in self.plan.instances)
         statuses.update(dict.fromkeys(self.plan.disabled, Status.SKIPPED))
         statuses.update(dict.fromkeys(self.unselected, Status.NOT_SELECTED))
         return statuses

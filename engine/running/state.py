@@ -305,7 +305,7 @@ class StateStore:
             outcome.peak_mem_mb,
             outcome.log_path,
             outcome.attempt,
-            outcome.error,
+            outcome.error if outcome.reason is None else outcome.reason,  # a skip's reason
         )
         self._queue(_RECORD_SQL, params)
 

@@ -5,5 +5,7 @@ matplotlib, bed-reader, cyvcf2) are imported inside the step functions only.
 """
 
 from stepslib.gwas import associate, correct, ld, load, plots, qc, structure
+from stepslib.gwas._entry import execute_gwas_workflow
 
-__all__ = ["associate", "correct", "ld", "load", "plots", "qc", "structure"]
+__all__ = ["associate", "correct", "execute_gwas_workflow", "ld", "load", "plots", "qc",
+           "structure"]

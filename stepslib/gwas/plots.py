@@ -39,8 +39,11 @@ PARAMS = {
                        "required": False},
     },
     outputs={
-        "manhattan": {"description": "Manhattan plot file(s)", "suffixes": PLOT_SUFFIXES},
-        "qq": {"description": "QQ plot file(s)", "suffixes": PLOT_SUFFIXES},
+        # Each plot optional (at least one asked for), so the seed's one-off
+        # `mi-run gwas plot --type manhattan|qq` draws just one.
+        "manhattan": {"description": "Manhattan plot file(s)", "required": False,
+                      "suffixes": PLOT_SUFFIXES},
+        "qq": {"description": "QQ plot file(s)", "required": False, "suffixes": PLOT_SUFFIXES},
         "pca": {"description": "PC1/PC2 plot file(s) (needs input 'pcs')", "required": False,
                 "suffixes": PLOT_SUFFIXES},
     },
@@ -58,14 +61,25 @@ def plots(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
 
     table = pd.read_csv(single_path(inputs, "summary"), sep="\t", dtype={"CHR": str},
                         keep_default_na=False, na_values=["NA"])
+    missing = [c for c in ("CHR", "POS", "P") if c not in table.columns]
+    if missing:  # a hand-given results file (mi-run gwas plot --input) may lack them
+        raise StepError(f"{single_path(inputs, 'summary')} has no column "
+                        f"{', '.join(missing)} (columns: {', '.join(map(str, table.columns))})",
+                        "give association results with CHR, POS and P columns (SNP, "
+                        "if present, labels the top hits)")
     table = table[np.isfinite(table["P"].to_numpy(dtype=float)) & (table["P"] > 0)]
     if table.empty:
         raise StepError("no tested variant to plot")
     written: list[str] = []
-    written += _save(_manhattan(table, config), _paths(outputs, "manhattan"), config["dpi"])
-    written += _save(_qq(table, config), _paths(outputs, "qq"), config["dpi"])
+    manhattan_out, qq_out, pca_out = (_paths(outputs, n) for n in ("manhattan", "qq", "pca"))
+    if not (manhattan_out or qq_out or pca_out):
+        raise StepError("no plot was asked for", "give at least one of the outputs "
+                        "manhattan, qq or pca")
+    if manhattan_out:
+        written += _save(_manhattan(table, config), manhattan_out, config["dpi"])
+    if qq_out:
+        written += _save(_qq(table, config), qq_out, config["dpi"])
     pcs_path = optional_path(inputs, "pcs")
-    pca_out = _paths(outputs, "pca")
     if pca_out:
         if pcs_path is None:
             raise StepError("a 'pca' plot was requested but no 'pcs' input was given")
@@ -129,7 +143,9 @@ def _manhattan(table: Any, config: dict[str, Any]) -> Any:
                                      (config["suggestive_threshold"], "--", "#7f8c8d")):
         ax.axhline(-np.log10(threshold), linestyle=style, color=colour, linewidth=1)
     for idx in _top_loci(table, logp, config):
-        ax.annotate(str(table["SNP"].iloc[idx]), (coords[idx], logp[idx]),
+        label = (table["SNP"].iloc[idx] if "SNP" in table.columns
+                 else f"{chrom[idx]}:{int(pos[idx])}")
+        ax.annotate(str(label), (coords[idx], logp[idx]),
                     xytext=(4, 4), textcoords="offset points", fontsize=8)
     ax.set_xticks(ticks)
     ax.set_xticklabels(order, fontsize=8)

@@ -94,6 +94,7 @@
     html.push("<p>step <a href=\"#\" data-show-step=\"" + esc(stepOf(i)) + "\">" +
       esc(stepOf(i)) + "</a> · <b>" + esc(status(i)) + "</b>" +
       (critical[i] ? " · on the critical path" : "") + "</p>");
+    if (d.s !== undefined) { html.push("<p class=\"skip\">skipped by the step: " + esc(text(d.s, i)) + "</p>"); }
     if (d.r) {
       html.push("<p>why: " + esc(d.r.map(function (k) { return text(k, i); }).join("; ")) + "</p>");
     }
@@ -321,7 +322,7 @@
   });
 
   /* -- start ------------------------------------------------------------------------- */
-  document.querySelectorAll("#failures [data-i]").forEach(function (link) {
+  document.querySelectorAll("#failures [data-i], #notes [data-i]").forEach(function (link) {
     link.addEventListener("click", function (event) {
       event.preventDefault();
       showInstance(Number(link.getAttribute("data-i")));
