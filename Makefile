@@ -6,8 +6,10 @@ BIN    := $(VENV)/bin
 # command -> Debian package providing it
 TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:graphviz \
           chromium:chromium chromedriver:chromium-driver
+TOOLS  += Rscript:r-base-core
 # file the tests read -> Debian package providing it
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples
+DATA   += /usr/lib/R/site-library/vegan/DESCRIPTION:r-cran-vegan
 SPEC   ?= specs/rna/amalgkit.yaml
 
 .PHONY: demo test tools venv dev lint typecheck bench clean help
