@@ -47,13 +47,28 @@ def read_any_table(path: Path) -> Any:
         return table.to_dataframe(dense=True)
     sep = "," if name.endswith(".csv") or name.endswith(".csv.gz") else "\t"
     try:
-        frame = pd.read_csv(path, sep=sep, index_col=0, comment=None)
+        frame = pd.read_csv(path, sep=sep, index_col=0, skiprows=_comment_lines(path))
     except (ValueError, pd.errors.ParserError) as exc:
         raise StepError(f"{path}: cannot read as a {'CSV' if sep == ',' else 'TSV'} table: {exc}",
                         hint="the first column holds labels, the others numbers") from exc
     frame.index = frame.index.astype(str)
     frame.columns = frame.columns.astype(str)
     return frame
+
+
+def _comment_lines(path: Path) -> int:
+    """Leading '# ...' lines (``biom convert --to-tsv`` writes '# Constructed from biom file'
+    above its '#OTU ID' header), skipped."""
+    import gzip
+
+    opener: Any = gzip.open if path.name.lower().endswith(".gz") else open
+    skipped = 0
+    with opener(path, "rt") as handle:
+        for line in handle:
+            if not line.startswith("# "):
+                break
+            skipped += 1
+    return skipped
 
 
 def _orient(raw: Any, orientation: str, is_biom: bool, group_sites: set[str] | None,
