@@ -192,7 +192,7 @@ def load(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
             raise StepError(f"{env_path}: no row for sites {missing[:5]}",
                             hint="the first column of the environment table names the sites")
         write_table(env.loc[list(table.index)], _declared(outputs, "env"))
-    if tree is not None and tips is not None:
+    if tree is not None and tips is not None and tree_path is not None:
         absent = [s for s in table.columns if s not in tips]
         if absent:
             raise StepError(f"{tree_path}: species not among the tree's tips: {absent[:5]}",

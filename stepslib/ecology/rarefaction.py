@@ -62,7 +62,7 @@ def rarefaction(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict
     smallest = int(table.sum(axis=1).min())
     for site in table.index:
         counts = table.loc[site].to_numpy()
-        total = int(round(counts.sum()))
+        total = int(np.round(counts.sum()))
         grid = np.unique(np.linspace(1, total, config["n_points"]).round().astype(int))
         for depth in sorted(set(grid.tolist()) | set(config["depths"])):
             rows.append((site, depth, expected_richness(counts, depth)))
