@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import StepContext, StepError, single_path, step
+from engine import StepContext, StepError, optional_path, single_path, step
 from stepslib.ecology.common import completed, read_distance, write_table
+from stepslib.ecology.nmds import nmds
 
 PARAMS = {
     "properties": {
         "n_axes": {"type": "integer", "minimum": 1, "default": 10,
                    "description": "Site scores written for at most this many positive axes."},
+        "nmds_dimensions": {"type": "integer", "minimum": 1, "default": 2,
+                            "description": "NMDS dimensions (with output 'nmds')."},
+        "nmds_starts": {"type": "integer", "minimum": 1, "default": 20,
+                        "description": "NMDS starts (the PCoA one + seeded random ones)."},
+        "seed": {"type": "integer", "default": 1, "description": "NMDS random seed."},
     },
 }
 
@@ -48,11 +54,14 @@ def pcoa(distances: Any) -> tuple[Any, Any]:
         "scores": {"description": "site scores PC1.. (TSV)", "suffixes": [".tsv"]},
         "eigenvalues": {"description": "axis, eigenvalue, proportion_explained",
                         "suffixes": [".tsv"]},
+        "nmds": {"description": "NMDS site scores (optional: declare it to run NMDS)",
+                 "required": False, "suffixes": [".tsv"]},
     },
 )
 def ordination(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
                context: StepContext) -> dict[str, Any]:
-    """PCoA: eigenvalues (negative ones included), proportion explained, site scores."""
+    """PCoA: eigenvalues (negative ones included), proportion explained, site scores; NMDS
+    (Kruskal stress-1) when the output 'nmds' is declared."""
     import numpy as np
     import pandas as pd
 
@@ -74,10 +83,21 @@ def ordination(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[
     negative = int((values < -np.sqrt(np.finfo(float).eps) * abs(values[0])).sum())
     warnings = ([f"{negative} negative eigenvalues (the distance is not Euclidean); proportions "
                  "are of the positive eigenvalues' sum"] if negative else [])
+    extra: dict[str, Any] = {}
+    nmds_path = optional_path(outputs, "nmds", output=True)
+    if nmds_path is not None:
+        dims = config["nmds_dimensions"]
+        points, stress = nmds(matrix.data, dims, config["nmds_starts"], config["seed"], scores)
+        write_table(pd.DataFrame(points, index=list(matrix.ids),
+                                 columns=[f"NMDS{i + 1}" for i in range(dims)]), nmds_path)
+        extra["nmds_stress"] = stress
+        if stress > 0.2:
+            warnings.append(f"NMDS stress {stress:.3f} > 0.2: the ordination is poor; try more "
+                            "dimensions")
     proportions = eig["proportion_explained"].to_numpy()
     context.log.info("PCoA: PC1 %.1f %%, PC2 %.1f %%", 100 * proportions[0],
                      100 * proportions[1] if len(proportions) > 1 else 0.0)
     return completed({"pc1_explained": float(proportions[0]),
                       "pc2_explained": float(proportions[1]) if len(proportions) > 1 else 0.0,
-                      "negative_eigenvalues": negative}, warnings,
+                      "negative_eigenvalues": negative, **extra}, warnings,
                      eigenvalues=[float(v) for v in values[:5]])

@@ -32,7 +32,7 @@ def vegan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert bci.returncode == 0, bci.stdout + bci.stderr
     dune = run_spec(root, f"input={data / 'dune.tsv'}", f"groups={data / 'dune_groups.tsv'}",
                     f"env={data / 'dune_env.tsv'}", "env_factors=[Management]",
-                    f"output={root / 'dune'}", *common)
+                    f"output={root / 'dune'}", "nmds=true", *common)
     assert dune.returncode == 0, dune.stdout + dune.stderr
     stats = read_tsv(data / "vegan_stats.tsv")["value"]
     return {"data": data, "bci": root / "bci", "dune": root / "dune", "stats": stats,
@@ -116,3 +116,30 @@ def test_abundance_fits_match_radfit(vegan: dict[str, Any]) -> None:
                                                                                 "parameters"]
     alpha = float(params.split(";")[0].split("=")[1])
     assert max_relative_error(alpha, stats["fisher_alpha"]) < 1e-5  # vegan's uniroot tolerance
+
+
+def test_nmds_agrees_with_metamds(vegan: dict[str, Any]) -> None:
+    """Different optimisers (SMACOF here, monoMDS in vegan) and random starts: the stress is
+    compared to 0.005 and the configurations by Procrustes, not to 1e-10."""
+    from scipy.spatial import procrustes
+
+    ours = read_tsv(vegan["dune"] / "ordination" / "nmds_scores.tsv")
+    theirs = read_tsv(vegan["data"] / "dune_nmds.tsv")
+    _, _, disparity = procrustes(ours.loc[theirs.index].to_numpy(), theirs.to_numpy())
+    assert disparity < 1e-4  # 1 - r^2 of the Procrustes fit (measured 1.2e-8)
+    stress = _nmds_stress(vegan["root"])
+    assert abs(stress - vegan["stats"]["metaMDS_stress"]) < 0.005
+
+
+def _nmds_stress(root: Path) -> float:
+    import json
+
+    records = sorted((root / ".mi" / "runs").glob("*.json"))
+    for path in reversed(records):
+        record = json.loads(path.read_text())
+        for entry in record.get("instances", {}).values() if isinstance(
+                record.get("instances"), dict) else record.get("instances", []):
+            output = entry.get("output") or {}
+            if "nmds_stress" in output:
+                return float(output["nmds_stress"])
+    raise AssertionError("no run record holds the NMDS stress")

@@ -60,15 +60,20 @@ for (name in c("BCI", "dune")) {
   w(data.frame(eigenvalue = eig), paste0(name, "_eig.tsv"))
 }
 d <- vegdist(dune)
+set.seed(1)
+mds <- metaMDS(dune, k = 2, autotransform = FALSE, trace = 0)
+wm(scores(mds, display = "sites"), "dune_nmds.tsv")
 x <- colSums(BCI)
 w(data.frame(
   test = c("adonis2_F", "anosim_R", "betadisper_median_F", "betadisper_centroid_F",
-           "radfit_null_AIC", "radfit_preempt_AIC", "radfit_lognormal_AIC", "fisher_alpha"),
+           "radfit_null_AIC", "radfit_preempt_AIC", "radfit_lognormal_AIC", "fisher_alpha",
+           "metaMDS_stress"),
   value = c(adonis2(d ~ Management, data = dune.env, permutations = 9)$F[1],
             anosim(d, dune.env$Management, permutations = 9)$statistic,
             anova(betadisper(d, dune.env$Management))$F[1],
             anova(betadisper(d, dune.env$Management, type = "centroid"))$F[1],
-            AIC(rad.null(x)), AIC(rad.preempt(x)), AIC(rad.lognormal(x)), fisher.alpha(x))),
+            AIC(rad.null(x)), AIC(rad.preempt(x)), AIC(rad.lognormal(x)), fisher.alpha(x),
+            mds$stress)),
   "vegan_stats.tsv")
 """
 
