@@ -33,9 +33,10 @@ def _smacof(dis: Any, start: Any, max_iter: int = 500, tol: float = 1e-9) -> tup
         order = np.lexsort((current, dis[upper]))  # tied dissimilarities: current order
         fitted = np.empty_like(current)
         fitted[order] = isotonic_regression(current[order]).x
-        fitted *= np.sqrt(len(current) / max((fitted ** 2).sum(), 1e-300))
         stress = float(np.sqrt(((current - fitted) ** 2).sum() / max((current ** 2).sum(),
                                                                         1e-300)))
+        # SMACOF's target: the disparities normalised (the stress above is scale-free)
+        fitted *= np.sqrt(len(current) / max((fitted ** 2).sum(), 1e-300))
         if previous - stress < tol:
             break
         previous = stress
