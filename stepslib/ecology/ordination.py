@@ -91,6 +91,10 @@ def ordination(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[
         write_table(pd.DataFrame(points, index=list(matrix.ids),
                                  columns=[f"NMDS{i + 1}" for i in range(dims)]), nmds_path)
         extra["nmds_stress"] = stress
+        if stress < 1e-3:
+            warnings.append(f"NMDS stress {stress:.2g} is nearly zero: the solution may be "
+                            "degenerate (well separated groups collapse to points, as vegan "
+                            "warns); read the PCoA instead")
         if stress > 0.2:
             warnings.append(f"NMDS stress {stress:.3f} > 0.2: the ordination is poor; try more "
                             "dimensions")

@@ -148,3 +148,23 @@ def test_execute_ecology_workflow_with_metainformant_config(
     assert result.ok, result.failed
     tests = pd.read_csv(tmp_path / "eco" / "tests" / "group_tests.tsv", sep="\t")
     assert set(tests["permutations"]) == {49}  # from ECO_PERMUTATIONS
+
+
+def test_nmds_of_a_euclidean_configuration_has_zero_stress_and_warns(tmp_path: Path) -> None:
+    """Distances of points in the plane: NMDS recovers them (stress ~0), and says that a
+    stress this low can mean a degenerate solution."""
+    rng = np.random.default_rng(3)
+    points = rng.normal(size=(12, 2))
+    dist = np.sqrt(((points[:, None] - points[None]) ** 2).sum(axis=2))
+    sites = [f"s{i}" for i in range(12)]
+    path = tmp_path / "d.tsv"
+    pd.DataFrame(dist, index=sites, columns=sites).to_csv(path, sep="\t", index_label="site")
+    result = call_step("ecology.ordination", {"nmds_starts": 3},
+                       inputs={"distance": str(path)},
+                       outputs={"scores": str(tmp_path / "s.tsv"),
+                                "eigenvalues": str(tmp_path / "e.tsv"),
+                                "nmds": str(tmp_path / "n.tsv")}, work_dir=tmp_path)
+    assert result["output"]["nmds_stress"] < 1e-6
+    assert any("degenerate" in w for w in result["warnings"])
+    eig = read_tsv(tmp_path / "e.tsv")
+    assert eig["proportion_explained"].iloc[:2].sum() == pytest.approx(1.0)  # planar: 2 axes
