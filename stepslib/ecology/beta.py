@@ -68,7 +68,7 @@ def beta(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
     write_distance(skbio.DistanceMatrix(sorensen, ids),
                    single_path(outputs, "sorensen", output=True))
     metrics = {"sites": len(ids), "mean_braycurtis": _mean_off_diagonal(bray.data),
-               "mean_jaccard": _mean_off_diagonal(jaccard)}
+               "mean_jaccard": _mean_off_diagonal(jaccard), **whittaker(table)}
     tree_path = optional_path(inputs, "tree")
     wanted = [n for n in ("unweighted_unifrac", "weighted_unifrac")
               if optional_path(outputs, n) is not None]
@@ -87,6 +87,30 @@ def beta(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
             metrics[f"mean_{name}"] = _mean_off_diagonal(matrix.data)
     context.log.info("distances between %d sites: %s", len(ids), ", ".join(metrics))
     return completed(metrics)
+
+
+def whittaker(table: Any) -> dict[str, float]:
+    """Multiplicative alpha/beta/gamma partitions: of richness (Whittaker: gamma = species in
+    the pooled table, alpha = mean site richness) and of Shannon diversity as Hill numbers
+    (Jost 2007, equal site weights: alpha = exp(mean H), gamma = exp(H of the pooled relative
+    abundances)); beta = gamma / alpha in both. MetaInformAnt divides the Shannon indices
+    themselves, which is not a diversity ratio."""
+    import numpy as np
+
+    values = table.to_numpy(dtype=float)
+    shares = values / values.sum(axis=1, keepdims=True)
+
+    def shannon(p: Any) -> float:
+        p = p[p > 0]
+        return float(-(p * np.log(p)).sum())
+
+    alpha_rich = float((values > 0).sum(axis=1).mean())
+    gamma_rich = float((values.sum(axis=0) > 0).sum())
+    alpha_hill = float(np.exp(np.mean([shannon(row) for row in shares])))
+    gamma_hill = float(np.exp(shannon(shares.mean(axis=0))))
+    return {"whittaker_beta_richness": gamma_rich / alpha_rich,
+            "beta_shannon_hill": gamma_hill / alpha_hill,
+            "gamma_shannon_hill": gamma_hill, "alpha_shannon_hill": alpha_hill}
 
 
 def _mean_off_diagonal(matrix: Any) -> float:

@@ -168,3 +168,15 @@ def test_nmds_of_a_euclidean_configuration_has_zero_stress_and_warns(tmp_path: P
     assert any("degenerate" in w for w in result["warnings"])
     eig = read_tsv(tmp_path / "e.tsv")
     assert eig["proportion_explained"].iloc[:2].sum() == pytest.approx(1.0)  # planar: 2 axes
+
+
+def test_whittaker_partition_of_two_disjoint_equal_sites() -> None:
+    """Two equally weighted sites with no shared species: beta is exactly 2 (two
+    'effective communities') for richness and for Shannon's Hill number."""
+    from stepslib.ecology.beta import whittaker
+
+    table = pd.DataFrame([[5, 5, 0, 0], [0, 0, 3, 3]], index=["s1", "s2"])
+    found = whittaker(table)
+    assert found["whittaker_beta_richness"] == pytest.approx(2.0)
+    assert found["beta_shannon_hill"] == pytest.approx(2.0)
+    assert found["gamma_shannon_hill"] == pytest.approx(4.0)
