@@ -17,6 +17,10 @@ lists, so adding a domain never edits the CLI::
                 "--output": {"to": "output:{type}", "default": "{type}.png"},
             }},
         },
+        "config_flags": {                      # the seed's flags of `run`/`plan`/`validate`
+            "--input": {"key": "input"},       # --input X   -> --set input=X
+            "--all": {"key": "all", "switch": True},  # --all -> --set all=true
+        },
     }
 
 Every domain with a spec gets the workflow verbs of :data:`WORKFLOW_VERBS`. An argument's
@@ -72,6 +76,7 @@ class Domain:
     spec: str | None  # a bundled spec's name, e.g. "rna/amalgkit.yaml"
     commands: Mapping[str, OneOff]
     source: str  # where it was declared (for messages)
+    config_flags: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     def verbs(self) -> list[str]:
         return [*(WORKFLOW_VERBS if self.spec else ()), *self.commands]
@@ -137,7 +142,7 @@ def get_domain(name: str) -> Domain | None:
         raise MiError(f"domain '{name}' ({source}) declares commands named like workflow "
                       f"verbs: {', '.join(sorted(clash))}", "give the one-off commands other names")
     return Domain(name, str(declared.get("description", "")), declared.get("spec"), commands,
-                  source)
+                  source, dict(declared.get("config_flags") or {}))
 
 
 def translate(argv: Sequence[str]) -> tuple[str, list[str], Domain, str] | None:
@@ -170,10 +175,37 @@ def translate(argv: Sequence[str]) -> tuple[str, list[str], Domain, str] | None:
     if domain.spec and verb in WORKFLOW_VERBS:
         command, before, _ = WORKFLOW_VERBS[verb]
         spec = domain.spec_path()
+        if command in ("run", "validate"):
+            rest = config_flags_as_sets(domain, rest)
         if verb == "run" and "--check" in rest:
             return "validate", [spec, *[a for a in rest if a != "--check"]], domain, verb
         return command, [spec, *before, *rest], domain, verb
     raise UsageError(f"the {name} domain has no command '{verb}'", _verbs_hint(domain))
+
+
+def config_flags_as_sets(domain: Domain, rest: Sequence[str]) -> list[str]:
+    """The seed's own flags of a domain (``--input TABLE --diversity``) as ``--set`` of the
+    config keys they name; every other argument is left for the engine's parser."""
+    flags = domain.config_flags
+    out: list[str] = []
+    words = list(rest)
+    while words:
+        word = words.pop(0)
+        flag, eq, inline = word.partition("=")
+        spec = flags.get(flag) if flag.startswith("--") else None
+        if spec is None:
+            out.append(word)
+            continue
+        if spec.get("switch"):
+            value = inline if eq else "true"
+        elif eq:
+            value = inline
+        elif words and not words[0].startswith("-"):
+            value = words.pop(0)
+        else:
+            raise UsageError(f"{flag} needs a value", f"mi-run {domain.name} run {flag} VALUE")
+        out += ["--set", f"{spec['key']}={value}"]
+    return out
 
 
 def _verbs_hint(domain: Domain) -> str:
@@ -223,7 +255,8 @@ def list_domains(as_json: bool = False) -> int:
         print_json({d.name: {"description": d.description, "spec": d.spec,
                              "spec_path": d.spec_path() if d.spec else None,
                              "verbs": d.verbs(),
-                             "commands": {c.name: c.step for c in d.commands.values()}}
+                             "commands": {c.name: c.step for c in d.commands.values()},
+                             "config_flags": {f: dict(v) for f, v in d.config_flags.items()}}
                     for d in found})
         return 0
     for domain in found:
@@ -232,6 +265,9 @@ def list_domains(as_json: bool = False) -> int:
             print(f"  spec: {domain.spec} ({domain.spec_path()})")
             for verb, (_, _, what) in WORKFLOW_VERBS.items():
                 print(f"  mi-run {domain.name} {verb:<9} {what}")
+            if domain.config_flags:
+                print(f"  the seed's flags of run/plan/validate (each sets the config key of its "
+                      f"name): {' '.join(domain.config_flags)}")
         for command in domain.commands.values():
             print(f"  mi-run {domain.name} {command.name:<9} {command.help} "
                   f"(step {command.step})")

@@ -32,6 +32,9 @@ def test_domains_lists_each_domain_with_its_spec(work: Path) -> None:
     assert listed["rna"]["spec_path"] == RNA and listed["gwas"]["spec_path"] == GWAS
     assert listed["gwas"]["commands"] == {"plot": "gwas.plots"}
     assert {"run", "plan", "status"} <= set(listed["rna"]["verbs"])
+    seed_flags = listed["ecology"]["config_flags"]  # MetaInformAnt's `ecology run` flags
+    assert seed_flags["--input"] == {"key": "input"}
+    assert seed_flags["--beta-diversity"] == {"key": "beta_diversity", "switch": True}
 
 
 def test_rna_plan_is_the_dry_run_of_the_bundled_spec(work: Path) -> None:
@@ -156,10 +159,10 @@ def extra_domain(work: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     spec = work / "eco.yaml"
     spec.write_text(textwrap.dedent("""
         name: eco
-        config: {text: hello}
+        config: {text: hello, loud: false}
         steps:
           - name: say
-            run: echo {{ text }} > said.txt
+            run: echo {{ text }}{{ "!" if loud else "" }} > said.txt
             outputs: {out: said.txt}
         """))
     (package / "_entry.py").write_text(textwrap.dedent(f"""
@@ -170,6 +173,7 @@ def extra_domain(work: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
                 "--first": {{"to": "input:parts", "required": True}},
                 "--into": {{"to": "output:out", "default": "joined.txt"}},
             }}}}}},
+            "config_flags": {{"--text": {{"key": "text"}}, "--loud": {{"key": "loud", "switch": True}}}},
         }}
         """))
     monkeypatch.setattr(stepslib, "__path__", [*stepslib.__path__, str(root)])
@@ -189,3 +193,17 @@ def test_a_new_domain_is_declared_not_wired(extra_domain: Path, work: Path) -> N
     code, out, err = cli("ecotest", "join", "--first", "a.txt")
     assert code == 0, err
     assert (work / "joined.txt").read_text() == "A\n"
+
+
+def test_a_domain_run_takes_the_seeds_own_flags_as_config_keys(extra_domain: Path,
+                                                               work: Path) -> None:
+    code, out, err = cli("domains")
+    assert "flags of run/plan/validate (each sets the config key of its name): --text --loud" in out
+    code, _, err = cli("ecotest", "run", "--text", "seeded", "--loud", "-q", "--backend", "threads")
+    assert code == 0, err
+    assert (work / "said.txt").read_text() == "seeded!\n"
+    code, _, err = cli("ecotest", "run", "--text=again", "--loud=false", "-q", "--backend", "threads")
+    assert code == 0, err
+    assert (work / "said.txt").read_text() == "again\n"
+    code, _, err = cli("ecotest", "run", "--text")
+    assert code == 2 and "--text needs a value" in err

@@ -1,0 +1,82 @@
+"""Seed-style Python entry point: ``execute_ecology_workflow(config, work_dir=...)``.
+
+MetaInformAnt documents an ``ECO_`` environment prefix for its ecology settings but never
+reads it; here ``ECO_<KEY>`` is honoured as ``MI_<KEY>`` (an ``MI_<KEY>`` set too wins).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import engine
+
+SPEC = "ecology/community.yaml"  # a spec shipped with the engine (engine.bundled_spec)
+PREFIX = "ECO_"
+
+
+def eco_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """``environ`` with every ``ECO_<KEY>`` also given as ``MI_<KEY>`` unless that is set."""
+    merged = dict(environ)
+    for name, value in environ.items():
+        if name.startswith(PREFIX) and len(name) > len(PREFIX):
+            merged.setdefault("MI_" + name[len(PREFIX):], value)
+    return merged
+
+
+def execute_ecology_workflow(
+    config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    **run_options: Any,
+) -> Any:
+    """Run ``specs/ecology/community.yaml`` with a MetaInformAnt-style config.
+
+    ``config`` is a YAML file (used as ``--config``) or a mapping of overrides (like ``--set``,
+    nested mappings allowed; MetaInformAnt's names ``input``, ``output``, ``groups``,
+    ``diversity`` ... are the spec's own keys); ``work_dir`` overrides the config's output
+    directory. ``ECO_*`` variables of ``environ`` (default: the process environment) act as
+    ``MI_*``. ``run_options`` go to :func:`engine.run`. Returns the RunResult.
+    """
+    files: list[str] = []
+    overrides: dict[str, Any] = {}
+    if isinstance(config, Mapping):
+        overrides.update(_flatten(config))
+    elif config is not None:
+        files.append(os.fspath(config))
+    if work_dir is not None:
+        overrides["output"] = os.fspath(work_dir)
+    environment = eco_environment(os.environ if environ is None else environ)
+    workflow = engine.load(engine.bundled_spec(SPEC), config_files=files, overrides=overrides,
+                           environ=environment)
+    return engine.run(workflow, **run_options)
+
+
+def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in mapping.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping) and value:
+            flat.update(_flatten(value, name + "."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _seed_flags() -> dict[str, dict[str, Any]]:
+    """MetaInformAnt's ``ecology run`` flags: each sets the config key of its name."""
+    valued = {"--input": "input", "--output": "output", "--groups": "groups"}
+    switches = ["diversity", "beta_diversity", "rarefaction", "ordination", "indicators",
+                "macroecology", "all"]
+    flags: dict[str, dict[str, Any]] = {flag: {"key": key} for flag, key in valued.items()}
+    flags.update({"--" + key.replace("_", "-"): {"key": key, "switch": True} for key in switches})
+    return flags
+
+
+DOMAIN = {
+    "description": "Ecology: a community table to alpha and beta diversity, rarefaction, "
+                   "ordination, group tests, indicator species and abundance fits",
+    "spec": SPEC,
+    "config_flags": _seed_flags(),
+}
