@@ -4,6 +4,6 @@ Importing this package registers the steps; heavy libraries (numpy, pandas, scip
 matplotlib, bed-reader, cyvcf2) are imported inside the step functions only.
 """
 
-from stepslib.gwas import associate, correct, ld, load, plots, qc, structure
+from stepslib.gwas import associate, calling, correct, ld, load, plots, qc, structure
 
-__all__ = ["associate", "correct", "ld", "load", "plots", "qc", "structure"]
+__all__ = ["associate", "calling", "correct", "ld", "load", "plots", "qc", "structure"]
