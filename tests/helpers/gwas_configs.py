@@ -58,10 +58,11 @@ def related_example(root: Path, *, seed: int = 7) -> dict[str, Any]:
     standardised = (geno[:, causal] - geno[:, causal].mean(0)) / (geno[:, causal].std(0) + 1e-9)
     polygenic = standardised @ rng.normal(0, 1, len(causal))
     polygenic *= np.sqrt(0.6) / polygenic.std()
-    planted = int(causal[0])
+    freq = geno[:200].mean(0) / 2
+    planted = int(np.flatnonzero((freq > 0.3) & (freq < 0.7))[0])  # common: well powered
     sex = rng.integers(0, 2, n).astype(float)
     age = np.round(rng.uniform(20, 70, n), 1)
-    trait = polygenic + 0.35 * (geno[:, planted] - geno[:, planted].mean()) + 0.2 * sex \
+    trait = polygenic + 0.5 * (geno[:, planted] - geno[:, planted].mean()) + 0.2 * sex \
         + 0.01 * age + rng.normal(0, np.sqrt(0.4), n)
     to_bed(root / "related.bed", geno, properties={"fid": ids, "iid": ids, **props},
            count_A1=True)
