@@ -5,8 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # command -> Debian package providing it
 TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:graphviz \
-          chromium:chromium chromedriver:chromium-driver gemma:gemma bwa:bwa samtools:samtools \
-          dwgsim:dwgsim
+          chromium:chromium chromedriver:chromium-driver gemma:gemma bwa:bwa samtools:samtools
 # file the tests read -> Debian package providing it
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples
 SPEC   ?= specs/rna/amalgkit.yaml

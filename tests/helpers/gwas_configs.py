@@ -22,8 +22,8 @@ TEMPLATE = ROOT / "tests" / "data" / "metainformant-configs" / "gwas_template.ya
 
 needs_gemma = pytest.mark.skipif(shutil.which("gemma") is None, reason="gemma is not installed")
 needs_calling_tools = pytest.mark.skipif(
-    any(shutil.which(t) is None for t in ("bcftools", "samtools", "bwa", "dwgsim")),
-    reason="bcftools, samtools, bwa and dwgsim are needed (make tools)")
+    any(shutil.which(t) is None for t in ("bcftools", "samtools", "bwa")),
+    reason="bcftools, samtools and bwa are needed (make tools)")
 
 
 def mi_run(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
@@ -97,3 +97,67 @@ def run_gemma(root: Path, dosages: np.ndarray, variants: pd.DataFrame, trait: np
     pve = next(float(line.split("=")[1]) for line in log.splitlines()
                if "pve estimate" in line and "se(" not in line)
     return table, pve
+
+
+_COMPLEMENT = str.maketrans("ACGT", "TGCA")
+
+
+def _reads(haplotype: str, n_reads: int, length: int, error: float,
+           rng: np.random.Generator) -> list[str]:
+    """Single-end reads from random positions and strands, with substitution errors."""
+    reads = []
+    for start in rng.integers(0, len(haplotype) - length, n_reads):
+        read = list(haplotype[start:start + length])
+        for k in np.flatnonzero(rng.random(length) < error):
+            read[k] = "ACGT"[(("ACGT".index(read[k])) + rng.integers(1, 4)) % 4]
+        text = "".join(read)
+        reads.append(text.translate(_COMPLEMENT)[::-1] if rng.random() < 0.5 else text)
+    return reads
+
+
+def simulated_bams(root: Path, *, n_samples: int = 30, n_sites: int = 12, length: int = 8000,
+                   depth: int = 10, seed: int = 11) -> dict[str, Any]:
+    """A seeded random reference ``ref.fa`` (one contig, chr1) with ``n_sites`` planted SNPs;
+    per sample, genotypes drawn at each site, reads simulated from its two haplotypes
+    (``depth`` x per haplotype, 100 bp, 0.1 % errors) and aligned with ``bwa mem`` into a
+    sorted, indexed BAM whose read group names the sample. Also ``phenotypes.tsv`` (trait
+    'score' driven by site 0) and the truth table (POS, REF, ALT and one column per sample)."""
+    rng = np.random.default_rng(seed)
+    reference = "".join(rng.choice(list("ACGT"), length))
+    (root / "ref.fa").write_text(">chr1\n" + "\n".join(
+        reference[i:i + 70] for i in range(0, length, 70)) + "\n")
+    positions = np.sort(rng.choice(np.arange(500, length - 500, 300), n_sites, replace=False))
+    alts = ["ACGT"[("ACGT".index(reference[p]) + rng.integers(1, 4)) % 4] for p in positions]
+    freqs = rng.uniform(0.25, 0.6, n_sites)
+    ids = [f"B{k:02d}" for k in range(n_samples)]
+    haps = rng.random((n_samples, 2, n_sites)) < freqs  # True: ALT on that haplotype
+    subprocess.run(["bwa", "index", "ref.fa"], cwd=root, check=True, capture_output=True)
+    bams = []
+    for k, sample in enumerate(ids):
+        reads: list[str] = []
+        for h in range(2):
+            seq = list(reference)
+            for site, pos in enumerate(positions):
+                if haps[k, h, site]:
+                    seq[pos] = alts[site]
+            reads += _reads("".join(seq), depth * length // 100, 100, 0.001, rng)
+        fastq = root / f"{sample}.fq"
+        fastq.write_text("".join(f"@{sample}_{i}\n{r}\n+\n{'I' * len(r)}\n"
+                                 for i, r in enumerate(reads)))
+        sam = subprocess.run(["bwa", "mem", "-R", f"@RG\\tID:{sample}\\tSM:{sample}",
+                              "ref.fa", fastq.name], cwd=root, check=True, capture_output=True)
+        bam = root / f"{sample}.bam"
+        subprocess.run(["samtools", "sort", "-o", bam.name, "-"], cwd=root, input=sam.stdout,
+                       check=True, capture_output=True)
+        subprocess.run(["samtools", "index", bam.name], cwd=root, check=True)
+        fastq.unlink()
+        bams.append(bam)
+    genotypes = haps.sum(1)  # samples x sites, ALT count
+    truth = pd.DataFrame({"POS": positions + 1, "REF": [reference[p] for p in positions],
+                          "ALT": alts})
+    for k, sample in enumerate(ids):
+        truth[sample] = genotypes[k]
+    score = 1.0 * genotypes[:, 0] + rng.normal(0, 0.3, n_samples)
+    pd.DataFrame({"sample_id": ids, "score": np.round(score, 5)}).to_csv(
+        root / "phenotypes.tsv", sep="\t", index=False)
+    return {"reference": root / "ref.fa", "bams": bams, "truth": truth, "ids": ids}
