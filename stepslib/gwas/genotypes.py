@@ -154,7 +154,8 @@ def iter_vcf(source: GenotypeSource, columns: np.ndarray, chunk: int, threads: i
         if len(record.ALT) != 1:
             skipped += 1
             continue
-        if min_qual is not None and record.QUAL is not None and record.QUAL < min_qual:
+        quality = record.QUAL  # None when the VCF has '.'
+        if min_qual is not None and quality is not None and quality < min_qual:
             low_qual += 1
             continue
         calls = record.gt_types[columns]  # gts012: 0 hom-ref, 1 het, 2 hom-alt, 3 unknown

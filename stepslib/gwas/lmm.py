@@ -22,6 +22,7 @@ import numpy as np
 from scipy import stats
 
 from engine import StepError
+from stepslib.gwas.regression import BlockResult
 
 LOG10_LAMBDA_RANGE = (-5.0, 5.0)
 _GRID = 21  # grid points over the range; the peak is then refined to ~1e-7 in log10 lambda
@@ -122,20 +123,7 @@ def null_fit(grm: np.ndarray, y: np.ndarray, covariates: np.ndarray) -> NullFit:
     return fit
 
 
-@dataclass
-class MixedResult:
-    beta: np.ndarray
-    se: np.ndarray
-    stat: np.ndarray  # b / se (its square is the Wald F)
-    p: np.ndarray
-    n: np.ndarray
-    alt_freq: np.ndarray
-    error: np.ndarray
-    firth: np.ndarray
-    log10_lambda: np.ndarray
-
-
-def mixed_block(block: np.ndarray, fit: NullFit) -> MixedResult:
+def mixed_block(block: np.ndarray, fit: NullFit) -> BlockResult:
     """Per-variant REML lambda and Wald test for a block of dosages (V x n, -1 missing)."""
     called = block >= 0
     n_called = called.sum(1)
@@ -146,7 +134,7 @@ def mixed_block(block: np.ndarray, fit: NullFit) -> MixedResult:
     error = np.where(constant, "CONST_ALLELE", "").astype(object)
     x_rot = (fit.rotation @ x[~constant].T).T
     beta = np.full(len(x), np.nan)
-    se, f_stat, p, log10_lambda = beta.copy(), beta.copy(), beta.copy(), beta.copy()
+    se, z, p = beta.copy(), beta.copy(), beta.copy()
     if len(x_rot):
         best = _maximise(fit, x_rot, len(x_rot))
         h = 1.0 / (10.0 ** best[:, None] * fit.eigenvalues[None, :] + 1.0)
@@ -156,8 +144,8 @@ def mixed_block(block: np.ndarray, fit: NullFit) -> MixedResult:
         tau = df / (p_yy - p_xy**2 / p_xx)
         s = np.sqrt(1.0 / (tau * p_xx))
         beta[~constant], se[~constant] = b, s
-        f_stat[~constant] = b / s
+        z[~constant] = b / s
         p[~constant] = stats.f.sf((b / s) ** 2, 1, df)
-        log10_lambda[~constant] = best
-    return MixedResult(beta, se, f_stat, p, np.full(len(x), n), mean / 2, error,
-                       np.zeros(len(x), bool), log10_lambda)
+    # BlockResult.stat: b / se (its square is the Wald F)
+    return BlockResult(beta, se, z, p, np.full(len(x), n), mean / 2, error,
+                       np.zeros(len(x), bool))
