@@ -191,3 +191,38 @@ def test_vcfs_with_other_samples_are_refused(tmp_path: Path) -> None:
                   outputs={"dosages": str(tmp_path / "d.npy"), "variants": str(tmp_path / "v"),
                            "phenotypes": str(tmp_path / "p"), "covariates": str(tmp_path / "c"),
                            "dropped": str(tmp_path / "x")}, work_dir=tmp_path)
+
+
+def test_the_optional_metainformant_sections_are_used_or_listed(tmp_path: Path) -> None:
+    """The keys of MetaInformAnt's richer GWAS configs (gwas_pbarbatus_synthetic.yaml's shape):
+    ld_pruning, include_pcs/n_pcs and default_trait are used; the rest listed with why."""
+    (tmp_path / "rich.yaml").write_text(f"""\
+work_dir: out/work
+log_dir: out/logs
+genome: {{accession: GCF_000187915.1, dest_dir: out/genome, fasta: out/genome/g.fna}}
+variants:
+  vcf_files: [{EXAMPLE / 'example.vcf.gz'}]
+  download: {{source: custom, region: "1:1-1000"}}
+samples:
+  phenotype_file: {EXAMPLE / 'phenotypes.tsv'}
+  covariates_file: {EXAMPLE / 'covariates.tsv'}
+  subset: {{caste: worker}}
+  metadata_file: meta.tsv
+  phenotypes: {{default_trait: disease}}
+ld_pruning: {{enabled: true, window_size: 40, step_size: 4, r2_threshold: 0.3}}
+association: {{model: logistic, include_pcs: true, n_pcs: 4}}
+correction: {{method: both, alpha: 0.01, apply_genomic_control: true}}
+haplodiploidy: {{enabled: true, het_threshold: 0.05, exclude_haploid: true}}
+annotation: {{enabled: true, gff3_file: x.gff3, window_kb: 50}}
+finemapping: {{enabled: true, credible_level: 0.95}}
+significance_threshold: 1.0e-6
+output: {{results_dir: out/results, plots_dir: out/plots, format: json,
+          plots: [manhattan, qq, regional]}}
+""")
+    proc = mi_run(tmp_path, str(SPEC), "-c", "rich.yaml", "--dry-run", "--strict")
+    assert proc.returncode == 0, proc.stderr
+    for key in ("log_dir", "genome", "variants.download", "samples.subset",
+                "samples.metadata_file", "haplodiploidy", "annotation", "finemapping",
+                "output.format", "output.plots", "correction.apply_genomic_control"):
+        assert f"accepted, not used: {key} (" in proc.stdout, key
+    assert "associate[disease]" in proc.stdout
