@@ -64,6 +64,8 @@ def _unknown_nested(spec: Spec, config: ResolvedConfig) -> list[tuple[str, Origi
     where the spec declares ``qc: {min_maf: ...}``) that the spec neither declares nor
     accepts: the value would be silently ignored. Dotted, with the section's keys to suggest."""
     found: list[tuple[str, Origin | None, list[str]]] = []
+    templates = "\n".join(s for step in spec.steps for s in step.template_sources()
+                          if "{" in s) + "\n".join(_strings(spec.config))
 
     def walk(declared: Mapping[str, Any], given: Mapping[str, Any], where: tuple[str, ...]) -> None:
         for key, value in given.items():
@@ -72,7 +74,7 @@ def _unknown_nested(spec: Spec, config: ResolvedConfig) -> list[tuple[str, Origi
             origin = config.origins.get(here)
             if origin is None or origin.layer == "spec" or spec.accepted(dotted) is not None:
                 continue
-            if key not in declared:
+            if key not in declared and dotted not in templates:  # a template may read it
                 found.append((dotted, origin, [".".join((*where, str(k))) for k in declared]))
             elif isinstance(declared[key], Mapping) and declared[key] and isinstance(value, Mapping):
                 walk(declared[key], value, here)
