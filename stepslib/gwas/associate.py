@@ -67,6 +67,9 @@ COLUMNS = ["CHR", "POS", "SNP", "REF", "ALT", "A1", "BETA", "SE", "T_OR_Z", "P",
     },
     outputs={
         "results": "TSV: CHR POS SNP REF ALT A1 BETA SE T_OR_Z P N MAF ERRCODE",
+        "heritability": {"description": "model mixed: JSON of the null model's REML estimates "
+                                        "(heritability_reml, lambda_reml; may be an empty list)",
+                         "required": False, "suffixes": [".json"]},
     },
 )
 def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
@@ -78,6 +81,8 @@ def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     empty list). outputs: ``results`` (TSV: CHR POS SNP REF ALT A1 BETA SE T_OR_Z P N MAF
     ERRCODE; ERRCODE is empty when the test ran, else why not, e.g. UNFINISHED).
     """
+    import json
+
     import numpy as np
 
     from stepslib.gwas import genotypes
@@ -105,6 +110,13 @@ def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     table = run_blocks(matrix, variants, rows, kept, setup, config, context.log, grm)
     path = single_path(outputs, "results", output=True)
     table[COLUMNS].to_csv(path, sep="\t", index=False, na_rep="NA", float_format="%.10g")
+    h2_path = optional_path(outputs, "heritability", output=True)
+    if h2_path is not None:
+        if setup.null is None:
+            raise StepError("output 'heritability' needs model 'mixed'",
+                            hint="leave the output out for linear and logistic models")
+        h2_path.write_text(json.dumps({"trait": setup.trait, **_heritability(setup)},
+                                      indent=2) + "\n")
     errors = table["ERRCODE"].value_counts().to_dict()
     errors.pop("", None)
     n_firth = int(table["FIRTH"].sum())
@@ -128,4 +140,5 @@ def _heritability(setup: Any) -> dict[str, Any]:
     """The mixed model's null REML estimates (GEMMA's 'pve estimate'), else nothing."""
     if setup.null is None:
         return {}
-    return {"heritability_reml": setup.null.pve, "lambda_reml": setup.null.lambda_null}
+    return {"heritability_reml": setup.null.pve, "lambda_reml": setup.null.lambda_null,
+            "n_samples": len(setup.samples)}

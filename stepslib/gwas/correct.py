@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import StepContext, single_path, step
+from engine import StepContext, optional_path, single_path, step
 
 PARAMS = {
     "properties": {
@@ -39,6 +39,9 @@ CHI2_MEDIAN = 0.4549364231195724  # median of chi-square with 1 df
     version="1",
     inputs={
         "results": "gwas.associate's results",
+        "heritability": {"description": "gwas.associate's heritability JSON (model mixed; may "
+                                        "be an empty list): copied into results_summary.json",
+                         "required": False},
     },
     outputs={
         "summary": "summary_statistics.tsv with P_GC, P_BONF, Q_FDR",
@@ -101,6 +104,9 @@ def correct(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str
         "n_hits": len(hits),
         "top_hits": top_hits,
     }
+    h2_path = optional_path(inputs, "heritability")
+    if h2_path is not None:
+        summary["heritability"] = json.loads(h2_path.read_text())
     single_path(outputs, "summary_json", output=True).write_text(json.dumps(summary, indent=2) + "\n")
     context.log.info("%d variants tested; lambda_GC = %.4f; %d genome-wide significant, %d "
                      "suggestive", m, lam, summary["n_significant_genome_wide"],
