@@ -226,3 +226,24 @@ output: {{results_dir: out/results, plots_dir: out/plots, format: json,
                 "output.format", "output.plots", "correction.apply_genomic_control"):
         assert f"accepted, not used: {key} (" in proc.stdout, key
     assert "associate[disease]" in proc.stdout
+
+
+def test_short_forms_win_over_the_metainformant_keys(tmp_path: Path) -> None:
+    """genotypes/phenotypes/covariates/trait/model/use_pcs (what execute_gwas_workflow and
+    earlier mi-run commands set) override the sections they stand for."""
+    (tmp_path / "c.yaml").write_text(f"""\
+variants: {{vcf_files: [elsewhere.vcf.gz]}}
+samples: {{phenotype_file: elsewhere.tsv}}
+association: {{trait: height, model: linear}}
+structure: {{compute_pca: true}}
+""")
+    vcf, pheno = EXAMPLE / "example.vcf.gz", EXAMPLE / "phenotypes.tsv"
+    proc = mi_run(tmp_path, str(SPEC), "-c", "c.yaml", "--dry-run", "--json",
+                  "--set", f"genotypes={vcf}", "--set", f"phenotypes={pheno}",
+                  "--set", "trait=disease", "--set", "model=logistic", "--set", "use_pcs=false")
+    assert proc.returncode == 0, proc.stderr
+    steps = {s["id"]: s for s in json.loads(proc.stdout)["steps"]}
+    assert steps["load"]["inputs"]["genotypes"] == [str(vcf)]
+    assert steps["load"]["inputs"]["phenotypes"] == str(pheno)
+    assert steps["load"]["inputs"]["covariates"] == []  # the example's are not used
+    assert "associate[disease]" in steps and steps["structure"]["action"] == "disabled"
