@@ -231,11 +231,11 @@ output: {{results_dir: out/results, plots_dir: out/plots, format: json,
 def test_short_forms_win_over_the_metainformant_keys(tmp_path: Path) -> None:
     """genotypes/phenotypes/covariates/trait/model/use_pcs (what execute_gwas_workflow and
     earlier mi-run commands set) override the sections they stand for."""
-    (tmp_path / "c.yaml").write_text(f"""\
-variants: {{vcf_files: [elsewhere.vcf.gz]}}
-samples: {{phenotype_file: elsewhere.tsv}}
-association: {{trait: height, model: linear}}
-structure: {{compute_pca: true}}
+    (tmp_path / "c.yaml").write_text("""\
+variants: {vcf_files: [elsewhere.vcf.gz]}
+samples: {phenotype_file: elsewhere.tsv}
+association: {trait: height, model: linear}
+structure: {compute_pca: true}
 """)
     vcf, pheno = EXAMPLE / "example.vcf.gz", EXAMPLE / "phenotypes.tsv"
     proc = mi_run(tmp_path, str(SPEC), "-c", "c.yaml", "--dry-run", "--json",
