@@ -5,10 +5,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # command -> Debian package providing it
 TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:graphviz \
-          chromium:chromium chromedriver:chromium-driver Rscript:r-base-core
+          chromium:chromium chromedriver:chromium-driver Rscript:r-base-core \
+          gemma:gemma bwa:bwa samtools:samtools
 # file the tests read -> Debian package providing it
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples \
-          /usr/lib/R/site-library/edgeR/DESCRIPTION:r-bioc-edger
+          /usr/lib/R/site-library/edgeR/DESCRIPTION:r-bioc-edger \
+          /usr/lib/R/site-library/vegan/DESCRIPTION:r-cran-vegan
 SPEC   ?= specs/rna/amalgkit.yaml
 
 .PHONY: demo test tools venv dev lint typecheck bench clean help

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -87,7 +88,24 @@ def settings_for(step: StepSpec, config: ResolvedConfig,
             # amalgkit-style configs list a tool's flags directly under the step
             params[key] = value
             origins[f"params.{key}"] = origin
+    for key, value in step.params.items():
+        if f"params.{key}" not in origins and (origin := _config_origin(value, config)):
+            origins[f"params.{key}"] = origin
     return StepSettings(params=params, origins=origins, **values)
+
+
+_ONE_CONFIG_VALUE = re.compile(r"\{\{\s*([A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*)\s*\}\}")
+
+
+def _config_origin(value: Any, config: ResolvedConfig) -> Origin | None:
+    """Where a user set the config value a param template is exactly (``"{{ qc.hwe_pval }}"``):
+    a bad value is the user's to fix in their file, so its error points there, not at the
+    spec (None: the template is more than one config value, or the spec's own value)."""
+    match = _ONE_CONFIG_VALUE.fullmatch(value.strip()) if isinstance(value, str) else None
+    if match is None:
+        return None
+    origin = config.origins.get(tuple(match.group(1).split(".")))
+    return origin if origin is not None and origin.layer != "spec" else None
 
 
 def override_problems(spec: Spec, config: ResolvedConfig) -> list[Diagnostic]:

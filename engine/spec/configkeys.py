@@ -10,7 +10,9 @@ warning from the environment.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from engine import envvars
 from engine.errors import Diagnostic
@@ -34,24 +36,55 @@ def unknown_key_problems(spec: Spec, config: ResolvedConfig, strict: bool = Fals
     declared = set(spec.config) | {"steps"}
     candidates = [k for k in config.values if isinstance(k, str) and k not in declared
                   and spec.accepted(k) is None]
-    if not candidates:
+    nested = _unknown_nested(spec, config)
+    if not candidates and not nested:
         return KeyProblems((), ())
     used = _names_step_templates_read(spec, set(config.values)) | config.template_reads
     known = sorted((declared | used) - CONTEXT_NAMES - {"steps"})
     errors: list[Diagnostic] = []
     warnings: list[Diagnostic] = []
-    for key in candidates:
-        origin = config.origins.get((key,))
-        if key in used or origin is None:
+    found = [(key, config.origins.get((key,)), known) for key in candidates if key not in used]
+    found += nested
+    for key, origin, choices in found:
+        if origin is None:
             continue
-        close = difflib.get_close_matches(key, known, n=1)
-        diagnostic = _diagnostic(key, origin, close[0] if close else None, known)
+        close = difflib.get_close_matches(key, choices, n=1)
+        diagnostic = _diagnostic(key, origin, close[0] if close else None, choices)
         if origin.layer == "set" or (origin.layer == "file" and strict):
             errors.append(diagnostic)
         else:
             warnings.append(Diagnostic(diagnostic.message, diagnostic.path, diagnostic.line,
                                        diagnostic.col, diagnostic.hint, severity="warning"))
     return KeyProblems(tuple(errors), tuple(warnings))
+
+
+def _unknown_nested(spec: Spec, config: ResolvedConfig) -> list[tuple[str, Origin | None,
+                                                                        list[str]]]:
+    """Keys a user sets inside a section the spec's ``config:`` declares (``qc.min_mafx``
+    where the spec declares ``qc: {min_maf: ...}``) that the spec neither declares nor
+    accepts: the value would be silently ignored. Dotted, with the section's keys to suggest."""
+    found: list[tuple[str, Origin | None, list[str]]] = []
+    templates = "\n".join(s for step in spec.steps for s in step.template_sources()
+                          if "{" in s) + "\n".join(_strings(spec.config))
+
+    def walk(declared: Mapping[str, Any], given: Mapping[str, Any], where: tuple[str, ...]) -> None:
+        for key, value in given.items():
+            here = (*where, str(key))
+            dotted = ".".join(here)
+            origin = config.origins.get(here)
+            if origin is None or origin.layer == "spec" or spec.accepted(dotted) is not None:
+                continue
+            if key not in declared and dotted not in templates:  # a template may read it
+                found.append((dotted, origin, [".".join((*where, str(k))) for k in declared]))
+            elif isinstance(declared[key], Mapping) and declared[key] and isinstance(value, Mapping):
+                walk(declared[key], value, here)
+
+    for key, declared in spec.config.items():
+        value = config.values.get(key)
+        if key != "steps" and isinstance(declared, Mapping) and declared and \
+                isinstance(value, Mapping) and spec.accepted(str(key)) is None:
+            walk(declared, value, (str(key),))
+    return found
 
 
 def _diagnostic(key: str, origin: Origin, close: str | None, known: list[str]) -> Diagnostic:
@@ -112,6 +145,12 @@ def accepted_unused(spec: Spec, config: ResolvedConfig) -> tuple[tuple[str, str]
     for key in config.values:
         if key != "steps" and key not in spec.config and (why := spec.accepted(str(key))) is not None:
             found.append((str(key), why))
+    for path, origin in config.origins.items():
+        # a key inside a declared section (``variants.download``), set by the user
+        if len(path) > 1 and path[0] != "steps" and path[0] in spec.config \
+                and origin.layer != "spec" and (why := spec.accepted(".".join(map(str, path)))) \
+                is not None and spec.accepted(".".join(map(str, path[:-1]))) is None:
+            found.append((".".join(map(str, path)), why))
     for name, override in config.step_overrides.items():
         why = spec.accepted(f"steps.{name}")
         if why is not None:

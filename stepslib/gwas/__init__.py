@@ -4,8 +4,8 @@ Importing this package registers the steps; heavy libraries (numpy, pandas, scip
 matplotlib, bed-reader, cyvcf2) are imported inside the step functions only.
 """
 
-from stepslib.gwas import associate, correct, ld, load, plots, qc, structure
+from stepslib.gwas import associate, calling, correct, ld, load, plots, qc, structure
 from stepslib.gwas._entry import execute_gwas_workflow
 
-__all__ = ["associate", "correct", "execute_gwas_workflow", "ld", "load", "plots", "qc",
+__all__ = ["associate", "calling", "correct", "execute_gwas_workflow", "ld", "load", "plots", "qc",
            "structure"]

@@ -11,17 +11,18 @@ import numpy as np
 import pandas as pd
 
 from engine import StepError
-from stepslib.gwas import genotypes, regression
+from stepslib.gwas import genotypes, lmm, regression
 
 
 @dataclass
 class Design:
     trait: str
-    model: str  # "linear" or "logistic"
+    model: str  # "linear", "logistic" or "mixed"
     y: np.ndarray  # trait of the analysis samples (0/1 for logistic)
     covariates: np.ndarray  # n x k, intercept first
     samples: np.ndarray  # dosage-matrix columns of the analysis samples
     n_pcs: int
+    null: lmm.NullFit | None = None  # mixed model: the null fit (heritability)
 
 
 def _binary_coding(values: np.ndarray) -> np.ndarray | None:
@@ -46,15 +47,25 @@ def design(config: dict[str, Any], pheno_path: Path, cov_path: Path, pcs_path: P
     cov_table = pd.read_csv(cov_path, sep="\t", index_col=0)
     cov_table.index = cov_table.index.astype(str)
     names = list(cov_table.columns) if config["covariates"] is None else config["covariates"]
-    unknown = [c for c in names if c not in cov_table.columns]
-    if unknown:
-        raise StepError(f"unknown covariate(s): {', '.join(unknown)}",
-                        hint=f"covariate columns: {', '.join(cov_table.columns) or '(none)'}")
-    frame = pd.DataFrame({"y": pheno[trait]}).join(cov_table[names])
-    n_pcs = 0
-    if pcs_path is not None and config["n_pcs"] > 0:
+    pcs = None
+    if pcs_path is not None:
         pcs = pd.read_csv(pcs_path, sep="\t", index_col=0)
         pcs.index = pcs.index.astype(str)
+    # MetaInformAnt configs name computed PCs among the covariates (PC1, PC2 ...).
+    by_name = [c for c in names if c not in cov_table.columns and pcs is not None
+               and c in pcs.columns]
+    unknown = [c for c in names if c not in cov_table.columns and c not in by_name]
+    if unknown:
+        known = [*cov_table.columns, *(pcs.columns if pcs is not None else [])]
+        raise StepError(f"unknown covariate(s): {', '.join(unknown)}",
+                        hint=f"covariate columns: {', '.join(known) or '(none)'}"
+                             + ("" if pcs is not None else "; PCs need structure.compute_pca"))
+    frame = pd.DataFrame({"y": pheno[trait]}).join(
+        cov_table[[c for c in names if c not in by_name]])
+    if by_name and pcs is not None:
+        frame = frame.join(pcs[by_name])
+    n_pcs = len(by_name)
+    if pcs is not None and config["n_pcs"] > 0:
         n_pcs = min(config["n_pcs"], pcs.shape[1])
         if n_pcs < config["n_pcs"]:
             log.warning("only %d PCs available (n_pcs = %d)", n_pcs, config["n_pcs"])
@@ -69,6 +80,9 @@ def design(config: dict[str, Any], pheno_path: Path, cov_path: Path, pcs_path: P
     coded = _binary_coding(y)
     if model == "auto":
         model = "logistic" if coded is not None else "linear"
+    if model == "mixed" and coded is not None:
+        log.warning("trait '%s' is binary; the mixed model treats it as quantitative (as GEMMA "
+                    "does)", trait)
     if model == "logistic":
         if coded is None:
             raise StepError(f"trait '{trait}' is not binary (0/1 or 1/2) but model is logistic",
@@ -79,12 +93,21 @@ def design(config: dict[str, Any], pheno_path: Path, cov_path: Path, pcs_path: P
 
 
 def run_blocks(matrix: np.ndarray, variants: pd.DataFrame, rows: np.ndarray, kept: np.ndarray,
-               setup: Design, config: dict[str, Any], log: logging.Logger) -> pd.DataFrame:
-    """Regress every variant in ``rows``; a table with the output columns plus FIRTH."""
+               setup: Design, config: dict[str, Any], log: logging.Logger,
+               grm: np.ndarray | None = None) -> pd.DataFrame:
+    """Regress every variant in ``rows``; a table with the output columns plus FIRTH.
+    ``grm`` (mixed model): the relatedness matrix in kept-sample order."""
     # Positions of the analysis samples inside the kept-sample block.
     analysis = np.searchsorted(kept, setup.samples)
     try:
-        if setup.model == "linear":
+        if setup.model == "mixed":
+            if grm is None:
+                raise StepError("model 'mixed' needs the relatedness matrix (input 'grm')")
+            fit = lmm.null_fit(grm[np.ix_(analysis, analysis)], setup.y, setup.covariates)
+            setup.null = fit
+            log.info("mixed model: REML lambda = %.6g, heritability (pve) = %.6g in the null "
+                     "model", fit.lambda_null, fit.pve)
+        elif setup.model == "linear":
             q = regression.orthonormal_basis(setup.covariates)
             y_resid = setup.y - q @ (q.T @ setup.y)
         else:
@@ -101,7 +124,9 @@ def run_blocks(matrix: np.ndarray, variants: pd.DataFrame, rows: np.ndarray, kep
         called = block != genotypes.MISSING
         alt_all = np.where(called, block, 0).sum(1) / np.maximum(2 * called.sum(1), 1)
         sub = block[:, analysis]
-        if setup.model == "linear":
+        if setup.model == "mixed":
+            res = lmm.mixed_block(sub, fit)
+        elif setup.model == "linear":
             res = regression.linear_block(sub, q, y_resid)
         else:
             res = _logistic(sub, setup, start, config)

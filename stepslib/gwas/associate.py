@@ -17,9 +17,11 @@ PARAMS = {
     "properties": {
         "trait": {"type": ["string", "null"], "default": None,
                   "description": "Phenotype column to test (default: the first one)."},
-        "model": {"enum": ["auto", "linear", "logistic"], "default": "auto",
+        "model": {"enum": ["auto", "linear", "logistic", "mixed"], "default": "auto",
                   "description": "auto: logistic when the trait has exactly two values, 0/1 "
-                                 "(1 = case) or PLINK's 1/2 (2 = case); else linear."},
+                                 "(1 = case) or PLINK's 1/2 (2 = case); else linear. mixed: "
+                                 "linear mixed model with the relatedness matrix (input grm), "
+                                 "per-variant REML and Wald test as gemma -lmm 1."},
         "covariates": {"type": ["array", "null"], "items": {"type": "string"}, "default": None,
                        "description": "Covariate columns to adjust for (default: all columns "
                                       "of the covariates file; [] for none)."},
@@ -60,9 +62,14 @@ COLUMNS = ["CHR", "POS", "SNP", "REF", "ALT", "A1", "BETA", "SE", "T_OR_Z", "P",
         "kept_variants": "gwas.qc's kept_variants",
         "kept_samples": "gwas.qc's kept_samples",
         "pcs": {"description": "gwas.structure's pcs (may be an empty list)", "required": False},
+        "grm": {"description": "model mixed: gwas.structure's grm (.npy, kept-sample order; "
+                               "may be an empty list)", "required": False},
     },
     outputs={
         "results": "TSV: CHR POS SNP REF ALT A1 BETA SE T_OR_Z P N MAF ERRCODE",
+        "heritability": {"description": "model mixed: JSON of the null model's REML estimates "
+                                        "(heritability_reml, lambda_reml; may be an empty list)",
+                         "required": False, "suffixes": [".json"]},
     },
 )
 def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
@@ -74,6 +81,8 @@ def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     empty list). outputs: ``results`` (TSV: CHR POS SNP REF ALT A1 BETA SE T_OR_Z P N MAF
     ERRCODE; ERRCODE is empty when the test ran, else why not, e.g. UNFINISHED).
     """
+    import json
+
     import numpy as np
 
     from stepslib.gwas import genotypes
@@ -89,9 +98,25 @@ def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
         raise StepError(f"only {len(setup.samples)} samples have '{setup.trait}' and all "
                         f"covariates (min_samples = {config['min_samples']})",
                         hint="check missing values in the phenotype/covariate files")
-    table = run_blocks(matrix, variants, rows, kept, setup, config, context.log)
+    grm_path = optional_path(inputs, "grm")
+    if setup.model == "mixed" and grm_path is None:
+        raise StepError("model 'mixed' needs the relatedness matrix (input 'grm')",
+                        hint="give gwas.structure a 'grm' output and pass it here")
+    grm = np.load(grm_path) if grm_path is not None and setup.model == "mixed" else None
+    if grm is not None and grm.shape != (len(kept), len(kept)):
+        raise StepError(f"relatedness matrix {grm_path} is {grm.shape}, not {len(kept)} x "
+                        f"{len(kept)} (the QC-kept samples)",
+                        hint="association.relatedness_matrix must be in kept-sample order")
+    table = run_blocks(matrix, variants, rows, kept, setup, config, context.log, grm)
     path = single_path(outputs, "results", output=True)
     table[COLUMNS].to_csv(path, sep="\t", index=False, na_rep="NA", float_format="%.10g")
+    h2_path = optional_path(outputs, "heritability", output=True)
+    if h2_path is not None:
+        if setup.null is None:
+            raise StepError("output 'heritability' needs model 'mixed'",
+                            hint="leave the output out for linear and logistic models")
+        h2_path.write_text(json.dumps({"trait": setup.trait, **_heritability(setup)},
+                                      indent=2) + "\n")
     errors = table["ERRCODE"].value_counts().to_dict()
     errors.pop("", None)
     n_firth = int(table["FIRTH"].sum())
@@ -107,4 +132,13 @@ def associate(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
                          "n_samples": len(setup.samples), "n_variants": len(table),
                          "n_covariates": int(setup.covariates.shape[1]) - 1,
                          "n_pcs": setup.n_pcs, "errors": errors, "n_firth": n_firth,
-                         "min_p": float(np.nanmin(p)) if np.isfinite(p).any() else None}}
+                         "min_p": float(np.nanmin(p)) if np.isfinite(p).any() else None,
+                         **_heritability(setup)}}
+
+
+def _heritability(setup: Any) -> dict[str, Any]:
+    """The mixed model's null REML estimates (GEMMA's 'pve estimate'), else nothing."""
+    if setup.null is None:
+        return {}
+    return {"heritability_reml": setup.null.pve, "lambda_reml": setup.null.lambda_null,
+            "n_samples": len(setup.samples)}

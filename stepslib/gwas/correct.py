@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import StepContext, single_path, step
+from engine import StepContext, optional_path, single_path, step
 
 PARAMS = {
     "properties": {
@@ -16,8 +16,15 @@ PARAMS = {
                                    "description": "Genome-wide significance (P below it)."},
         "suggestive_threshold": {"type": "number", "exclusiveMinimum": 0, "default": 1e-5,
                                  "description": "Suggestive significance (P below it)."},
-        "fdr_alpha": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.05,
-                      "description": "Q_FDR level counted in the summary."},
+        "method": {"enum": ["threshold", "bonferroni", "fdr", "both"], "default": "threshold",
+                   "description": "What significant_hits.tsv lists: P below "
+                                  "significance_threshold, P_BONF below alpha, Q_FDR below alpha, "
+                                  "or either of the last two (both)."},
+        "alpha": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.05,
+                  "description": "Family-wise (Bonferroni) and false-discovery (FDR) level."},
+        "fdr_alpha": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 1,
+                      "default": None,
+                      "description": "Q_FDR level counted in the summary (null: alpha)."},
         "n_top": {"type": "integer", "minimum": 0, "default": 10,
                   "description": "Number of top hits listed in results_summary.json."},
     },
@@ -32,6 +39,9 @@ CHI2_MEDIAN = 0.4549364231195724  # median of chi-square with 1 df
     version="1",
     inputs={
         "results": "gwas.associate's results",
+        "heritability": {"description": "gwas.associate's heritability JSON (model mixed; may "
+                                        "be an empty list): copied into results_summary.json",
+                         "required": False},
     },
     outputs={
         "summary": "summary_statistics.tsv with P_GC, P_BONF, Q_FDR",
@@ -66,9 +76,11 @@ def correct(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str
     table["P_BONF"] = np.minimum(p * m, 1.0)
     table["Q_FDR"] = q
     threshold = config["significance_threshold"]
+    alpha = config["alpha"]
+    fdr_alpha = config["fdr_alpha"] if config["fdr_alpha"] is not None else alpha
     table.to_csv(single_path(outputs, "summary", output=True), sep="\t", index=False, na_rep="NA",
                  float_format="%.6g")
-    hits = table[tested & (p < threshold)].sort_values("P")
+    hits = table[tested & _significant(table, config["method"], threshold, alpha)].sort_values("P")
     hits.to_csv(single_path(outputs, "hits", output=True), sep="\t", index=False, na_rep="NA",
                 float_format="%.6g")
     top = table[tested].nsmallest(config["n_top"], "P")
@@ -81,20 +93,35 @@ def correct(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str
         "lambda_gc": lam,
         "significance_threshold": threshold,
         "suggestive_threshold": config["suggestive_threshold"],
-        "bonferroni_threshold": 0.05 / m if m else None,
+        "bonferroni_threshold": alpha / m if m else None,
         "n_significant_genome_wide": int((p[tested] < threshold).sum()),
         "n_suggestive": int((p[tested] < config["suggestive_threshold"]).sum()),
-        "n_significant_bonferroni": int((table["P_BONF"].to_numpy()[tested] < 0.05).sum()),
-        "n_significant_fdr": int((q[tested] < config["fdr_alpha"]).sum()),
-        "fdr_alpha": config["fdr_alpha"],
+        "n_significant_bonferroni": int((table["P_BONF"].to_numpy()[tested] < alpha).sum()),
+        "n_significant_fdr": int((q[tested] < fdr_alpha).sum()),
+        "alpha": alpha,
+        "fdr_alpha": fdr_alpha,
+        "hits_by": config["method"],
+        "n_hits": len(hits),
         "top_hits": top_hits,
     }
+    h2_path = optional_path(inputs, "heritability")
+    if h2_path is not None:
+        summary["heritability"] = json.loads(h2_path.read_text())
     single_path(outputs, "summary_json", output=True).write_text(json.dumps(summary, indent=2) + "\n")
     context.log.info("%d variants tested; lambda_GC = %.4f; %d genome-wide significant, %d "
                      "suggestive", m, lam, summary["n_significant_genome_wide"],
                      summary["n_suggestive"])
     return {"status": "completed", "metadata": {k: v for k, v in summary.items()
                                                 if k != "top_hits"}}
+
+
+def _significant(table: Any, method: str, threshold: float, alpha: float) -> Any:
+    """Which rows ``significant_hits.tsv`` lists under ``method`` (a boolean array)."""
+    p = table["P"].to_numpy(dtype=float)
+    bonferroni = table["P_BONF"].to_numpy(dtype=float) < alpha
+    fdr = table["Q_FDR"].to_numpy(dtype=float) < alpha
+    return {"threshold": p < threshold, "bonferroni": bonferroni, "fdr": fdr,
+            "both": bonferroni | fdr}[method]
 
 
 def _bh(p: Any) -> Any:

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,44 @@ class GenotypeSource:
     kind: str  # "plink" or "vcf"
     sample_ids: list[str]
     variants: pd.DataFrame | None  # known up front for PLINK; None for VCF (read while streaming)
+    parts: tuple[Path, ...] = ()  # VCF/BCF: every file, read one after the other
+
+
+def genotype_files(paths: list[Path]) -> list[Path]:
+    """The genotype files named: a directory stands for every VCF/BCF in it (sorted)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.iterdir() if p.name.endswith(_VCF_SUFFIXES))
+            if not found:
+                raise StepError(f"no VCF/BCF file in {path}",
+                                hint="put the genotype VCFs there, or list them under "
+                                     "variants.vcf_files")
+            files += found
+        else:
+            files.append(path)
+    return files
+
+
+def open_sources(paths: list[Path]) -> GenotypeSource:
+    """One source over several files (e.g. one VCF per chromosome) with the same samples."""
+    files = genotype_files(paths)
+    if not files:
+        raise StepError("no genotype file given", hint="set variants.vcf_files")
+    if len(files) == 1:
+        return open_source(files[0])
+    sources = [open_source(f) for f in files]
+    if any(s.kind != "vcf" for s in sources):
+        raise StepError("several genotype files must all be VCF/BCF: "
+                        + ", ".join(str(f) for f in files),
+                        hint="merge PLINK filesets first (plink2 --pmerge-list)")
+    first = sources[0]
+    for other in sources[1:]:
+        if other.sample_ids != first.sample_ids:
+            raise StepError(f"{other.path} has other samples (or another order) than "
+                            f"{first.path}", hint="the VCFs of one study must list the same "
+                                                   "samples in the same order (bcftools merge)")
+    return GenotypeSource(first.path, "vcf", first.sample_ids, None, tuple(files))
 
 
 def plink_prefix(path: Path) -> Path | None:
@@ -68,7 +107,7 @@ def open_source(path: Path) -> GenotypeSource:
         reader = VCF(str(path), lazy=True)
         samples = list(reader.samples)
         reader.close()
-        return GenotypeSource(path, "vcf", samples, None)
+        return GenotypeSource(path, "vcf", samples, None, (path,))
     raise StepError(f"cannot read genotypes from {path}",
                     hint="give a PLINK .bed (with .bim/.fam next to it) or a .vcf/.vcf.gz/.bcf")
 
@@ -91,21 +130,33 @@ def iter_plink(source: GenotypeSource, columns: np.ndarray, chunk: int,
             yield block
 
 
-def iter_vcf(source: GenotypeSource, columns: np.ndarray, chunk: int, threads: int,
-             rows: list[tuple[str, int, str, str, str]], log: logging.Logger,
-             ) -> Iterator[np.ndarray]:
-    """Chunks of a VCF/BCF; appends one (CHR, POS, SNP, REF, ALT) per kept record to ``rows``.
-
-    Multi-allelic records are skipped (counted in the log): a 0/1/2 dosage needs one ALT.
-    """
+def _records(source: GenotypeSource, threads: int) -> Iterator[Any]:
     from cyvcf2 import VCF
 
-    reader = VCF(str(source.path), gts012=True, lazy=True, threads=max(1, threads))
+    for part in source.parts or (source.path,):
+        reader = VCF(str(part), gts012=True, lazy=True, threads=max(1, threads))
+        yield from reader
+        reader.close()
+
+
+def iter_vcf(source: GenotypeSource, columns: np.ndarray, chunk: int, threads: int,
+             rows: list[tuple[str, int, str, str, str]], log: logging.Logger,
+             min_qual: float | None = None) -> Iterator[np.ndarray]:
+    """Chunks of the VCF/BCF files in turn; appends one (CHR, POS, SNP, REF, ALT) per kept
+    record to ``rows``.
+
+    Multi-allelic records are skipped (counted in the log): a 0/1/2 dosage needs one ALT.
+    Records with a QUAL below ``min_qual`` are skipped too (a missing QUAL is kept).
+    """
     buffer = np.empty((chunk, len(columns)), dtype=np.int8)
-    filled = skipped = 0
-    for record in reader:
+    filled = skipped = low_qual = 0
+    for record in _records(source, threads):
         if len(record.ALT) != 1:
             skipped += 1
+            continue
+        quality = record.QUAL  # None when the VCF has '.'
+        if min_qual is not None and quality is not None and quality < min_qual:
+            low_qual += 1
             continue
         calls = record.gt_types[columns]  # gts012: 0 hom-ref, 1 het, 2 hom-alt, 3 unknown
         buffer[filled] = np.where(calls == 3, MISSING, calls)
@@ -116,17 +167,18 @@ def iter_vcf(source: GenotypeSource, columns: np.ndarray, chunk: int, threads: i
         if filled == chunk:
             yield buffer.copy()
             filled = 0
-    reader.close()
     if filled:
         yield buffer[:filled].copy()
     if skipped:
         log.warning("skipped %d multi-allelic VCF records (split them with "
                     "'bcftools norm -m-' to test each ALT allele)", skipped)
+    if low_qual:
+        log.info("skipped %d VCF records with QUAL < %s (qc.min_qual)", low_qual, min_qual)
 
 
 def write_store(source: GenotypeSource, columns: np.ndarray, dosage_path: Path,
                 variants_path: Path, *, chunk: int, threads: int, tmp_dir: Path,
-                log: logging.Logger) -> tuple[int, int]:
+                log: logging.Logger, min_qual: float | None = None) -> tuple[int, int]:
     """Stream the selected sample columns into ``dosage_path`` (.npy); returns its shape."""
     n_samples = len(columns)
     if source.kind == "plink":
@@ -146,7 +198,7 @@ def write_store(source: GenotypeSource, columns: np.ndarray, dosage_path: Path,
     rows: list[tuple[str, int, str, str, str]] = []
     raw = tmp_dir / "dosages.raw"
     with open(raw, "wb") as handle:
-        for block in iter_vcf(source, columns, chunk, threads, rows, log):
+        for block in iter_vcf(source, columns, chunk, threads, rows, log, min_qual):
             handle.write(block.tobytes())
     n_var = len(rows)
     out = np.lib.format.open_memmap(dosage_path, mode="w+", dtype=np.int8,

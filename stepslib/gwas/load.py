@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, optional_path, single_path, step
+from engine import StepContext, StepError, optional_path, path_list, single_path, step
 
 PARAMS = {
     "properties": {
@@ -13,6 +13,11 @@ PARAMS = {
             "type": ["string", "null"], "default": None,
             "description": "Sample id column of the phenotype/covariate TSVs (default: the first "
                            "of sample_id, IID, #IID, sample, ID; else the first column).",
+        },
+        "min_qual": {
+            "type": ["number", "null"], "default": None,
+            "description": "VCF/BCF: drop records with a QUAL below this (a missing QUAL is "
+                           "kept; PLINK input has no QUAL); null keeps all.",
         },
         "chunk_variants": {
             "type": "integer", "minimum": 1, "default": 4096,
@@ -27,10 +32,14 @@ PARAMS = {
     params=PARAMS,
     version="1",
     inputs={
-        "genotypes": "PLINK .bed (with .bim/.fam beside it), .vcf[.gz] or .bcf",
+        "genotypes": "PLINK .bed (with .bim/.fam beside it), or one or more .vcf[.gz]/.bcf "
+                     "with the same samples (e.g. one per chromosome; a directory: every "
+                     "VCF/BCF in it), read one after the other",
         "phenotypes": "TSV: sample id + traits",
         "covariates": {"description": "TSV: sample id + covariates (may be an empty list)",
                        "required": False},
+        "sample_list": {"description": "text file of sample ids, one a line: keep only these "
+                                       "(may be an empty list)", "required": False},
     },
     outputs={
         "dosages": "variants x samples ALT counts (a .npy array)",
@@ -54,9 +63,12 @@ def load(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
 
     from stepslib.gwas import genotypes, samples
 
-    source = genotypes.open_source(single_path(inputs, "genotypes"))
+    source = genotypes.open_sources(path_list(inputs.get("genotypes")))
     id_col = config["sample_id_column"]
     pheno = samples.read_sample_table(single_path(inputs, "phenotypes"), "phenotype", id_col)
+    list_path = optional_path(inputs, "sample_list")
+    if list_path is not None:
+        pheno = samples.restrict(pheno, list_path, context.log)
     cov_path = optional_path(inputs, "covariates")
     cov = samples.read_sample_table(cov_path, "covariate", id_col) if cov_path else None
     columns, dropped = samples.align(source.sample_ids, pheno, cov)
@@ -73,7 +85,8 @@ def load(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
                                                 "covariates", "dropped")}
     n_var, n_samp = genotypes.write_store(
         source, columns, paths["dosages"], paths["variants"], chunk=config["chunk_variants"],
-        threads=context.threads, tmp_dir=Path(context.tmp_dir), log=context.log)
+        threads=context.threads, tmp_dir=Path(context.tmp_dir), log=context.log,
+        min_qual=config["min_qual"])
     pheno.loc[kept_ids].to_csv(paths["phenotypes"], sep="\t", na_rep="NA")
     cov_table = cov.loc[kept_ids] if cov is not None else pd.DataFrame(
         index=pd.Index(kept_ids, name="sample_id"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -66,3 +67,23 @@ def align(genotype_ids: list[str], phenotypes: pd.DataFrame, covariates: pd.Data
         keep &= has_cov
     table = pd.DataFrame(dropped, columns=["sample_id", "present_in", "reason"])
     return np.flatnonzero(keep), table
+
+
+def restrict(table: pd.DataFrame, list_path: Path, log: logging.Logger) -> pd.DataFrame:
+    """The rows of ``table`` whose sample id is listed in ``list_path`` (one id a line; blank
+    lines and ``#`` comments ignored; a second column, as in PLINK's --keep FID IID, is the id)."""
+    if not list_path.exists():
+        raise StepError(f"sample list not found: {list_path}",
+                        hint="samples.sample_list names a file of sample ids, one a line")
+    wanted: list[str] = []
+    for line in list_path.read_text().splitlines():
+        fields = line.split()
+        if fields and not fields[0].startswith("#"):
+            wanted.append(fields[-1] if len(fields) == 2 else fields[0])
+    keep = table.index.isin(wanted)
+    if not keep.any():
+        raise StepError(f"no sample of the sample list {list_path} is in the phenotype file",
+                        hint="check that both use the same sample ids")
+    log.info("sample list %s: %d of %d phenotyped samples kept", list_path,
+                         int(keep.sum()), len(table))
+    return table[keep]

@@ -16,6 +16,10 @@ PARAMS = {
     "properties": {
         "n_components": {"type": "integer", "minimum": 1, "default": 10,
                          "description": "Number of principal components to keep."},
+        "kinship_method": {"enum": ["vanraden"], "default": "vanraden",
+                           "description": "The GRM: VanRaden's second method (standardised "
+                                          "genotypes, plink2 --make-rel); astle/yang/ibs are "
+                                          "not implemented."},
         "block_variants": {"type": "integer", "minimum": 1, "default": 4096,
                            "description": "Variants per block when building the GRM."},
     },

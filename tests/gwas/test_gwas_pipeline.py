@@ -54,7 +54,7 @@ def test_example_finds_planted_variants_with_lambda_near_one(tmp_path: Path) -> 
 
 @pytest.mark.slow
 def test_example_without_pcs_is_confounded(tmp_path: Path) -> None:
-    summary = _run(tmp_path, "use_pcs=false")["summary"]
+    summary = _run(tmp_path, "structure.compute_pca=false")["summary"]
     assert summary["lambda_gc"] > 2  # population structure inflates every test
     assert not (tmp_path / "out" / "structure").exists()
 
@@ -62,7 +62,10 @@ def test_example_without_pcs_is_confounded(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_example_vcf_and_binary_trait(tmp_path: Path) -> None:
     truth = pd.read_csv(EXAMPLE / "truth.tsv", sep="\t")
-    run = _run(tmp_path, f"genotypes={EXAMPLE / 'example.vcf.gz'}", "trait=disease")
+    run = _run(tmp_path, f"variants.vcf_files=[{EXAMPLE / 'example.vcf.gz'}]",
+               f"samples.phenotype_file={EXAMPLE / 'phenotypes.tsv'}",
+               f"samples.covariates_file={EXAMPLE / 'covariates.tsv'}",
+               "association.trait=disease")
     summary = run["summary"]
     assert summary["n_variants_tested"] > 3000
     assert summary["lambda_gc"] < 1.15

@@ -21,6 +21,9 @@ RNA = str(bundled_spec("rna/amalgkit.yaml"))
 GWAS = str(bundled_spec("gwas/gwas.yaml"))
 
 
+GWAS_EXAMPLE = Path(GWAS).parents[2] / "examples" / "gwas"
+
+
 def test_domains_lists_each_domain_with_its_spec(work: Path) -> None:
     code, out, err = cli("domains")
     assert code == 0, err
@@ -72,7 +75,8 @@ def test_gwas_run_status_and_check(work: Path) -> None:
 def test_a_failed_domain_run_says_how_to_resume_in_the_domain_form(work: Path) -> None:
     (work / "bad.tsv").write_text("sample_id\theight\nnobody\t1.0\n")
     code, _, err = cli("gwas", "run", "--backend", "threads", "--set", f"work_dir={work}/o",
-                       "--set", f"phenotypes={work / 'bad.tsv'}", "--set", "use_pcs=false")
+                       "--set", f"phenotypes={work / 'bad.tsv'}", "--set", "use_pcs=false",
+                       "--set", f"genotypes={GWAS_EXAMPLE / 'example.bed'}")
     assert code == 1, err
     assert f"resume with: mi-run gwas run --backend threads --set work_dir={work}/o" in err
 

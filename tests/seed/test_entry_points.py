@@ -52,7 +52,7 @@ def test_execute_gwas_workflow_runs_the_given_vcf_and_phenotypes(work: Path) -> 
 def test_a_failing_step_is_returned_not_raised(work: Path) -> None:
     (work / "pheno.tsv").write_text("sample_id\tweight\nS0001\t1.0\n")  # no 'height' column
     config = work / "gwas_config.yaml"
-    config.write_text(f"work_dir: {work / 'out'}\nuse_pcs: false\n")
+    config.write_text(f"work_dir: {work / 'out'}\nuse_pcs: false\nassociation: {{trait: height}}\n")
     result = execute_gwas_workflow(EXAMPLE / "example.bed", work / "pheno.tsv", config,
                                    jobs=1, backend="threads")
     assert result["status"] == "failed" and result["success"] is False and not result.ok
