@@ -6,8 +6,13 @@ BIN    := $(VENV)/bin
 # command -> Debian package providing it
 TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:graphviz \
           chromium:chromium chromedriver:chromium-driver
+# DNA domain (specs/dna): aligners, callers, simulators, MSA/tree tools, R ape for the checks
+TOOLS  += bwa:bwa samtools:samtools minimap2:minimap2 freebayes:freebayes bgzip:tabix \
+          dwgsim:dwgsim seqkit:seqkit mafft:mafft iqtree2:iqtree fasttree:fasttree \
+          Rscript:r-base-core
 # file the tests read -> Debian package providing it
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples
+DATA   += /usr/lib/R/site-library/ape/DESCRIPTION:r-cran-ape
 SPEC   ?= specs/rna/amalgkit.yaml
 
 .PHONY: demo test tools venv dev lint typecheck bench clean help
