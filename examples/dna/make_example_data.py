@@ -19,6 +19,9 @@ Writes (default: next to this script):
   sites where a sample is reference; the first one is ``causal``, see phenotypes), and ``dwgsim`` mutations (SNPs and small indels,
   dwgsim ``-r 0.002 -R 0.1 -H``). Indel positions are as dwgsim writes them (not
   left-normalised: compare after ``bcftools norm``).
+- ``sequences.fa`` (for specs/dna/phylo.yaml): 8 sequences of about 1,200 bp evolved along
+  ``truth_tree.newick`` (Jukes-Cantor substitutions, a few deletions, so mafft has gaps to
+  place) plus 2 short fragments that ``min_length: 500`` drops;
 - ``phenotypes.tsv``: ``sample_id``, ``trait`` = 1.5 x carrier of the causal SNP + N(0, 0.3)
   (for running specs/gwas/gwas.yaml on the calls; GWAS needs 10 or more samples).
 """
@@ -128,6 +131,58 @@ def simulate(out: Path, n_samples: int = 3) -> None:
     (out / "phenotypes.tsv").write_text("sample_id\ttrait\n" + "\n".join(trait) + "\n")
 
 
+# the planted tree: ((A,B),(C,D)) and ((E,F),(G,H)) with branch lengths in substitutions/site
+TRUE_TREE = ("(((A:0.02,B:0.03):0.04,(C:0.025,D:0.02):0.05):0.03,"
+             "((E:0.03,F:0.02):0.06,(G:0.02,H:0.035):0.04):0.03);")
+
+
+def evolve(seq: str, length: float, rng: random.Random) -> str:
+    """Jukes-Cantor substitutions for a branch of ``length`` substitutions per site."""
+    import math
+
+    changed = 0.75 * (1 - math.exp(-4 * length / 3))  # P(site differs at the end)
+    return "".join(rng.choice([b for b in "ACGT" if b != base]) if rng.random() < changed
+                   else base for base in seq)
+
+
+def simulate_sequences(out: Path) -> None:
+    rng = random.Random(SEED + 1)
+    root = "".join(rng.choice("ACGT") for _ in range(1_200))
+    tips: dict[str, str] = {}
+
+    def walk(newick: str, seq: str) -> None:  # a tiny recursive reader of TRUE_TREE's shape
+        if not newick.startswith("("):
+            name, length = newick.split(":")
+            tips[name] = evolve(seq, float(length), rng)
+            return
+        depth, body_end = 0, 0
+        for index, char in enumerate(newick):
+            depth += (char == "(") - (char == ")")
+            if depth == 0:
+                body_end = index
+                break
+        body = newick[1:body_end]
+        length = float(newick[body_end + 2:]) if newick[body_end + 1:].startswith(":") else 0.0
+        seq = evolve(seq, length, rng)
+        depth, start = 0, 0
+        for index, char in enumerate(body):
+            depth += (char == "(") - (char == ")")
+            if char == "," and depth == 0:
+                walk(body[start:index], seq)
+                start = index + 1
+        walk(body[start:], seq)
+
+    walk(TRUE_TREE.rstrip(";"), root)
+    for name in ("B", "E", "G"):  # a few deletions of 3-9 bp
+        pos, size = rng.randrange(100, 1_000), rng.randrange(3, 10)
+        tips[name] = tips[name][:pos] + tips[name][pos + size:]
+    tips["frag1"] = tips["A"][200:420]
+    tips["frag2"] = tips["H"][600:900]
+    write_fasta(tips, out / "sequences.fa")
+    (out / "truth_tree.newick").write_text(TRUE_TREE + "\n")
+
+
 if __name__ == "__main__":
-    simulate(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent,
-             int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent
+    simulate(target, int(sys.argv[2]) if len(sys.argv) > 2 else 3)
+    simulate_sequences(target)

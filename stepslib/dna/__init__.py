@@ -5,6 +5,8 @@ Importing this package registers the steps; heavy libraries (numpy, pandas, matp
 scikit-bio, pysam) are imported inside the step functions only.
 """
 
-from stepslib.dna import bamqc, calling, reads, reference, report, vcfstats
+from stepslib.dna import (bamqc, calling, phylo, reads, reference, report, sequences, treeplot,
+                          vcfstats)
 
-__all__ = ["bamqc", "calling", "reads", "reference", "report", "vcfstats"]
+__all__ = ["bamqc", "calling", "phylo", "reads", "reference", "report", "sequences", "treeplot",
+           "vcfstats"]
