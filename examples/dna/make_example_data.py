@@ -16,9 +16,9 @@ Writes (default: next to this script):
 - ``truth/<sample>.mutations.vcf``: dwgsim's truth VCF of the sample's private mutations;
 - ``truth.tsv``: every planted variant per sample (``sample CHROM POS REF ALT source``):
   ``shared`` SNPs that we plant into half of the sample genomes (2 of 3: joint calling has
-  sites where a sample is reference; the first one is ``causal``, see phenotypes), and ``dwgsim`` mutations (SNPs and small indels,
-  dwgsim ``-r 0.002 -R 0.1 -H``). Indel positions are as dwgsim writes them (not
-  left-normalised: compare after ``bcftools norm``).
+  sites where a sample is reference; the first one is ``causal``, see phenotypes), and
+  ``dwgsim`` mutations (SNPs and small indels, dwgsim ``-r 0.002 -R 0.1 -H``). Indel
+  positions are as dwgsim writes them (not left-normalised: compare after ``bcftools norm``).
 - ``sequences.fa`` (for specs/dna/phylo.yaml): 8 sequences of about 1,200 bp evolved along
   ``truth_tree.newick`` (Jukes-Cantor substitutions, a few deletions, so mafft has gaps to
   place) plus 2 short fragments that ``min_length: 500`` drops;

@@ -5,8 +5,7 @@ Importing this package registers the steps; heavy libraries (numpy, pandas, matp
 scikit-bio, pysam) are imported inside the step functions only.
 """
 
-from stepslib.dna import (bamqc, calling, phylo, reads, reference, report, sequences, treeplot,
-                          vcfstats)
+from stepslib.dna import bamqc, calling, phylo, reads, reference, report, sequences, treeplot, vcfstats
 
 __all__ = ["bamqc", "calling", "phylo", "reads", "reference", "report", "sequences", "treeplot",
            "vcfstats"]

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine import StepContext, StepError, path_list
 
@@ -65,14 +66,14 @@ def capture(context: StepContext, argv: Sequence[str | Path]) -> str:
     return proc.stdout.decode()
 
 
-def result(output: dict[str, object], warnings: list[str] | None = None,
+def result(output: Mapping[str, object], warnings: list[str] | None = None,
            **metadata: object) -> dict[str, object]:
     """The seed's result standard: status, output metrics, warnings, metadata."""
-    return {"status": "completed", "output": output, "warnings": list(warnings or []),
+    return {"status": "completed", "output": dict(output), "warnings": list(warnings or []),
             "metadata": dict(metadata)}
 
 
-def paths(mapping: dict[str, object], name: str, *, output: bool = False) -> list[Path]:
+def paths(mapping: Mapping[str, Any], name: str, *, output: bool = False) -> list[Path]:
     """Every path declared as ``name`` (none, one or a list); output folders are created."""
     found = [p for p in path_list(mapping.get(name)) if str(p) != ""]
     if output:

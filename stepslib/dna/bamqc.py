@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import StepContext, StepError, single_path, step
-from stepslib.dna._tools import capture, need, result, paths
+from stepslib.dna._tools import capture, need, paths, result
 
 FLAGSTAT_FIELDS = {  # samtools flagstat -O tsv description -> our column
     "total (QC-passed reads + QC-failed reads)": "total",
@@ -47,8 +47,9 @@ def bamqc(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     names = [_sample_name(context, samtools, bam) for bam in bams]
     if len(set(names)) != len(names):
         raise StepError(f"two BAMs have the same sample name (read group SM): {names}")
-    rows = [{"sample": name, **_flagstat(context, samtools, bam), **_stats(context, samtools, bam)}
-            for name, bam in zip(names, bams)]
+    rows: list[dict[str, Any]] = [
+        {"sample": name, **_flagstat(context, samtools, bam), **_stats(context, samtools, bam)}
+        for name, bam in zip(names, bams)]
     depth_text = capture(context, [samtools, "depth", "-a", *bams])
     depth = pd.read_csv(_text_io(depth_text), sep="\t", header=None,
                         names=["chrom", "pos", *names])

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import StepContext, StepError, single_path, step
-from stepslib.dna._tools import capture, need, pipe, result, paths
+from stepslib.dna._tools import capture, need, paths, pipe, result
 
 
 def _vcf_gz_output(outputs: dict[str, Any]) -> tuple[Path, Path]:
@@ -92,7 +92,7 @@ def normalize_filter(config: dict[str, Any], *, inputs: dict[str, Any], outputs:
     raw, reference = single_path(inputs, "vcf"), single_path(inputs, "reference")
     vcf, _index = _vcf_gz_output(outputs)
     expression = f"QUAL>={config['min_qual']} && INFO/DP>={config['min_depth']}"
-    steps = [[bcftools, "norm", "-m-any", "-f", reference, "-Ou", raw]]
+    steps: list[list[str | Path]] = [[bcftools, "norm", "-m-any", "-f", reference, "-Ou", raw]]
     if config["atomize"]:
         # after the split, so that an overlapping allele becomes a missing genotype and not a
         # '*' ALT record (which a GWAS reader would count as a variant)

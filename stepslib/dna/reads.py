@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import StepContext, StepError, optional_path, single_path, step
-from stepslib.dna._tools import need, pipe, result, paths
+from stepslib.dna._tools import need, paths, pipe, result
 
 SAMPLE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 

@@ -7,7 +7,7 @@ import shutil
 from typing import Any
 
 from engine import StepContext, StepError, single_path, step
-from stepslib.dna._tools import need, result, paths
+from stepslib.dna._tools import need, paths, result
 
 # MetaInformAnt's accession check (metainformant dna fetch --assembly)
 ASSEMBLY_PATTERN = r"^(GCF|GCA)_[0-9]{9,}(\.[0-9]+)?$"

@@ -42,7 +42,7 @@ def report(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
     summary_stats, _ = parse_stats(single_path(inputs, "stats").read_text())
     figure, axis = plt.subplots(figsize=(10, 3.5))
     offset = 0
-    for chrom, block in depth.groupby("chrom", sort=False):
+    for _chrom, block in depth.groupby("chrom", sort=False):
         for sample in qc["sample"]:
             axis.plot(block["window_start"] + offset, block[str(sample)], lw=1,
                       label=str(sample) if offset == 0 else None)

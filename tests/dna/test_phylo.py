@@ -34,7 +34,7 @@ cat(ncol(complete), length(seg.sites(complete)),
 """
 
 
-def _tree(path: Path):  # noqa: ANN202 - skbio's TreeNode
+def _tree(path: Path):
     from skbio import TreeNode
 
     return TreeNode.read(str(path))
@@ -62,7 +62,7 @@ def test_jc69_distances_and_nj_tree_equal_apes(ape: Path, tmp_path: Path) -> Non
     assert ours.loc["No304", "No306"] == pytest.approx(0.00330397010094, abs=1e-13)
     assert _tree(out / "phylogenetic_tree.newick").compare_rfd(_tree(ape / "nj.newick")) == 0
     population = json.loads((out / "population_analysis.json").read_text())
-    sites, segregating, pi_pairwise, _pi_complete = (ape / "numbers.txt").read_text().split()
+    sites, _segregating, pi_pairwise, _pi_complete = (ape / "numbers.txt").read_text().split()
     assert population["deletion"] == "pairwise"
     assert population["nucleotide_diversity"] == pytest.approx(float(pi_pairwise), abs=1e-12)
     assert int(sites) == 910  # ape's complete deletion keeps 910 of 965 columns

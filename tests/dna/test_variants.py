@@ -12,8 +12,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.helpers.dna import (EXAMPLE, ROOT, SPECS, as_set, needs_freebayes, needs_variant_tools,
-                               normalised_sites, run_spec, truth_sites)
+from tests.helpers.dna import (
+    EXAMPLE,
+    ROOT,
+    SPECS,
+    as_set,
+    needs_freebayes,
+    needs_variant_tools,
+    normalised_sites,
+    run_spec,
+    truth_sites,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.tools, needs_variant_tools]
 STEPS = ("reference", "samples", "qc_trim", "align", "markdup", "bamqc", "call",
