@@ -64,6 +64,8 @@ def reference(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
         raise StepError("no reference FASTA given", hint="set reference_fasta: /path/to/ref.fa")
     tools = need(context, "samtools", *(["bwa"] if config["bwa_index"] else []))
     fasta = single_path(outputs, "fasta", output=True)
+    if single_path(outputs, "fai", output=True) != fasta.with_name(fasta.name + ".fai"):
+        raise StepError(f"the fai output must be {fasta.name}.fai (where samtools writes it)")
     source = sources[0]
     if source.name.endswith(".gz"):
         import gzip

@@ -11,7 +11,7 @@ from stepslib.dna._tools import capture, need, result
 
 @step(
     "dna.report",
-    version="1",
+    version="2",
     tools=["bcftools"],
     params={"properties": {
         "min_qual": {"type": "number", "default": 20, "description": "the QUAL filter (drawn)"},
@@ -41,12 +41,14 @@ def report(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
     per_sample = pd.read_csv(single_path(inputs, "per_sample"), sep="\t")
     summary_stats, _ = parse_stats(single_path(inputs, "stats").read_text())
     figure, axis = plt.subplots(figsize=(10, 3.5))
+    colours = {sample: f"C{number % 10}" for number, sample in enumerate(qc["sample"].astype(str))}
+    window = int(depth["window_start"].diff().where(lambda d: d > 0).min() or 1)
     offset = 0
     for _chrom, block in depth.groupby("chrom", sort=False):
-        for sample in qc["sample"]:
-            axis.plot(block["window_start"] + offset, block[str(sample)], lw=1,
-                      label=str(sample) if offset == 0 else None)
-        offset += int(block["window_start"].max()) + 1
+        for sample, colour in colours.items():
+            axis.plot(block["window_start"] + offset, block[sample], lw=1, color=colour,
+                      label=sample if offset == 0 else None)
+        offset += int(block["window_start"].max()) + window - 1
         axis.axvline(offset, color="grey", lw=0.5)
     axis.set(xlabel="position (contigs concatenated)", ylabel="mean depth", title="Read depth")
     axis.legend(fontsize=8)
