@@ -53,6 +53,7 @@ def _ours(tmp_path: Path, ape: Path, *settings: str) -> Path:
     return tmp_path / "out"
 
 
+@pytest.mark.slow
 @needs_ape
 def test_jc69_distances_and_nj_tree_equal_apes(ape: Path, tmp_path: Path) -> None:
     out = _ours(tmp_path, ape)
@@ -68,6 +69,7 @@ def test_jc69_distances_and_nj_tree_equal_apes(ape: Path, tmp_path: Path) -> Non
     assert int(sites) == 910  # ape's complete deletion keeps 910 of 965 columns
 
 
+@pytest.mark.slow
 @needs_ape
 def test_k80_and_complete_deletion_diversity_equal_apes(ape: Path, tmp_path: Path) -> None:
     out = _ours(tmp_path, ape, "distance_model=K80", "diversity_deletion=complete",
@@ -96,3 +98,13 @@ def test_example_finds_the_planted_tree_with_both_methods(tmp_path: Path) -> Non
     assert (out / "tree.png").stat().st_size > 10_000
     composition = pd.read_csv(out / "composition" / "composition.tsv", sep="\t")
     assert composition.set_index("name").loc["B", "length"] < 1200  # a planted deletion
+
+
+@pytest.mark.slow
+def test_fasttree_also_finds_the_planted_tree(tmp_path: Path) -> None:
+    run_spec("phylo.yaml", tmp_path, "ml_program=fasttree", "analyze_composition=false",
+             "analyze_population=false")
+    out = tmp_path / "out"
+    assert _tree(out / "phylogeny" / "ml.newick").compare_rfd(
+        _tree(EXAMPLE / "truth_tree.newick")) == 0
+    assert not (out / "population_analysis.json").exists()
