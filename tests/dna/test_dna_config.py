@@ -122,3 +122,28 @@ def test_glob_fanout_and_minimap2_find_the_planted_variants(tmp_path: Path) -> N
     truth = as_set(truth_sites(EXAMPLE / "truth.tsv", reference, tmp_path))
     assert calls == truth
     assert not (out / "reference" / "reference.fa.bwt").exists()  # no bwa index when unused
+
+
+def test_samples_from_a_sheet_and_from_a_glob_agree(tmp_path: Path) -> None:
+    by_sheet = tmp_path / "sheet.tsv"
+    by_glob = tmp_path / "glob.tsv"
+    call_step("dna.samples", {}, inputs={"sheet": str(EXAMPLE / "samples.tsv")},
+              outputs={"table": str(by_sheet)}, work_dir=tmp_path)
+    result = call_step("dna.samples", {"reads_glob": f"{EXAMPLE}/reads/{{sample}}_R{{read}}.fastq.gz"},
+                       inputs={"sheet": []}, outputs={"table": str(by_glob)}, work_dir=tmp_path)
+    assert by_sheet.read_text() == by_glob.read_text()
+    assert result["output"] == {"n_samples": 3, "n_paired": 3}
+    assert by_sheet.read_text().splitlines()[1] == (
+        f"S1\t{EXAMPLE / 'reads' / 'S1_R1.fastq.gz'}\t{EXAMPLE / 'reads' / 'S1_R2.fastq.gz'}")
+
+
+def test_a_sheet_naming_a_missing_fastq_fails_before_any_alignment(tmp_path: Path) -> None:
+    sheet = tmp_path / "s.tsv"
+    sheet.write_text("sample\tfastq_1\tfastq_2\nX1\tnope_1.fq.gz\tnope_2.fq.gz\n")
+    with pytest.raises(StepError, match="FASTQ of sample X1 not found"):
+        call_step("dna.samples", {}, inputs={"sheet": str(sheet)},
+                  outputs={"table": str(tmp_path / "t.tsv")}, work_dir=tmp_path)
+    sheet.write_text("name\tr1\nX1\ta.fq\n")
+    with pytest.raises(StepError, match=r"no column\(s\) \['fastq_1', 'sample'\]"):
+        call_step("dna.samples", {}, inputs={"sheet": str(sheet)},
+                  outputs={"table": str(tmp_path / "t.tsv")}, work_dir=tmp_path)
