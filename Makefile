@@ -7,10 +7,14 @@ BIN    := $(VENV)/bin
 TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:graphviz \
           chromium:chromium chromedriver:chromium-driver Rscript:r-base-core \
           gemma:gemma bwa:bwa samtools:samtools
+# DNA domain (specs/dna): aligners, callers, simulators, MSA/tree tools
+TOOLS  += minimap2:minimap2 freebayes:freebayes bgzip:tabix \
+          dwgsim:dwgsim seqkit:seqkit mafft:mafft iqtree2:iqtree fasttree:fasttree
 # file the tests read -> Debian package providing it
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples \
           /usr/lib/R/site-library/edgeR/DESCRIPTION:r-bioc-edger \
-          /usr/lib/R/site-library/vegan/DESCRIPTION:r-cran-vegan
+          /usr/lib/R/site-library/vegan/DESCRIPTION:r-cran-vegan \
+          /usr/lib/R/site-library/ape/DESCRIPTION:r-cran-ape
 SPEC   ?= specs/rna/amalgkit.yaml
 
 .PHONY: demo test tools venv dev lint typecheck bench clean help
