@@ -8,6 +8,10 @@ TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:grap
           chromium:chromium chromedriver:chromium-driver
 # file the tests read -> Debian package providing it
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples
+# epigenome (#14): intervals, ChIP-seq alignment and peaks, R + Bioconductor references
+TOOLS  += bedtools:bedtools bowtie2:bowtie2 samtools:samtools macs2:macs Rscript:r-base-core
+DATA   += /usr/lib/R/site-library/DSS/DESCRIPTION:r-bioc-dss \
+          /usr/lib/R/site-library/bsseq/DESCRIPTION:r-bioc-bsseq
 SPEC   ?= specs/rna/amalgkit.yaml
 
 .PHONY: demo test tools venv dev lint typecheck bench clean help

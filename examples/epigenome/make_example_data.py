@@ -1,6 +1,12 @@
-"""Write the bundled epigenome example (seeded): four Bismark coverage files (two control, two
+"""Write the bundled epigenome examples (seeded).
+
+Methylation (specs/epigenome/methylation.yaml): four Bismark coverage files (two control, two
 treated samples) on two chromosomes plus an unmethylated lambda control contig, with planted
 differentially methylated regions (truth.tsv), a sample sheet, and a peak file.
+
+ChIP-seq (specs/epigenome/chipseq.yaml), in chipseq/: a random 500 kb genome (two
+chromosomes), two ChIP replicates with 20 planted binding sites (chipseq/truth.tsv) over a
+uniform background, and an input control; 50 bp single-end reads.
 
     python examples/epigenome/make_example_data.py [OUT_DIR]
 
@@ -12,6 +18,7 @@ samples' β moves by ±0.5. Peaks cover unmethylated 'promoter' stretches (β ~ 
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 from pathlib import Path
 
@@ -59,8 +66,13 @@ def reads(rng: np.random.Generator, beta: np.ndarray) -> tuple[np.ndarray, np.nd
     return rng.binomial(cov, p), cov
 
 
+def _gz_text(path: Path, level: int = 6) -> io.TextIOWrapper:
+    """A gzip text file with no timestamp in its header: the same seed, the same bytes."""
+    return io.TextIOWrapper(gzip.GzipFile(path, "wb", compresslevel=level, mtime=0))
+
+
 def write_cov(path: Path, rows: list[tuple[str, int, int, int]]) -> None:
-    with gzip.open(path, "wt") as handle:
+    with _gz_text(path) as handle:
         for chrom, pos, m, n in rows:
             if n > 0:
                 handle.write(f"{chrom}\t{pos}\t{pos}\t{100 * m / n:.6g}\t{m}\t{n - m}\n")
@@ -96,5 +108,78 @@ def main(out: Path) -> None:
             handle.write(f"{chrom}\t{p[first] - 150}\t{p[first + n - 1] + 150}\tpeak_{chrom}_{first}\n")
 
 
+CHIP_GENOME = {"chrA": 300_000, "chrB": 200_000}
+CHIP_SITES = 20
+CHIP_READS_PER_SITE = 100
+CHIP_BACKGROUND = 25_000  # reads per library spread uniformly (ChIP and input)
+READ_LENGTH = 50
+FRAGMENT = 200
+
+
+def _revcomp(seq: str) -> str:
+    return seq.translate(str.maketrans("ACGT", "TGCA"))[::-1]
+
+
+def _fragment_reads(rng: np.random.Generator, genome: dict[str, str], starts: list[tuple[str, int]]
+                    ) -> list[str]:
+    reads = []
+    for chrom, start in starts:
+        length = int(rng.normal(FRAGMENT, 20))
+        start = min(max(start, 0), len(genome[chrom]) - length)
+        fragment = genome[chrom][start:start + length]
+        reads.append(fragment[:READ_LENGTH] if rng.random() < 0.5
+                     else _revcomp(fragment[-READ_LENGTH:]))
+    return reads
+
+
+def _background(rng: np.random.Generator, n: int) -> list[tuple[str, int]]:
+    names = list(CHIP_GENOME)
+    sizes = np.array([CHIP_GENOME[c] for c in names], dtype=float)
+    chroms = rng.choice(len(names), n, p=sizes / sizes.sum())
+    return [(names[c], int(rng.integers(0, CHIP_GENOME[names[c]] - FRAGMENT))) for c in chroms]
+
+
+def _write_fastq(path: Path, name: str, reads: list[str]) -> None:
+    quality = "I" * READ_LENGTH
+    with _gz_text(path, 9) as handle:
+        for k, read in enumerate(reads):
+            handle.write(f"@{name}.{k}\n{read}\n+\n{quality}\n")
+
+
+def chipseq(out: Path, rng: np.random.Generator) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    genome = {c: "".join(rng.choice(list("ACGT"), n)) for c, n in CHIP_GENOME.items()}
+    with _gz_text(out / "genome.fa.gz") as handle:
+        for chrom, seq in genome.items():
+            handle.write(f">{chrom}\n")
+            handle.writelines(seq[i:i + 60] + "\n" for i in range(0, len(seq), 60))
+    sites = []
+    for chrom, size in CHIP_GENOME.items():
+        n = round(CHIP_SITES * size / sum(CHIP_GENOME.values()))
+        grid = np.linspace(5_000, size - 5_000, n).astype(int)  # well apart, jittered
+        sites += [(chrom, int(c + rng.integers(-2_000, 2_000))) for c in grid]
+    libraries = {"chip_rep1": True, "chip_rep2": True, "input": False}
+    for name, bound in libraries.items():
+        starts = _background(rng, CHIP_BACKGROUND)
+        if bound:
+            for chrom, centre in sites:
+                offsets = rng.normal(0, 40, CHIP_READS_PER_SITE).astype(int)
+                starts += [(chrom, centre + int(o) - FRAGMENT // 2) for o in offsets]
+        order = rng.permutation(len(starts))
+        _write_fastq(out / f"{name}.fastq.gz", name,
+                     _fragment_reads(rng, genome, [starts[i] for i in order]))
+    with open(out / "samples.tsv", "w") as handle:
+        handle.write("sample\ttype\tfastq\tcontrol\n")
+        for name, bound in libraries.items():
+            kind, control = ("chip", "input") if bound else ("input", "")
+            handle.write(f"{name}\t{kind}\t{name}.fastq.gz\t{control}\n")
+    with open(out / "truth.tsv", "w") as handle:
+        handle.write("chrom\tstart\tend\tname\n")
+        for k, (chrom, centre) in enumerate(sites):
+            handle.write(f"{chrom}\t{centre - 150}\t{centre + 150}\tsite{k + 1}\n")
+
+
 if __name__ == "__main__":
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent)
+    target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parent
+    main(target)
+    chipseq(target / "chipseq", np.random.default_rng(SEED + 1))

@@ -6,8 +6,8 @@ Importing this package registers the steps; numpy, pandas, scipy and matplotlib 
 inside the step functions only.
 """
 
-from stepslib.epigenome import beta, dml, load, peaks, qc, report
+from stepslib.epigenome import beta, chipseq, consensus, dml, load, peaks, qc, report
 from stepslib.epigenome._entry import execute_epigenome_workflow
 
-__all__ = ["beta", "dml", "execute_epigenome_workflow", "load", "peaks", "qc",
+__all__ = ["beta", "chipseq", "consensus", "dml", "execute_epigenome_workflow", "load", "peaks", "qc",
            "report"]

@@ -33,8 +33,8 @@ def peaks_overlap(config: dict[str, Any], *, inputs: dict[str, Any], outputs: di
     if not peak_files:
         raise StepError("no peak file given", hint="set peaks: [file.narrowPeak, ...]")
     out_tsv = single_path(outputs, "cpgs", output=True)
-    tmp = out_tsv.parent
-    cpg_bed, peak_bed = tmp / ".cpgs.bed", tmp / ".peaks.bed"
+    tmp = context.tmp_dir
+    cpg_bed, peak_bed = tmp / "cpgs.bed", tmp / "peaks.bed"
     order = table.sort_values(["chrom", "pos"], kind="stable").index
     pd.DataFrame({"chrom": table.loc[order, "chrom"], "start": table.loc[order, "pos"] - 1,
                   "end": table.loc[order, "pos"], "id": order}).to_csv(
@@ -43,14 +43,12 @@ def peaks_overlap(config: dict[str, Any], *, inputs: dict[str, Any], outputs: di
                                    dtype={0: str}) for p in peak_files])
     peaks = peaks[~peaks[0].str.startswith(("track", "browser"))].sort_values([0, 1])
     peaks.to_csv(peak_bed, sep="\t", header=False, index=False)
-    closest = tmp / ".closest.tsv"
+    closest = tmp / "closest.tsv"
     context.run(["bedtools", "closest", "-d", "-t", "first", "-a", cpg_bed, "-b", peak_bed],
                 stdout=closest)
     hits = pd.read_csv(closest, sep="\t", header=None, dtype={0: str})
     distance = pd.Series(-1, index=table.index)
     distance.loc[hits[3].to_numpy()] = hits[hits.columns[-1]].to_numpy()
-    for path in (cpg_bed, peak_bed, closest):
-        path.unlink()
     category = np.where(distance == 0, "overlap",
                         np.where((distance > 0) & (distance <= config["max_distance"]), "near",
                                  "far"))
@@ -61,7 +59,7 @@ def peaks_overlap(config: dict[str, Any], *, inputs: dict[str, Any], outputs: di
     summary: dict[str, Any] = {"peaks": len(peaks), "max_distance": config["max_distance"]}
     for name in ("overlap", "near", "far"):
         part = mean_beta[category == name]
-        summary[name] = {"cpgs": int(len(part)),
+        summary[name] = {"cpgs": len(part),
                          "mean_beta": None if part.dropna().empty else round(float(part.mean()), 6)}
     inside, outside = mean_beta[category == "overlap"], mean_beta[category != "overlap"]
     summary["mean_beta_inside_peaks"] = None if inside.dropna().empty else float(inside.mean())
