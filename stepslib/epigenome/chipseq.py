@@ -3,7 +3,6 @@ calling (Debian ``macs``), FRiP, consensus peaks over replicates, report."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -134,8 +133,9 @@ def macs2(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     raw.mkdir(parents=True, exist_ok=True)
     size = config["genome_size"] or _genome_length(single_path(inputs, "index"))
     control = path_list(inputs.get("control"))
+    with_control: list[str | Path] = ["-c", *control] if control else []
     argv: list[str | Path] = ["macs2", "callpeak", "-t", single_path(inputs, "treatment"),
-                              *(["-c", *control] if control else []), "-f", "BAM",
+                              *with_control, "-f", "BAM",
                               "-g", str(size), "-n", "sample", "--outdir", raw, "--nomodel",
                               "--extsize", str(config["extsize"]), "-q", str(config["qvalue"]),
                               "--seed", "1"]
