@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine import StepContext, StepError, single_path, step
-from stepslib.epigenome import dss, store
+from stepslib.epigenome import store
 
 DML_PARAMS = {"properties": {
     "groups": {"type": ["array", "null"], "items": {"type": "string"}, "minItems": 2,
@@ -39,6 +39,8 @@ def dml(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, An
     dispersion shrinkage and Wald test (DMLtest(smoothing = FALSE)), then callDML."""
     import numpy as np
     import pandas as pd
+
+    from stepslib.epigenome import dss
 
     counts = store.read_counts_store(single_path(inputs, "counts"))
     samples = store.read_samples(single_path(inputs, "samples"))
@@ -101,6 +103,8 @@ def dmr(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, An
         context: StepContext) -> dict[str, Any]:
     """Differentially methylated regions from the per-CpG tests by DSS's callDMR rules."""
     import pandas as pd
+
+    from stepslib.epigenome import dss
 
     table = pd.read_csv(single_path(inputs, "dml"), sep="\t", dtype={"chrom": str})
     chrom, pos = table["chrom"].to_numpy(dtype=str), table["pos"].to_numpy()
