@@ -14,7 +14,11 @@ TOOLS  += minimap2:minimap2 freebayes:freebayes bgzip:tabix \
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples \
           /usr/lib/R/site-library/edgeR/DESCRIPTION:r-bioc-edger \
           /usr/lib/R/site-library/vegan/DESCRIPTION:r-cran-vegan \
-          /usr/lib/R/site-library/ape/DESCRIPTION:r-cran-ape
+          /usr/lib/R/site-library/ape/DESCRIPTION:r-cran-ape \
+          /usr/lib/R/site-library/DSS/DESCRIPTION:r-bioc-dss \
+          /usr/lib/R/site-library/bsseq/DESCRIPTION:r-bioc-bsseq
+# epigenome (#14): intervals, ChIP-seq alignment and peaks
+TOOLS  += bedtools:bedtools bowtie2:bowtie2 macs2:macs
 SPEC   ?= specs/rna/amalgkit.yaml
 
 .PHONY: demo test tools venv dev lint typecheck bench clean help
