@@ -6,6 +6,7 @@ BIN    := $(VENV)/bin
 # command -> Debian package providing it
 TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:graphviz \
           chromium:chromium chromedriver:chromium-driver
+TOOLS  += vcftools:vcftools bgzip:tabix tabix:tabix dwgsim:dwgsim
 # file the tests read -> Debian package providing it
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples
 SPEC   ?= specs/rna/amalgkit.yaml
