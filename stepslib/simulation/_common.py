@@ -47,14 +47,25 @@ def load_trees(path: Path) -> tskit.TreeSequence:
 
 
 def dump_trees(ts: tskit.TreeSequence, path: Path) -> None:
-    """Write ``ts`` with its provenance timestamps fixed, so that a rerun is byte-identical
-    (msprime stamps the wall-clock time; the parameters and versions are kept)."""
+    """Write ``ts`` so that a rerun is byte-identical: msprime stamps the wall-clock time in
+    the provenance (fixed here; parameters and versions are kept) and tskit writes a random
+    file UUID (replaced by one derived from the file's other bytes)."""
+    import hashlib
+    import uuid
+
+    tskit = need("tskit")
     tables = ts.dump_tables()
     records = [(row.record) for row in tables.provenances]
     tables.provenances.clear()
     for record in records:
         tables.provenances.add_row(record=record, timestamp="1970-01-01T00:00:00")
     tables.tree_sequence().dump(str(path))
+    data = Path(path).read_bytes()
+    random_id = tskit.load(str(path)).file_uuid.encode()
+    if data.count(random_id) == 1:
+        rest = data.replace(random_id, b"")
+        fixed = str(uuid.uuid5(uuid.NAMESPACE_OID, hashlib.sha256(rest).hexdigest())).encode()
+        Path(path).write_bytes(data.replace(random_id, fixed))
 
 
 def individual_names(ts: tskit.TreeSequence) -> list[str]:

@@ -38,6 +38,11 @@ def ancestry(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[st
     msprime = need("msprime")
     demes = need("demes")
     model = msprime.Demography.from_demes(demes.load(str(single_path(inputs, "demography"))))
+    for event in model.events:
+        # from_demes lists a split's derived populations in set order, which changes with the
+        # process's string hash seed (and with it the draws): sorted, reruns are identical
+        if isinstance(event, msprime.demography.PopulationSplit):
+            event.derived = sorted(event.derived)
     description = json.loads(Path(single_path(inputs, "model")).read_text())
     samples = config["samples"]
     if samples is None:

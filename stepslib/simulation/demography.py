@@ -77,8 +77,12 @@ def demography(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[
     else:
         source = "config"
         model = _from_config(msprime, config)
-    model.validate()
-    graph = model.to_demes()
+    try:
+        model.validate()
+        graph = model.to_demes()
+    except (ValueError, KeyError) as exc:  # e.g. migration between populations never alive together
+        raise StepError(f"the demography is not valid: {exc}",
+                        hint="populations exchange migrants only while both exist") from None
     Path(single_path(outputs, "demography", output=True)).write_text(demes.dumps(graph))
     sampled = [p.name for p in model.populations if not p.default_sampling_time]
     description = {"source": source, "sampled_populations": sampled, **rates,

@@ -72,16 +72,20 @@ def _save(fig: Any, path: Path) -> None:
 def summary(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
             context: Any) -> dict[str, Any]:
     """MetaInformAnt's ``workflow_summary.json``: the model, its seed and its files."""
+    import os
+
     from engine import path_list
 
+    target = Path(single_path(outputs, "summary", output=True))
     files, details = [], {}
     for path in path_list(inputs.get("files")):
         path = Path(path)
-        files.append({"path": str(path), "bytes": path.stat().st_size if path.is_file() else None})
+        # relative to the summary: the same run elsewhere writes the same bytes
+        files.append({"path": os.path.relpath(path, target.parent),
+                      "bytes": path.stat().st_size if path.is_file() else None})
         if path.suffix == ".json" and path.is_file() and path.stat().st_size < 1_000_000:
             details[path.name] = json.loads(path.read_text())
     document = {"model": config["model"], "seed": config.get("seed"), "files": files,
                 "details": details}
-    Path(single_path(outputs, "summary", output=True)).write_text(
-        json.dumps(document, indent=2, sort_keys=True) + "\n")
+    target.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
     return completed({"model": config["model"], "files": len(files)})
