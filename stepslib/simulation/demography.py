@@ -143,6 +143,6 @@ def _catalogue(model_id: str) -> tuple[Any, dict[str, float | None]]:
                         hint="write Species/ModelId, e.g. HomSap/OutOfAfrica_3G09 "
                              "(python -m stdpopsim HomSap --help lists them)") from None
     contig = species.get_contig(length=100_000, mutation_rate=model.mutation_rate)
-    rates = {"mutation_rate": float(contig.mutation_rate),
+    rates: dict[str, float | None] = {"mutation_rate": float(contig.mutation_rate),
              "recombination_rate": float(contig.recombination_map.mean_rate)}
     return model.model.copy(), rates

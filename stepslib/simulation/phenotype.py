@@ -8,6 +8,7 @@ be checked against what was planted.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +105,7 @@ def _spread(eligible: Any, positions: Any, length: float, k: int, rng: Any) -> l
 
     chosen = []
     bounds = np.linspace(0, length, k + 1)
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
+    for lo, hi in itertools.pairwise(bounds):
         # the middle half of each stretch: neighbours' causal sites stay a quarter-stretch away
         inner = eligible[(positions[eligible] >= lo + (hi - lo) / 4)
                          & (positions[eligible] < hi - (hi - lo) / 4)]

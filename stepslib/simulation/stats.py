@@ -46,7 +46,7 @@ def stats(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     for name, nodes in groups.items():
         rows += _within(ts, name, nodes)
         spectrum = ts.allele_frequency_spectrum([nodes], polarised=True, span_normalise=False)
-        sfs_rows += [f"{name}\t{k}\t{int(round(v))}" for k, v in enumerate(spectrum)
+        sfs_rows += [f"{name}\t{k}\t{int(v + 0.5)}" for k, v in enumerate(spectrum)
                      if 0 < k < len(nodes)]
     pops = [p for p in groups if p != "all"]
     for a, b in itertools.combinations(pops, 2):
@@ -104,14 +104,15 @@ def weir_cockerham(ts: Any, nodes_a: Any, nodes_b: Any) -> float | None:
     """
     import numpy as np
 
-    pops = [_diploid_nodes(ts, nodes) for nodes in (nodes_a, nodes_b)]
-    if any(p is None for p in pops):
+    found = [_diploid_nodes(ts, nodes) for nodes in (nodes_a, nodes_b)]
+    pops = [p for p in found if p is not None]
+    if len(pops) < 2:
         return None
     genotypes = ts.genotype_matrix()  # sites x haplotypes, allele index 0 = ancestral
-    derived = (genotypes > 0).astype(float)
-    n = np.array([len(p[0]) for p in pops], dtype=float)  # type: ignore[index]  # individuals
+    derived = (genotypes > 0).astype(np.float64)
+    n: Any = np.array([len(p[0]) for p in pops], dtype=np.float64)  # individuals
     freq, het = [], []
-    for first, second in pops:  # type: ignore[misc]
+    for first, second in pops:
         h1, h2 = derived[:, first], derived[:, second]
         freq.append((h1 + h2).sum(axis=1) / (2 * len(first)))
         het.append((h1 != h2).sum(axis=1) / len(first))

@@ -10,8 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.helpers.simulation import (EXAMPLE, allel_statistics, needs_vcftools, simulate,
-                                      two_populations, vcftools_statistics)
+from tests.helpers.simulation import (
+    EXAMPLE,
+    allel_statistics,
+    needs_vcftools,
+    simulate,
+    two_populations,
+    vcftools_statistics,
+)
 
 MODELS = {
     "split": two_populations(),

@@ -151,7 +151,8 @@ def test_sequences_gc_content_and_mutations(tmp_path: Path) -> None:
                                                 "mutations": 5},
                        inputs={}, outputs={"fasta": tmp_path / "s.fasta", "truth": tmp_path / "m.tsv"},
                        work_dir=tmp_path)
-    text = "".join(l for l in (tmp_path / "s.fasta").read_text().splitlines() if l[:1] != ">")
+    lines = (tmp_path / "s.fasta").read_text().splitlines()
+    text = "".join(line for line in lines if not line.startswith(">"))
     gc = (text.count("G") + text.count("C")) / len(text)
     assert abs(gc - 0.7) < 0.01 and result["output"]["gc_content"] == pytest.approx(gc)
     mutations = pd.read_csv(tmp_path / "m.tsv", sep="\t")
