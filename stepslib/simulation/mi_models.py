@@ -14,7 +14,7 @@ from stepslib.simulation._common import SEED_PARAM, completed
 _BASES = "ACGT"
 
 
-@step("simulation.sequences", version="1", params={"properties": {
+@step("simulation.sequences", version="1", inputs={}, params={"properties": {
         "n": {"type": "integer", "minimum": 1, "default": 100, "description": "sequences (--n)"},
         "length": {"type": "integer", "minimum": 1, "default": 500, "description": "bp (--length)"},
         "gc_content": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},
@@ -53,7 +53,7 @@ def sequences(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
                       "mutations": n_mut * config["n"]})
 
 
-@step("simulation.expression", version="1", params={"properties": {
+@step("simulation.expression", version="1", inputs={}, params={"properties": {
         "num_genes": {"type": "integer", "minimum": 1, "default": 1000},
         "num_samples": {"type": "integer", "minimum": 2, "default": 20},
         "mean_expression": {"type": "number", "exclusiveMinimum": 0, "default": 100},
@@ -112,7 +112,7 @@ def expression(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[
                       "mean_count": float(counts.mean())}, dispersion=phi)
 
 
-@step("simulation.agents", version="1", params={"properties": {
+@step("simulation.agents", version="1", inputs={}, params={"properties": {
         "width": {"type": "integer", "minimum": 1, "default": 50},
         "height": {"type": "integer", "minimum": 1, "default": 50},
         "num_agents": {"type": "integer", "minimum": 0, "default": 100},

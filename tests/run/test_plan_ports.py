@@ -90,7 +90,7 @@ def test_every_bundled_spec_and_example_validates(spec: Path, work: Path) -> Non
 
 def test_every_bundled_step_declares_its_names() -> None:
     bundled = {n: s for n, s in registered_steps().items() if s.module.startswith("stepslib.")}
-    assert {n.split(".")[0] for n in bundled} == {"core", "rna", "gwas"}
+    assert {"core", "rna", "gwas"} <= {n.split(".")[0] for n in bundled}  # + domain libraries
     for name, info in bundled.items():
         assert info.inputs is not None and info.outputs is not None, name
         assert all(p.description for p in (*info.inputs, *info.outputs)), name
