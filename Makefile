@@ -10,6 +10,8 @@ TOOLS  := kallisto:kallisto fastp:fastp plink2:plink2 bcftools:bcftools dot:grap
 # DNA domain (specs/dna): aligners, callers, simulators, MSA/tree tools
 TOOLS  += minimap2:minimap2 freebayes:freebayes bgzip:tabix \
           dwgsim:dwgsim seqkit:seqkit mafft:mafft iqtree2:iqtree fasttree:fasttree
+# simulation (#16): the VCF checks and read simulation
+TOOLS  += vcftools:vcftools tabix:tabix
 # file the tests read -> Debian package providing it
 DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples \
           /usr/lib/R/site-library/edgeR/DESCRIPTION:r-bioc-edger \
