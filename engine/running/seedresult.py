@@ -76,12 +76,13 @@ class SeedResult(Mapping[str, Any]):
 def execute_bundled(spec: str, config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
                     work_dir: str | os.PathLike[str] | None = None,
                     overrides: Mapping[str, Any] | None = None,
+                    environ: Mapping[str, str] | None = None,
                     **run_options: Any) -> SeedResult:
     """Run the bundled spec ``spec`` (e.g. ``"rna/amalgkit.yaml"``) the seed's way.
 
     ``config``: a YAML config file or a mapping of the same shape (both read as ``--config``
     reads a file); ``overrides`` (dotted or nested keys, as ``--set``) are laid over it, then
-    ``work_dir``.
+    ``work_dir``. ``environ``: the ``MI_*`` variables to read (default: the process's).
     ``run_options`` go to :func:`engine.run` (``jobs``, ``keep_going``, ``force``, ...).
     A spec or config mistake raises :class:`engine.SpecError` before anything runs; a step
     that fails is in the result (``status: failed``, ``errors``).
@@ -97,7 +98,7 @@ def execute_bundled(spec: str, config: str | os.PathLike[str] | Mapping[str, Any
     values = _flatten(overrides or {})
     if work_dir is not None:
         values["work_dir"] = os.fspath(work_dir)
-    workflow = load(bundled_spec(spec), config_files=files, overrides=values)
+    workflow = load(bundled_spec(spec), config_files=files, overrides=values, environ=environ)
     if written is not None:  # kept when loading failed: the error shows its lines
         os.unlink(written)
     result = run_workflow(workflow, **run_options)

@@ -29,29 +29,23 @@ def execute_dna_workflow(
     work_dir: str | os.PathLike[str] | None = None,
     spec: str | None = None,
     **run_options: Any,
-) -> Any:
+) -> engine.SeedResult:
     """Run ``specs/dna/variants.yaml`` (or ``phylo.yaml``) with a MetaInformAnt-style config.
 
-    ``config`` is a YAML file (used as ``--config``) or a mapping of overrides (like ``--set``,
-    nested mappings allowed); ``work_dir`` overrides the config's output folder. ``spec``:
-    ``"dna/variants.yaml"`` or ``"dna/phylo.yaml"``; by default phylo.yaml when the config
-    names MetaInformAnt's sequence-analysis keys (``input``, ``analyze_*``, ``min_length``),
-    else variants.yaml. ``run_options`` go to :func:`engine.run`. Returns the RunResult.
+    ``config`` is a YAML file or a mapping of the same shape (both read as ``--config``);
+    ``work_dir`` overrides the config's output folder. ``spec``: ``"dna/variants.yaml"`` or
+    ``"dna/phylo.yaml"``; by default phylo.yaml when the config names MetaInformAnt's
+    sequence-analysis keys (``input``, ``analyze_*``, ``min_length``), else variants.yaml.
+    ``run_options`` go to :func:`engine.run`. Returns the seed's result
+    (``result["status"]``, ``result["errors"]``), with the RunResult as ``result.run_result``.
     """
-    files: list[str] = []
-    overrides: dict[str, Any] = {}
-    keys: set[str] = set()
     if isinstance(config, Mapping):
-        overrides.update(_flatten(config))
         keys = set(config)
-    elif config is not None:
-        files.append(os.fspath(config))
-        keys = _top_level_keys(Path(config))
-    if work_dir is not None:
-        overrides["output"] = os.fspath(work_dir)
-    workflow = engine.load(engine.bundled_spec(spec or choose_spec(keys)), config_files=files,
-                           overrides=overrides)
-    return engine.run(workflow, **run_options)
+    else:
+        keys = set() if config is None else _top_level_keys(Path(config))
+    overrides = {} if work_dir is None else {"output": os.fspath(work_dir)}
+    return engine.execute_bundled(spec or choose_spec(keys), config, overrides=overrides,
+                                  **run_options)
 
 
 def _top_level_keys(path: Path) -> set[str]:

@@ -30,27 +30,20 @@ def execute_ecology_workflow(
     work_dir: str | os.PathLike[str] | None = None,
     environ: Mapping[str, str] | None = None,
     **run_options: Any,
-) -> Any:
+) -> engine.SeedResult:
     """Run ``specs/ecology/community.yaml`` with a MetaInformAnt-style config.
 
-    ``config`` is a YAML file (used as ``--config``) or a mapping of overrides (like ``--set``,
-    nested mappings allowed; MetaInformAnt's names ``input``, ``output``, ``groups``,
-    ``diversity`` ... are the spec's own keys); ``work_dir`` overrides the config's output
-    directory. ``ECO_*`` variables of ``environ`` (default: the process environment) act as
-    ``MI_*``. ``run_options`` go to :func:`engine.run`. Returns the RunResult.
+    ``config`` is a YAML file or a mapping of the same shape (both read as ``--config``;
+    MetaInformAnt's names ``input``, ``output``, ``groups``, ``diversity`` ... are the spec's
+    own keys); ``work_dir`` overrides the config's output directory. ``ECO_*`` variables of
+    ``environ`` (default: the process environment) act as ``MI_*``. ``run_options`` go to
+    :func:`engine.run`. Returns the seed's result (``result["status"]``, ``result["errors"]``),
+    with the engine's RunResult as ``result.run_result``.
     """
-    files: list[str] = []
-    overrides: dict[str, Any] = {}
-    if isinstance(config, Mapping):
-        overrides.update(_flatten(config))
-    elif config is not None:
-        files.append(os.fspath(config))
-    if work_dir is not None:
-        overrides["output"] = os.fspath(work_dir)
+    overrides = {} if work_dir is None else {"output": os.fspath(work_dir)}
     environment = eco_environment(os.environ if environ is None else environ)
-    workflow = engine.load(engine.bundled_spec(SPEC), config_files=files, overrides=overrides,
-                           environ=environment)
-    return engine.run(workflow, **run_options)
+    return engine.execute_bundled(SPEC, config, overrides=overrides, environ=environment,
+                                  **run_options)
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

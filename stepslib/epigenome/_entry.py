@@ -15,23 +15,15 @@ def execute_epigenome_workflow(
     config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
     work_dir: str | os.PathLike[str] | None = None,
     **run_options: Any,
-) -> Any:
+) -> engine.SeedResult:
     """Run ``specs/epigenome/methylation.yaml`` with a MetaInformAnt-style config.
 
-    ``config`` is a YAML file (used as ``--config``) or a mapping of overrides (like ``--set``,
-    nested mappings allowed); ``work_dir`` overrides the config's. ``run_options`` go to
-    :func:`engine.run` (``jobs``, ``keep_going``, ``force``, ...). Returns the RunResult.
+    ``config`` is a YAML file or a mapping of the same shape (both read as ``--config``);
+    ``work_dir`` overrides the config's. ``run_options`` go to :func:`engine.run` (``jobs``,
+    ``keep_going``, ``force``, ...). Returns the seed's result (``result["status"]``,
+    ``result["errors"]``), with the engine's RunResult as ``result.run_result``.
     """
-    files: list[str] = []
-    overrides: dict[str, Any] = {}
-    if isinstance(config, Mapping):
-        overrides.update(_flatten(config))
-    elif config is not None:
-        files.append(os.fspath(config))
-    if work_dir is not None:
-        overrides["work_dir"] = os.fspath(work_dir)
-    workflow = engine.load(engine.bundled_spec(SPEC), config_files=files, overrides=overrides)
-    return engine.run(workflow, **run_options)
+    return engine.execute_bundled(SPEC, config, work_dir=work_dir, **run_options)
 
 
 def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

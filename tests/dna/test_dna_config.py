@@ -102,6 +102,7 @@ def test_execute_dna_workflow_runs_phylo_from_a_metainformant_config(tmp_path: P
     result = execute_dna_workflow(config, work_dir=tmp_path / "res", jobs=2,
                                   state_dir=tmp_path / ".mi")
     assert result.ok
+    assert result["status"] == "completed" and result["errors"] == []  # the seed's shape
     assert (tmp_path / "res" / "composition_analysis.json").is_file()
     assert (tmp_path / "res" / "population_analysis.json").is_file()
     assert not (tmp_path / "res" / "phylogeny_analysis.json").exists()

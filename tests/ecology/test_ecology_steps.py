@@ -146,6 +146,7 @@ def test_execute_ecology_workflow_with_metainformant_config(
          "rarefaction": False},
         work_dir=tmp_path / "eco", environ={"ECO_PERMUTATIONS": "49"}, jobs=1)
     assert result.ok, result.failed
+    assert result["status"] == "completed" and result["errors"] == []  # the seed's shape
     tests = pd.read_csv(tmp_path / "eco" / "tests" / "group_tests.tsv", sep="\t")
     assert set(tests["permutations"]) == {49}  # from ECO_PERMUTATIONS
 

@@ -98,5 +98,6 @@ def test_execute_epigenome_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     result = execute_epigenome_workflow({"peaks": None, "dmr": {"p_threshold": 0.01}},
                                         work_dir=tmp_path / "w", jobs=2)
     assert result.ok
+    assert result["status"] == "completed" and result["errors"] == []  # the seed's shape
     assert len(pd.read_csv(tmp_path / "w" / "dml" / "dmrs.tsv", sep="\t")) == 5
     assert not (tmp_path / "w" / "integration").exists()

@@ -126,4 +126,5 @@ def test_execute_simulation_workflow(tmp_path: Path, monkeypatch: pytest.MonkeyP
     result = execute_simulation_workflow({"model": "agents", "num_agents": 3, "agent_steps": 5},
                                          work_dir=tmp_path / "entry", jobs=1)
     assert result.ok, result.failed
+    assert result["status"] == "completed" and result["errors"] == []  # the seed's shape
     assert (tmp_path / "entry" / "agent_simulation.json").exists()
