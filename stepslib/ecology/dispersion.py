@@ -4,8 +4,10 @@ vegan embeds the sites by PCoA keeping the axes of negative eigenvalues (scaled 
 sqrt(|lambda|)), finds each group's centre on the positive and on the negative axes
 separately, and takes z = sqrt(|d+^2 - d-^2|). scikit-bio's ``permdisp`` drops the negative
 axes, so on Bray-Curtis its F differs (dune, Management: 3.51 vs vegan's 3.87 for centroids).
-The spatial median (vegan's default) is found here by Weiszfeld iterations to 1e-12, vegan
-finds it with ``optim(method = "BFGS")``, so the two agree only to that optimiser's precision.
+The spatial median (vegan's default) is found as vegan finds it: ``optim(method = "BFGS")``
+started at the coordinate-wise median, with R's own optimiser (:mod:`.rbfgs`) and defaults, so
+the centres, and the F statistic, are vegan's (its optimiser stops near 1e-8 relative, short of
+the exact median; :func:`exact_spatial_median` gives that one).
 """
 
 from __future__ import annotations
@@ -24,12 +26,41 @@ def vegan_embedding(distances: Any) -> tuple[Any, Any]:
     values, vectors = np.linalg.eigh((gower + gower.T) / 2)
     order = np.argsort(values)[::-1]
     values, vectors = values[order], vectors[:, order]
-    keep = np.abs(values / values[0]) > np.sqrt(np.finfo(float).eps)
+    tolerance = np.sqrt(np.finfo(float).eps)  # betadisper's TOL, absolute and relative
+    keep = np.abs(values) > max(tolerance, tolerance * values[0])
     values, vectors = values[keep], vectors[:, keep]
     return vectors * np.sqrt(np.abs(values)), values > 0
 
 
 def spatial_median(points: Any) -> Any:
+    """vegan's ``ordimedian``: ``optim(BFGS)`` of the summed Euclidean distances (with their
+    gradient), started at the coordinate-wise median."""
+    import numpy as np
+
+    from stepslib.ecology.rbfgs import vmmin
+
+    if points.shape[1] == 0:
+        return np.zeros(0)
+
+    # R's rowSums, colSums and sum add in long double, one term after the other; near the
+    # optimum the line search compares values that differ in their last bits, so the same
+    # rounding is what makes the same steps (numpy's pairwise sums would not)
+    def r_sums(values: Any, axis: int) -> Any:
+        return np.cumsum(values.astype(np.longdouble), axis=axis).take(-1, axis=axis).astype(float)
+
+    def row_lengths(x: Any) -> Any:
+        return np.sqrt(r_sums((points - x) ** 2, axis=1))
+
+    def total(x: Any) -> float:
+        return float(r_sums(row_lengths(x), axis=0))
+
+    def gradient(x: Any) -> Any:
+        return r_sums(-(points - x) / row_lengths(x)[:, None], axis=0)
+
+    return vmmin(total, gradient, np.median(points, axis=0))
+
+
+def exact_spatial_median(points: Any) -> Any:
     """The point minimising the summed Euclidean distances (Weiszfeld, with a guard for
     iterates landing on a data point)."""
     import numpy as np
