@@ -23,11 +23,12 @@ DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples
 TOOLS  += bedtools:bedtools bowtie2:bowtie2 macs2:macs
 SPEC   ?= specs/rna/amalgkit.yaml
 
-.PHONY: demo test tools venv dev lint typecheck bench clean help
+.PHONY: demo test test-quick tools venv dev lint typecheck bench clean help
 
 help:
 	@echo "make demo   run $(SPEC) on the bundled example data"
 	@echo "make test   run the whole test suite"
+	@echo "make test-quick   the suite without the tests marked slow"
 	@echo "make lint   ruff + mypy (--strict for engine) + import-linter contracts"
 	@echo "make bench  planning benchmarks (bench/)"
 
@@ -70,6 +71,11 @@ demo: venv tools
 
 test: dev tools
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+# the quick tier while working: everything but the tests marked slow (R, MACS2, msprime
+# replicates, real pipelines...), which `make test` and CI run too
+test-quick: dev tools
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m "not slow" $(PYTEST_ARGS)
 
 lint: dev
 	$(BIN)/ruff check engine stepslib tests bench examples
