@@ -32,6 +32,7 @@ from engine.plan.settings import (
     disabled_reason,
     override_problems,
     render_enabled,
+    render_forced,
     settings_for,
 )
 from engine.plan.stepchecks import StepChecks
@@ -47,6 +48,7 @@ class ExpandedStep:
     instances: tuple[StepInstance, ...] = ()
     pending_on: tuple[str, ...] = ()  # steps whose completion this expansion waits for
     disabled_reason: str = ""
+    forced: bool = False  # the step's `force` rendered true: it runs every time
     fanned_out: bool = False
     fed_by: tuple[str, ...] = ()  # steps writing the table or files this fan-out reads
 
@@ -122,6 +124,7 @@ class _Expander:
         self.checks = StepChecks(problems) if options.check_steps else None
         self.work_dir = work_dir
         self.accepted = spec.accepted
+        self.aliases = spec.setting_aliases
         self.step_refs: dict[str, Any] = {}
         self.context = config.template_context()
         self.context["spec_dir"] = spec.spec_dir
@@ -134,8 +137,9 @@ class _Expander:
 
     def expand_step(self, step: StepSpec, refs: frozenset[str],
                     done: Mapping[str, ExpandedStep]) -> ExpandedStep:
-        settings = settings_for(step, self.config, self.accepted)
+        settings = settings_for(step, self.config, self.accepted, self.aliases)
         enabled = render_enabled(step, settings, self.context, self.problems)
+        forced = enabled and render_forced(step, settings, self.context, self.problems)
         fanned = step.foreach is not None
         waiting = sorted({p for r in refs if r in done for p in done[r].pending_on}
                          | {r for r in refs if r in done and done[r].pending_on})
@@ -154,7 +158,7 @@ class _Expander:
         self._expanded.append((step.name, instances))
         reason = "" if enabled else disabled_reason(settings)
         return ExpandedStep(step.name, enabled, tuple(instances), disabled_reason=reason,
-                            fanned_out=fanned, fed_by=fan.fed_by)
+                            forced=forced, fanned_out=fanned, fed_by=fan.fed_by)
 
     def _pending(self, step: StepSpec, settings: StepSettings, enabled: bool,
                  waits_for: tuple[str, ...], fanned: bool) -> ExpandedStep:

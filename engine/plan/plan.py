@@ -49,6 +49,7 @@ class Plan:
     graph: Dag = field(repr=False)
     step_order: tuple[str, ...]
     fanned_out: frozenset[str]
+    forced_steps: frozenset[str] = frozenset()  # steps whose `force` is true: they always run
     descriptions: Mapping[str, str] = field(default_factory=dict)
     # file edges into disabled instances: drawn (greyed) in graphs, never scheduled
     disabled_edges: tuple[tuple[str, str, EdgeKind], ...] = ()
@@ -123,6 +124,7 @@ def build_plan(spec: Spec, expansion: Expansion,
         graph=graph,
         step_order=tuple(expansion.order),
         fanned_out=frozenset(n for n, s in expansion.steps.items() if s.fanned_out),
+        forced_steps=frozenset(n for n, s in expansion.steps.items() if s.forced),
         descriptions={s.name: s.description for s in spec.steps if s.description},
         disabled_edges=disabled_edges,
     )

@@ -1,4 +1,4 @@
-"""A step's settings (``enabled``, ``params``, ``threads``, ``resources``, ``retries``,
+"""A step's settings (``enabled``, ``force``, ``params``, ``threads``, ``resources``, ``retries``,
 ``timeout``) after the config's ``steps.<name>`` overrides, and their rendered values."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ class StepSettings:
     """A step's settings after config overrides, before rendering."""
 
     enabled: Any
+    force: Any
     params: Mapping[str, Any]
     threads: Any
     resources: Mapping[str, Any]
@@ -62,8 +63,10 @@ class BadSetting(Exception):
 
 
 def settings_for(step: StepSpec, config: ResolvedConfig,
-                 accepted: Callable[[str], str | None] = lambda key: None) -> StepSettings:
-    """``accepted(dotted key)``: keys the spec accepts without using are not params."""
+                 accepted: Callable[[str], str | None] = lambda key: None,
+                 aliases: Mapping[str, str] | None = None) -> StepSettings:
+    """``accepted(dotted key)``: keys the spec accepts without using are not params;
+    ``aliases``: per-step config keys that mean a setting (the spec's ``setting_aliases``)."""
     override: Any = config.step_overrides.get(step.name)
     if override is None:
         override = {}
@@ -73,10 +76,15 @@ def settings_for(step: StepSpec, config: ResolvedConfig,
     origins: dict[str, Origin | None] = {}
     values = {k: getattr(step, k) for k in STEP_SETTINGS if k != "params"}
     for key, value in override.items():
+        origin = config.origin(("steps", step.name, key))
+        if key in (aliases or {}):
+            if key in _param_names(step):  # the tool takes it too (amalgkit getfastq --redo)
+                params[key] = value
+                origins[f"params.{key}"] = origin
+            key = (aliases or {})[key]
         if key not in values and key not in ("params", "config") and \
                 accepted(f"steps.{step.name}.{key}") is not None:
             continue
-        origin = config.origin(("steps", step.name, key))
         if key in ("params", "config") and isinstance(value, Mapping):
             params.update(value)
             origins.update({f"params.{k}": config.origin(("steps", step.name, key, k))
@@ -133,7 +141,8 @@ def step_key_problems(spec: Spec, config: ResolvedConfig) -> list[Diagnostic]:
             continue
         step = spec.step(name)
         for key in override:
-            if key in STEP_SETTINGS or key == "config" or not _misspelt_setting(step, key) \
+            if key in STEP_SETTINGS or key == "config" or key in spec.setting_aliases \
+                    or not _misspelt_setting(step, key) \
                     or spec.accepted(f"steps.{name}.{key}") is not None:
                 continue
             choices = [*STEP_SETTINGS, *sorted(_param_names(step))]
@@ -172,13 +181,26 @@ def _param_names(step: StepSpec) -> set[str]:
 
 def render_enabled(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
                    problems: Problems) -> bool:
-    value = settings.enabled
+    return render_switch(step, settings, context, problems, "enabled")
+
+
+def render_forced(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
+                  problems: Problems) -> bool:
+    return render_switch(step, settings, context, problems, "force")
+
+
+def render_switch(step: StepSpec, settings: StepSettings, context: Mapping[str, Any],
+                  problems: Problems, name: str) -> bool:
+    """A yes/no setting (``enabled``, ``force``) rendered; a bad one is reported and counts
+    as the default (enabled, not forced)."""
+    default = name == "enabled"
+    value = getattr(settings, name)
     if is_template(value):
         try:
             value = compile_template(value).render(context)
         except TemplateError as exc:
-            problems.template(step, ("enabled",), exc, origin=settings.origin("enabled"))
-            return True
+            problems.template(step, (name,), exc, origin=settings.origin(name))
+            return default
     if isinstance(value, str):
         word = value.strip().lower()
         if word in TRUE_WORDS or word in FALSE_WORDS:
@@ -187,9 +209,9 @@ def render_enabled(step: StepSpec, settings: StepSettings, context: Mapping[str,
         return value
     if isinstance(value, int):
         return bool(value)
-    problems.at_step(step, ("enabled",), f"'enabled' must be true or false, got {value!r}",
-                     origin=settings.origin("enabled"))
-    return True
+    problems.at_step(step, (name,), f"'{name}' must be true or false, got {value!r}",
+                     origin=settings.origin(name))
+    return default
 
 
 def disabled_reason(settings: StepSettings) -> str:

@@ -241,7 +241,8 @@ def decide(plan: Plan, records: Mapping[str, Record], forced: Callable[[StepInst
         upstream = [p for p in preds_of(node, ()) if p in decisions
                     and decisions[p].action is run]
         rewritten = {path for p in upstream for path in instances[p].output_paths()}
-        reasons = judge(instance, records, forced(instance), rewritten, signatures, triggers)
+        forcing = forced(instance) or instance.step in plan.forced_steps
+        reasons = judge(instance, records, forcing, rewritten, signatures, triggers)
         if not reasons and upstream:
             reasons = [RerunReason(Reason.UPSTREAM_RERAN, upstream[0])]
         decisions[node] = Decision(Action.RUN, tuple(reasons)) if reasons else UP_TO_DATE

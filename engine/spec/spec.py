@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.spec.yamlload import Marks, PathKey
 
-STEP_SETTINGS = ("enabled", "params", "threads", "resources", "retries", "timeout")
+STEP_SETTINGS = ("enabled", "force", "params", "threads", "resources", "retries", "timeout")
 
 
 @dataclass(frozen=True)
@@ -23,6 +23,7 @@ class StepSpec:
     outputs: Mapping[str, Any] = field(default_factory=dict)
     params: Mapping[str, Any] = field(default_factory=dict)
     enabled: bool | str = True
+    force: bool | str = False  # true: the step always runs, as --force STEP (template allowed)
     after: tuple[str, ...] = ()
     threads: int | str = 1
     resources: Mapping[str, Any] = field(default_factory=dict)
@@ -47,7 +48,7 @@ class StepSpec:
                     walk(v)
 
         for value in (self.run, self.foreach, self.inputs, self.outputs, self.params,
-                      self.enabled, self.threads, self.resources):
+                      self.enabled, self.force, self.threads, self.resources):
             walk(value)
         return found
 
@@ -63,6 +64,8 @@ class Spec:
     config: Mapping[str, Any] = field(default_factory=dict)
     # keys accepted without being used (dotted, * patterns) -> why they are not used
     config_accepts: Mapping[str, str] = field(default_factory=dict)
+    # a per-step config key that means a step setting: amalgkit's `redo: yes` is `force`
+    setting_aliases: Mapping[str, str] = field(default_factory=dict)
     output_roots: tuple[str, ...] = ()  # directories outside the working dir outputs may use
 
     def accepted(self, dotted: str) -> str | None:
@@ -102,6 +105,7 @@ def build_spec(data: Mapping[str, Any], marks: Marks, path: str, spec_dir: str) 
                 outputs=raw.get("outputs") or {},
                 params=raw.get("params") or {},
                 enabled=raw.get("enabled", True),
+                force=raw.get("force", False),
                 after=tuple(raw.get("after") or ()),
                 threads=raw.get("threads", 1),
                 resources=raw.get("resources") or {},
@@ -118,6 +122,7 @@ def build_spec(data: Mapping[str, Any], marks: Marks, path: str, spec_dir: str) 
         description=data.get("description", ""),
         config=data.get("config") or {},
         config_accepts=_accepts(data.get("config_accepts")),
+        setting_aliases=dict(data.get("setting_aliases") or {}),
         output_roots=tuple(data.get("output_roots") or ()),
     )
 

@@ -320,3 +320,23 @@ def test_bad_params_of_late_steps_fail_the_dry_run_at_the_users_lines(here: Path
         assert f"error: step '{step}' (rna.{step}): param '{param}'" in err, (step, err)
     assert f"{bad}:" in err
     assert not (here / ".mi").exists() and not (here / "output").exists()
+
+
+@needs_kallisto
+def test_redo_yes_forces_its_step_and_getfastq_passes_it_to_amalgkit(here: Path) -> None:
+    assert cli(SPEC, "-q")[0] == 0  # the bundled demo, once
+    code, out, err = cli(SPEC, "--dry-run", "--json", "--set", "steps.select.redo=yes",
+                         "--set", "steps.getfastq.redo=yes")
+    assert code == 0, err
+    plan = json.loads(out)
+    rows = {row["id"]: row for row in plan["steps"]}
+    assert rows["select"]["action"] == "run" and rows["select"]["reasons"] == ["forced"]
+    assert rows["integrate"]["action"] == "skip"  # only the step that says redo
+    import engine
+
+    plan = engine.load(SPEC, overrides={"steps.getfastq.redo": "yes"}).plan(
+        table_ready=lambda step: True)  # select's table is there: getfastq expands
+    fetches = [i for i in plan.instances.values() if i.step == "getfastq"]
+    assert fetches and all(i.params["redo"] == "yes" for i in fetches)  # amalgkit --redo yes
+    code, out, err = cli(SPEC, "--dry-run", "--json", "--set", "steps.select.redo=no")
+    assert {row["action"] for row in json.loads(out)["steps"]} <= {"skip", "disabled"}
