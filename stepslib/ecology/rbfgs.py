@@ -11,14 +11,17 @@ its F statistic, to rounding error.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported when a median is computed, not when a spec is planned
+    import numpy as np
 
 STEP_REDUCTION = 0.2  # vmmin's stepredn
 ACCEPT_TOLERANCE = 0.0001  # acctol: sufficient-decrease factor of the line search
 RELATIVE_TEST = 10.0  # reltest: a coordinate "does not change" when 10 + x == 10 + x'
-R_RELTOL = math.sqrt(np.finfo(float).eps)  # optim's default reltol
+R_RELTOL = math.sqrt(sys.float_info.epsilon)  # optim's default reltol
 R_MAXIT = 100  # optim's default maxit for BFGS
 
 
@@ -26,6 +29,8 @@ def vmmin(fn: Callable[[np.ndarray], float], gr: Callable[[np.ndarray], np.ndarr
           start: np.ndarray, maxit: int = R_MAXIT, reltol: float = R_RELTOL,
           abstol: float = -math.inf) -> np.ndarray:
     """The parameters ``optim(start, fn, gr, method = "BFGS")`` returns."""
+    import numpy as np
+
     b = np.array(start, dtype=float)
     n = len(b)
     if maxit <= 0 or n == 0:
@@ -91,11 +96,15 @@ def vmmin(fn: Callable[[np.ndarray], float], gr: Callable[[np.ndarray], np.ndarr
 
 def _symmetric(lower: np.ndarray) -> np.ndarray:
     """The full matrix whose lower triangle R keeps (B[i][j], j <= i)."""
+    import numpy as np
+
     tri = np.tril(lower)
     return tri + np.tril(lower, -1).T
 
 
 def _search_direction(inverse: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
+    import numpy as np
+
     full = _symmetric(inverse)
     direction = np.empty(len(g))
     gradproj = 0.0
@@ -110,6 +119,8 @@ def _search_direction(inverse: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, f
 
 def _bfgs_update(inverse: np.ndarray, step: np.ndarray, change: np.ndarray,
                  d1: float) -> np.ndarray:
+    import numpy as np
+
     full = _symmetric(inverse)
     n = len(step)
     hc = np.empty(n)
