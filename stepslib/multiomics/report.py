@@ -52,12 +52,13 @@ def scatter(scores: Any, groups: Any, paths: list[Path]) -> None:
 
     fig, ax = plt.subplots(figsize=(5, 4.5))
     x, y = scores.columns[:2]
-    labels = groups if groups is not None else None
-    for name in sorted(labels.dropna().unique()) if labels is not None else [None]:
-        rows = scores.index if name is None else labels.index[labels == name]
-        ax.scatter(scores.loc[rows, x], scores.loc[rows, y], s=14, label=name)
-    if labels is not None:
-        ax.legend(title=labels.name)
+    if groups is None:
+        ax.scatter(scores[x], scores[y], s=14)
+    else:
+        for name in sorted(groups.dropna().unique()):
+            rows = groups.index[groups == name]
+            ax.scatter(scores.loc[rows, x], scores.loc[rows, y], s=14, label=name)
+        ax.legend(title=groups.name)
     ax.set_xlabel(x)
     ax.set_ylabel(y)
     fig.tight_layout()

@@ -80,7 +80,7 @@ def test_example_finds_what_was_planted(tmp_path: Path) -> None:
         assert best["factor"] == found[planted][0] and best["q_value"] < 1e-6
     dropped = read_tsv(out / "align" / "dropped_samples.tsv", index=False)
     for layer, samples in truth_lists("missing_samples").items():
-        assert sorted(dropped.query("layer == @layer")["sample_id"]) == sorted(samples)
+        assert sorted(dropped[dropped["layer"] == layer]["sample_id"]) == sorted(samples)
     summary = json.loads((out / "workflow_summary.json").read_text())
     assert {"mofa_r2", "joint_pca_variance_ratio", "canonical_correlations",
             "associations_q_below_0.05", "nmf_components"} <= set(summary)
