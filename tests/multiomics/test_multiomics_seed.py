@@ -124,3 +124,13 @@ def test_reads_the_gwas_store_and_the_rna_table_directly(tmp_path: Path) -> None
     table = pd.read_csv(cstmm, sep="\t", index_col=0).drop(columns=["length"], errors="ignore")
     ours = layers[[f"transcriptomics:{g}" for g in table.index]].loc[list(table.columns)]
     np.testing.assert_allclose(ours.to_numpy(), table.T.to_numpy(), rtol=1e-15)
+
+
+def test_a_missing_library_names_the_package_to_install() -> None:
+    from engine import StepError
+    from stepslib.multiomics.common import need
+
+    with pytest.raises(StepError) as caught:
+        need("mofapy2_not_installed_here", "mofapy2>=0.7")
+    assert "mofapy2>=0.7 is not installed" in str(caught.value)
+    assert "pip install 'mofapy2>=0.7'" in str(caught.value.hint)
