@@ -62,6 +62,11 @@ def test_the_wheel_ships_specs_and_examples(installed: Path, tmp_path: Path) -> 
     assert (package / "schemas/spec.schema.json").is_file()
     assert (package / "examples/gwas/example.bed").is_file()
     assert (package / "examples/rna/sample_sheet.tsv").is_file()
+    for domain, flagship in [("ecology", "community"), ("epigenome", "methylation"),
+                             ("simulation", "coalescent"), ("dna", "variants"),
+                             ("multiomics", "integrate")]:  # each domain's spec and its example
+        assert (package / f"specs/{domain}/{flagship}.yaml").is_file(), domain
+        assert any((package / f"examples/{domain}").iterdir()), domain
 
 
 def test_domains_and_plan_run_outside_the_checkout(installed: Path, tmp_path: Path) -> None:
