@@ -73,18 +73,6 @@ def fetch_assembly(assembly: str, fasta: str | os.PathLike[str] | None = None,
     return target
 
 
-def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested mappings to dotted keys, as ``--set`` takes them (same rule as the RNA entry)."""
-    flat: dict[str, Any] = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
 DOMAIN = {
     "description": "DNA: reads to variant calls (bwa, samtools, bcftools or freebayes); "
                    "sequences to trees with dna/phylo.yaml",

@@ -46,17 +46,6 @@ def execute_ecology_workflow(
                                   **run_options)
 
 
-def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def _seed_flags() -> dict[str, dict[str, Any]]:
     """MetaInformAnt's ``ecology run`` flags: each sets the config key of its name."""
     valued = {"--input": "input", "--output": "output", "--groups": "groups"}

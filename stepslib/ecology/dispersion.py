@@ -19,13 +19,9 @@ def vegan_embedding(distances: Any) -> tuple[Any, Any]:
     """(vectors scaled by sqrt(|eigenvalue|), mask of positive axes), as betadisper."""
     import numpy as np
 
-    d = np.asarray(distances, dtype=float)
-    n = d.shape[0]
-    centre = np.eye(n) - np.ones((n, n)) / n
-    gower = -0.5 * centre @ (d * d) @ centre
-    values, vectors = np.linalg.eigh((gower + gower.T) / 2)
-    order = np.argsort(values)[::-1]
-    values, vectors = values[order], vectors[:, order]
+    from stepslib.ecology.ordination import gower_eigen
+
+    values, vectors = gower_eigen(distances)
     tolerance = np.sqrt(np.finfo(float).eps)  # betadisper's TOL, absolute and relative
     keep = np.abs(values) > max(tolerance, tolerance * values[0])
     values, vectors = values[keep], vectors[:, keep]

@@ -26,8 +26,9 @@ PARAMS = {
 }
 
 
-def pcoa(distances: Any) -> tuple[Any, Any]:
-    """(eigenvalues, all in decreasing order; site scores on the positive axes)."""
+def gower_eigen(distances: Any) -> tuple[Any, Any]:
+    """Eigenvalues (decreasing) and eigenvectors of Gower's centred matrix -D²/2: the
+    principal coordinates' basis, which PCoA and vegan's betadisper share."""
     import numpy as np
 
     d = np.asarray(distances, dtype=float)
@@ -36,7 +37,14 @@ def pcoa(distances: Any) -> tuple[Any, Any]:
     gower = -0.5 * centre @ (d * d) @ centre
     values, vectors = np.linalg.eigh((gower + gower.T) / 2)
     order = np.argsort(values)[::-1]
-    values, vectors = values[order], vectors[:, order]
+    return values[order], vectors[:, order]
+
+
+def pcoa(distances: Any) -> tuple[Any, Any]:
+    """(eigenvalues, all in decreasing order; site scores on the positive axes)."""
+    import numpy as np
+
+    values, vectors = gower_eigen(distances)
     tol = np.sqrt(np.finfo(float).eps) * abs(values[0])
     positive = values > tol
     scores = vectors[:, positive] * np.sqrt(values[positive])

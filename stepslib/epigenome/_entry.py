@@ -26,17 +26,6 @@ def execute_epigenome_workflow(
     return engine.execute_bundled(SPEC, config, work_dir=work_dir, **run_options)
 
 
-def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
 DOMAIN = {
     "description": "Epigenome: CpG counts to methylation levels, differentially methylated "
                    "loci and regions (DSS's model); reads to peaks with epigenome/chipseq.yaml",

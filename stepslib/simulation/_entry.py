@@ -26,17 +26,6 @@ def execute_simulation_workflow(
     return engine.execute_bundled(SPEC, config, work_dir=work_dir, **run_options)
 
 
-def _flatten(mapping: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in mapping.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, Mapping) and value:
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def _seed_flags() -> dict[str, dict[str, Any]]:
     """MetaInformAnt's ``simulation run`` flags: each sets the config key of its name
     (``--steps`` is ``agent_steps``: ``steps`` is mi-run's per-step settings)."""
