@@ -42,7 +42,9 @@ from run_bench import (  # bench scripts run as files, not as a package
     write_dag,
 )
 
-ENGINES = ("mi-run", "doit", "make")
+BASELINE = "mi-run@base"  # --baseline: another checkout of mi-run, measured in the same rounds
+
+ENGINES: tuple[str, ...] = ("mi-run", "doit", "make")
 SLEEP = 0.2
 
 
@@ -143,8 +145,13 @@ def ensure_doit(venv: Path) -> list[str]:
     return [str(doit)]
 
 
-def commands(doit: list[str]) -> dict[str, dict[str, list[str]]]:
+def commands(doit: list[str], baseline: Path | None) -> dict[str, dict[str, list[str]]]:
+    # The baseline runs the same interpreter with its own tree first on sys.path.
+    base = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(baseline)!r}); "
+            "sys.argv[0] = 'mi-run'; from engine.cli.main import entry; entry()"]
     return {
+        BASELINE: {"dry": [*base, "wf.yaml", "--dry-run", "--json"],
+                   "run": [*base, "wf.yaml", "-j", "2"]},
         "mi-run": {"dry": [*MI_RUN, "wf.yaml", "--dry-run", "--json"],
                    "run": [*MI_RUN, "wf.yaml", "-j", "2"]},
         "make": {"dry": ["make", "-n", "all.txt"], "run": ["make", "-s", "-j2", "all.txt"],
@@ -154,7 +161,7 @@ def commands(doit: list[str]) -> dict[str, dict[str, list[str]]]:
 
 
 RENDER: dict[str, Callable[[Path, int, bool], list[str]]] = {
-    "mi-run": render_mi_run, "make": render_make, "doit": render_doit}
+    "mi-run": render_mi_run, BASELINE: render_mi_run, "make": render_make, "doit": render_doit}
 
 
 def run_ok(argv: Sequence[str], cwd: Path) -> tuple[float, float]:
@@ -215,10 +222,11 @@ def bench_sleep(cmds: dict[str, dict[str, list[str]]], parents: dict[str, list[s
         walls = {}
         for engine in ENGINES:
             folder = fresh(engine)
-            if engine == "mi-run":
+            if engine.startswith("mi-run"):
                 write_dag(folder, parents, SLEEP)
                 walls[engine] = run_ok(cmds[engine]["run"], folder)
-                noop.append(run_ok(cmds[engine]["run"], folder)[0])
+                if engine == "mi-run":
+                    noop.append(run_ok(cmds[engine]["run"], folder)[0])
             elif engine == "make":
                 render_sleep_make(folder, parents)
                 walls[engine] = run_ok(cmds[engine]["sleep"], folder)
@@ -247,9 +255,10 @@ def verdict(row: Row, target: str) -> str:
 
 
 def print_row(label: str, row: Row, targets: Sequence[str], extra: str = "") -> None:
-    mi, doit, make = (row[e][0] for e in ENGINES)
+    mi, doit, make = (row[e][0] for e in ("mi-run", "doit", "make"))
     checks = ", ".join(f"{t} {verdict(row, t)}" for t in targets)
-    print(f"| {label} | {mi:.3f} s ({row['mi-run'][1]:.0f} MB) | {doit:.3f} s | {make:.3f} s "
+    base = f" {row[BASELINE][0]:.3f} s ({row[BASELINE][1]:.0f} MB) |" if BASELINE in row else ""
+    print(f"| {label} |{base} {mi:.3f} s ({row['mi-run'][1]:.0f} MB) | {doit:.3f} s | {make:.3f} s "
           f"| {mi / doit:.2f} | {mi / make:.2f} | {checks}{extra} |", flush=True)
 
 
@@ -260,14 +269,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--big", action="store_true", help="also dry-run 100,000 jobs")
     parser.add_argument("--only", default="dry,run,sleep", help="comma list of: dry,run,sleep")
     parser.add_argument("--doit-venv", type=Path, default=Path("/tmp/mi-peers-venv"))
+    parser.add_argument("--baseline", type=Path, help="a checkout of mi-run to compare with "
+                        "(e.g. an earlier commit, `git archive`d): an extra column")
     args = parser.parse_args(argv)
+    global ENGINES
+    if args.baseline:
+        ENGINES = (BASELINE, *ENGINES)
     only = set(args.only.split(","))
     sizes = [int(s) for s in args.sizes.split(",")]
-    cmds = commands(ensure_doit(args.doit_venv))
+    cmds = commands(ensure_doit(args.doit_venv), args.baseline)
     print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; "
           f"median of {args.repeat}, whole processes; mi-run peak RSS in brackets\n")
-    print("| measure | mi-run | doit 0.37 | GNU make | mi-run/doit | mi-run/make | target |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    base = f" mi-run ({args.baseline}) |" if args.baseline else ""
+    print(f"| measure |{base} mi-run | doit 0.37 | GNU make | mi-run/doit | mi-run/make | target |")
+    print("|---|" + "---:|" * (5 + bool(args.baseline)) + "---|")
     if "dry" in only:
         for n in sizes + ([100_000] if args.big else []):
             for chain in (False, True):
