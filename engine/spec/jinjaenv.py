@@ -14,17 +14,6 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from engine.spec.templates import (
-    Gathered,
-    _basename,
-    _dirname,
-    _expand,
-    _item_value,
-    _shell_quote,
-    _stem,
-    _unquoted,
-)
-
 
 class Missing(jinja2.UndefinedError):
     """Jinja2's undefined error, keeping what was looked up in what."""
@@ -44,37 +33,16 @@ class _Undefined(jinja2.StrictUndefined):
         super().__init__(hint, obj, name, factory)
 
 
-def _where(value: Any, **conditions: Any) -> Gathered:
-    """``steps.call.outputs.vcf | where(chrom=item)``: the paths of the instances whose item
-    has those values (``item.chrom == item`` here); a scalar item is matched as ``item=``."""
-    if not isinstance(value, Gathered):
-        raise jinja2.TemplateRuntimeError(
-            "where(...) filters a fan-out's gathered paths, e.g. "
-            "steps.call.outputs.vcf | where(chrom=item)")
-    if not conditions:
-        raise jinja2.TemplateRuntimeError("where(...) needs at least one KEY=VALUE")
-    kept, origins = [], []
-    for path, origin in zip(value, value.origins):
-        if all(_item_value(origin, key) == str(wanted) for key, wanted in conditions.items()):
-            kept.append(path)
-            origins.append(origin)
-    return Gathered(kept, origins)
-
-
-def _make_env(finalize: Callable[[Any], Any] | None) -> jinja2.Environment:
+def make_env(finalize: Callable[[Any], Any] | None, filters: dict[str, Callable[..., Any]],
+             globals_: dict[str, Any]) -> jinja2.Environment:
+    """A sandboxed environment with our undefined, filters and globals (given by
+    ``engine.spec.templates``, which owns them: this module does not import it back)."""
     env = ImmutableSandboxedEnvironment(
         undefined=_Undefined,
         autoescape=False,
         keep_trailing_newline=True,
         finalize=finalize,
     )
-    env.filters.update(
-        unquoted=_unquoted, basename=_basename, dirname=_dirname, stem=_stem, quote=_shell_quote,
-        where=_where,
-    )
-    env.globals["expand"] = _expand
+    env.filters.update(filters)
+    env.globals.update(globals_)
     return env
-
-
-VALUE_ENV = _make_env(None)
-SHELL_ENV = _make_env(_shell_quote)

@@ -14,8 +14,10 @@ Jinja2 entirely (a split-and-lookup renderer), which keeps planning 100k instanc
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import shlex
+import types
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import PurePath
@@ -130,6 +132,25 @@ class Gathered(list[str]):
         self.origins: list[Any] = list(origins)
 
 
+def _where(value: Any, **conditions: Any) -> Gathered:
+    """``steps.call.outputs.vcf | where(chrom=item)``: the paths of the instances whose item
+    has those values (``item.chrom == item`` here); a scalar item is matched as ``item=``."""
+    import jinja2  # only Jinja2 templates reach this filter
+
+    if not isinstance(value, Gathered):
+        raise jinja2.TemplateRuntimeError(
+            "where(...) filters a fan-out's gathered paths, e.g. "
+            "steps.call.outputs.vcf | where(chrom=item)")
+    if not conditions:
+        raise jinja2.TemplateRuntimeError("where(...) needs at least one KEY=VALUE")
+    kept, origins = [], []
+    for path, origin in zip(value, value.origins):
+        if all(_item_value(origin, key) == str(wanted) for key, wanted in conditions.items()):
+            kept.append(path)
+            origins.append(origin)
+    return Gathered(kept, origins)
+
+
 def _item_value(origin: Any, key: str) -> str | None:
     if isinstance(origin, Mapping):
         found = origin.get(key)
@@ -137,11 +158,19 @@ def _item_value(origin: Any, key: str) -> str | None:
     return str(origin) if key == "item" else None
 
 
+@functools.cache
 def _jinja() -> Any:
-    """``engine.spec.jinjaenv``, imported on first use (see its docstring)."""
+    """Jinja2 and our two environments, made on first use (see ``engine.spec.jinjaenv``)."""
     from engine.spec import jinjaenv
 
-    return jinjaenv
+    filters: dict[str, Callable[..., Any]] = {
+        "unquoted": _unquoted, "basename": _basename, "dirname": _dirname, "stem": _stem,
+        "quote": _shell_quote, "where": _where}
+    globals_ = {"expand": _expand}
+    return types.SimpleNamespace(
+        jinja2=jinjaenv.jinja2, Missing=jinjaenv.Missing,
+        VALUE_ENV=jinjaenv.make_env(None, filters, globals_),
+        SHELL_ENV=jinjaenv.make_env(_shell_quote, filters, globals_))
 
 
 _JINJA_WORDS = frozenset({
