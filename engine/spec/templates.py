@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib
 import re
 import shlex
 import types
@@ -168,7 +169,7 @@ def _jinja() -> Any:
         "quote": _shell_quote, "where": _where}
     globals_ = {"expand": _expand}
     return types.SimpleNamespace(
-        jinja2=jinjaenv.jinja2, Missing=jinjaenv.Missing,
+        jinja2=importlib.import_module("jinja2"), Missing=jinjaenv.Missing,
         VALUE_ENV=jinjaenv.make_env(None, filters, globals_),
         SHELL_ENV=jinjaenv.make_env(_shell_quote, filters, globals_))
 
