@@ -11,7 +11,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,23 +29,36 @@ def record_path(state_dir: str, run_id: str) -> str:
     return os.path.join(runs_dir(state_dir), f"{run_id}.json")
 
 
-def write_record(state_dir: str, record: Mapping[str, Any], keep: int) -> str:
+def write_record(state_dir: str, record: Mapping[str, Any], keep: int,
+                 instances: Iterable[Mapping[str, Any]] | None = None) -> str:
     """Write ``record`` as ``runs/<run_id>.json`` (a temporary file renamed over it, so a
-    reader never sees half a record), then remove all but the newest ``keep`` records."""
+    reader never sees half a record), then remove all but the newest ``keep`` records.
+    ``instances``: the record's last key, written entry by entry as the iterable yields them
+    (the same bytes as one ``dumps`` of the whole record, without holding it all)."""
     folder = runs_dir(state_dir)
     os.makedirs(folder, exist_ok=True)
     path = record_path(state_dir, str(record["run_id"]))
-    text = json.dumps(record, separators=(",", ":"), ensure_ascii=False, default=str)
+    text = _dumps(record)
     fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".tmp", dir=folder)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+            if instances is None:
+                handle.write(text)
+            else:
+                handle.write(text[:-1] + ("," if record else "") + '"instances":[')
+                for number, entry in enumerate(instances):
+                    handle.write("," + _dumps(entry) if number else _dumps(entry))
+                handle.write("]}")
         os.replace(tmp, path)
     except BaseException:
         _unlink(tmp)
         raise
     prune(state_dir, keep)
     return path
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
 def prune(state_dir: str, keep: int) -> list[str]:

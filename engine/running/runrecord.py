@@ -15,7 +15,7 @@ import platform
 import socket
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -79,8 +79,11 @@ def write_run_record(info: RunInfo, recorder: Recorder, status: RunStatus,
     ended = time.time()
     log = recorder.runlog
     tools = ask_versions(tools_of(log.ran.values()))
-    record = build_record(info, log, status, ended, recorder.sizes(), tools)
-    return write_record(options.state_dir, record, options.keep_runs)
+    # The instances are written one by one as they are built: holding 10,000 entries and
+    # their JSON text at once was a third of a 10,000-step run's peak memory.
+    head = record_head(info, log, status, ended, tools)
+    return write_record(options.state_dir, head, options.keep_runs,
+                        instance_entries(log, recorder.sizes()))
 
 
 def spec_sha256(path: str) -> str | None:
@@ -128,15 +131,22 @@ def host_info() -> dict[str, Any]:
 def build_record(info: RunInfo, log: RunLog, status: RunStatus, ended: float,
                  sizes: Mapping[str, int], tools: Mapping[str, Any]) -> dict[str, Any]:
     """The record as a JSON-able dict (the keys in the order ``docs/report.md`` lists)."""
+    record = record_head(info, log, status, ended, tools)
+    record["instances"] = list(instance_entries(log, sizes))
+    return record
+
+
+def record_head(info: RunInfo, log: RunLog, status: RunStatus, ended: float,
+                tools: Mapping[str, Any]) -> dict[str, Any]:
+    """Every key of the record but the last, ``instances`` (see :func:`instance_entries`)."""
     plan = log.plan
-    instances = [_instance(node, log, plan, sizes) for node in _nodes(log)]
-    _add_log_tails(instances)
     work_dirs = {i.work_dir for i in log.ran.values()}
     if plan is not None:
         work_dirs.update(i.work_dir for i in list(plan.instances.values())[:1])
     counts: dict[str, int] = {}
-    for entry in instances:
-        counts[entry["status"]] = counts.get(entry["status"], 0) + 1
+    for node in _nodes(log):
+        status_value = _status_of(node, log, plan).value
+        counts[status_value] = counts.get(status_value, 0) + 1
     return {
         "format": FORMAT, "run_id": info.run_id, "workflow": info.workflow,
         "status": RunStatus(status).value,
@@ -150,15 +160,27 @@ def build_record(info: RunInfo, log: RunLog, status: RunStatus, ended: float,
         "work_dir": sorted(work_dirs)[0] if len(work_dirs) == 1 else None,
         "config": list(info.config), "tools": dict(tools), "counts": counts,
         "steps": _steps(plan), "critical_path": critical_path(log),
-        "instances": instances,
     }
 
 
-def _add_log_tails(instances: list[dict[str, Any]]) -> None:
-    """The last lines of each failed instance's log (read now: a later run may replace it)."""
-    failed = [e for e in instances if e["status"] == Status.FAILED.value and e.get("log")]
-    for entry in failed[:MAX_TAILS]:
-        entry["log_tail"] = tail_of(Path(entry["log"]), LOG_TAIL_LINES)
+def instance_entries(log: RunLog, sizes: Mapping[str, int]) -> Iterator[dict[str, Any]]:
+    """The record's ``instances``, in order, each built when asked for; the first
+    ``MAX_TAILS`` failed ones carry the last lines of their logs (read now: a later run may
+    replace them)."""
+    tails_left = MAX_TAILS
+    for node in _nodes(log):
+        entry = _instance(node, log, log.plan, sizes)
+        if tails_left and entry["status"] == Status.FAILED.value and entry.get("log"):
+            entry["log_tail"] = tail_of(Path(entry["log"]), LOG_TAIL_LINES)
+            tails_left -= 1
+        yield entry
+
+
+def _status_of(node: str, log: RunLog, plan: Plan | None) -> Status:
+    instance = log.ran.get(node) or (plan.instances.get(node) if plan is not None else None)
+    if instance is None:  # a fan-out that was never expanded
+        return Status.NOT_STARTED
+    return log.statuses.get(node, Status.NOT_STARTED)
 
 
 def _t(seconds: float | None) -> float | None:
@@ -193,7 +215,7 @@ def _steps(plan: Plan | None) -> list[dict[str, Any]]:
 def _instance(node: str, log: RunLog, plan: Plan | None,
               sizes: Mapping[str, int]) -> dict[str, Any]:
     instance = log.ran.get(node) or (plan.instances.get(node) if plan is not None else None)
-    status = log.statuses.get(node, Status.NOT_STARTED)
+    status = _status_of(node, log, plan)
     if instance is None:  # a fan-out that was never expanded
         step = plan.step_of(node) if plan is not None else node
         reason = plan.pending[node].reason if plan is not None and node in plan.pending else ""

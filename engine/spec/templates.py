@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib
 import re
 import shlex
+import types
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jinja2
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+if TYPE_CHECKING:
+    import jinja2
 
 _SIMPLE_EXPR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 _WHOLE_EXPR = re.compile(r"^\s*\{\{(.*)\}\}\s*$", re.S)
@@ -72,24 +74,6 @@ def missing_error(owner: str | None, value: Any, name: str, needle: str | None) 
     if isinstance(value, list):
         kind = "a list"
     return TemplateError(f"{owner} is {kind}, which has no '{name}'", name, (), needle or name)
-
-
-class _Missing(jinja2.UndefinedError):
-    """Jinja2's undefined error, keeping what was looked up in what."""
-
-    def __init__(self, message: str | None = None, obj: Any = None, name: str | None = None):
-        super().__init__(message)
-        self.obj, self.name = obj, name
-
-
-class _Undefined(jinja2.StrictUndefined):
-    __slots__ = ()
-
-    def __init__(self, hint: str | None = None, obj: Any = jinja2.utils.missing,
-                 name: str | None = None, exc: Any = None):
-        # Jinja2 raises ``exc(message)``: a partial keeps what was looked up in what.
-        factory: Any = functools.partial(_Missing, obj=obj, name=name)
-        super().__init__(hint, obj, name, factory)
 
 
 class Unquoted(str):
@@ -152,6 +136,8 @@ class Gathered(list[str]):
 def _where(value: Any, **conditions: Any) -> Gathered:
     """``steps.call.outputs.vcf | where(chrom=item)``: the paths of the instances whose item
     has those values (``item.chrom == item`` here); a scalar item is matched as ``item=``."""
+    import jinja2  # only Jinja2 templates reach this filter
+
     if not isinstance(value, Gathered):
         raise jinja2.TemplateRuntimeError(
             "where(...) filters a fan-out's gathered paths, e.g. "
@@ -173,23 +159,26 @@ def _item_value(origin: Any, key: str) -> str | None:
     return str(origin) if key == "item" else None
 
 
-def _make_env(finalize: Callable[[Any], Any] | None) -> jinja2.Environment:
-    env = ImmutableSandboxedEnvironment(
-        undefined=_Undefined,
-        autoescape=False,
-        keep_trailing_newline=True,
-        finalize=finalize,
-    )
-    env.filters.update(
-        unquoted=_unquoted, basename=_basename, dirname=_dirname, stem=_stem, quote=_shell_quote,
-        where=_where,
-    )
-    env.globals["expand"] = _expand
-    return env
+@functools.cache
+def _jinja() -> Any:
+    """Jinja2 and our two environments, made on first use (see ``engine.spec.jinjaenv``)."""
+    from engine.spec import jinjaenv
+
+    filters: dict[str, Callable[..., Any]] = {
+        "unquoted": _unquoted, "basename": _basename, "dirname": _dirname, "stem": _stem,
+        "quote": _shell_quote, "where": _where}
+    globals_ = {"expand": _expand}
+    return types.SimpleNamespace(
+        jinja2=importlib.import_module("jinja2"), Missing=jinjaenv.Missing,
+        VALUE_ENV=jinjaenv.make_env(None, filters, globals_),
+        SHELL_ENV=jinjaenv.make_env(_shell_quote, filters, globals_))
 
 
-_VALUE_ENV = _make_env(None)
-_SHELL_ENV = _make_env(_shell_quote)
+_JINJA_WORDS = frozenset({
+    "true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
+    "else", "elif", "endif", "for", "endfor", "block", "extends", "import", "include", "from",
+    "macro", "call", "set", "with", "without", "recursive", "pluck", "as", "loop", "self",
+    "varargs", "kwargs", "caller"})
 
 
 def _lookup(context: Mapping[str, Any], dotted: str) -> Any:
@@ -229,19 +218,21 @@ class Template:
             self._compile_jinja()
             whole = _WHOLE_EXPR.match(source)
             if whole and not shell and source.count("{{") == 1:
+                jinja = _jinja()
                 try:
-                    self._native = _VALUE_ENV.compile_expression(whole.group(1).strip())
-                except jinja2.TemplateSyntaxError as exc:
+                    self._native = jinja.VALUE_ENV.compile_expression(whole.group(1).strip())
+                except jinja.jinja2.TemplateSyntaxError as exc:
                     raise TemplateError(f"template syntax error: {exc.message}") from None
             return
         self._parts = [(i % 2 == 1, piece) for i, piece in enumerate(pieces) if piece or i % 2]
         self._fast = _generate(self._parts, shell)
 
     def _compile_jinja(self) -> None:
-        env = _SHELL_ENV if self.shell else _VALUE_ENV
+        jinja = _jinja()
+        env = jinja.SHELL_ENV if self.shell else jinja.VALUE_ENV
         try:
             self._jinja = env.from_string(self.source)
-        except jinja2.TemplateSyntaxError as exc:
+        except jinja.jinja2.TemplateSyntaxError as exc:
             raise TemplateError(f"template syntax error: {exc.message}") from None
 
     def render(self, context: Mapping[str, Any]) -> Any:
@@ -270,12 +261,14 @@ class Template:
                 value = _lookup(context, piece)
                 out.append(_shell_quote(value) if self.shell else _to_text(value))
             return "".join(out)
+        jinja = _jinja()  # loaded already: this template was compiled by Jinja2
+        jinja2 = jinja.jinja2
         try:
             if self._native is not None:
                 return self._native(**context)
             assert self._jinja is not None
             return self._jinja.render(context)
-        except _Missing as exc:
+        except jinja.Missing as exc:
             top_level = exc.obj is jinja2.utils.missing
             raise missing_error(None if top_level else "the value", context if top_level
                                 else exc.obj, str(exc.name), None) from None
@@ -352,11 +345,19 @@ def render_value(value: Any, context: Mapping[str, Any]) -> Any:
 
 def referenced_names(source: str) -> set[str]:
     """Top-level variable names a template reads (for config ordering and step references)."""
+    if "{%" not in source and "{#" not in source:
+        pieces = _SIMPLE_EXPR.split(source)
+        roots = {dotted.split(".", 1)[0] for dotted in pieces[1::2]}
+        # Only plain lookups (what Jinja2 would report too: each lookup's first name), unless
+        # a "name" is one of Jinja2's constants or keywords, which it treats differently.
+        if "{{" not in "".join(pieces[0::2]) and not roots & _JINJA_WORDS:
+            return roots
+    jinja = _jinja()
     from jinja2 import meta
 
     try:  # the analysis compiles the template: an unknown filter is found there
-        return set(meta.find_undeclared_variables(_VALUE_ENV.parse(source)))
-    except jinja2.TemplateSyntaxError as exc:
+        return set(meta.find_undeclared_variables(jinja.VALUE_ENV.parse(source)))
+    except jinja.jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error: {exc.message}") from None
 
 
