@@ -51,7 +51,9 @@ def spatial_median(points: Any) -> Any:
         return float(r_sums(row_lengths(x), axis=0))
 
     def gradient(x: Any) -> Any:
-        return r_sums(-(points - x) / row_lengths(x)[:, None], axis=0)
+        # at a data point the gradient is 0/0 = NaN, in R too; vmmin then restarts as R's does
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return r_sums(-(points - x) / row_lengths(x)[:, None], axis=0)
 
     return vmmin(total, gradient, np.median(points, axis=0))
 
