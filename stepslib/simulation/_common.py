@@ -21,10 +21,11 @@ SEED_PARAM = {"type": "integer", "minimum": 1, "maximum": 2**32 - 1, "default": 
 SEED_OFFSET = {"ancestry": 0, "mutations": 1, "reference": 2, "phenotype": 3, "reads": 4}
 
 _PIP_HINT = {
-    "msprime": "pip install 'metainformant-flow[sim]' (or: pip install msprime)",
-    "tskit": "pip install 'metainformant-flow[sim]' (or: pip install tskit)",
-    "demes": "pip install 'metainformant-flow[sim]' (demes comes with msprime)",
-    "stdpopsim": "pip install stdpopsim (catalogue models; no recombination maps are used)",
+    "msprime": "pip install msprime (a dependency of mi-run: reinstall it, or run make dev)",
+    "tskit": "pip install tskit (it comes with msprime)",
+    "demes": "pip install demes (it comes with msprime)",
+    "stdpopsim": "pip install 'metainformant-flow[sim]' or pip install stdpopsim (catalogue "
+                 "models; no recombination maps are used)",
 }
 
 
