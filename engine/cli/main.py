@@ -11,7 +11,7 @@ import gc
 import os
 import shlex
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from engine import envvars
 from engine.errors import MiError, UsageError
@@ -91,7 +91,7 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                            "$MI_KEEP_RUNS or 50)")
 
 
-def build_parser() -> dict[str, argparse.ArgumentParser]:
+def _top_parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(
         prog="mi-run",
         description="Run a metainformant-flow workflow spec. Subcommands: "
@@ -105,19 +105,31 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     )
     top.add_argument("--version", action="version", version=f"mi-run {__version__}")
     _run_options(top)
-    parsers = {"run": top}
+    return top
+
+
+def _validate_parser() -> argparse.ArgumentParser:
     validate = argparse.ArgumentParser(prog="mi-run validate", description="check a spec and its config")
     validate.add_argument("spec")
     _common(validate)
-    parsers["validate"] = validate
+    return validate
+
+
+def _schema_parser() -> argparse.ArgumentParser:
     schema = argparse.ArgumentParser(prog="mi-run schema", description="print the spec JSON Schema")
     schema.add_argument("--debug", action="store_true")
-    parsers["schema"] = schema
+    return schema
+
+
+def _steps_parser() -> argparse.ArgumentParser:
     steps = argparse.ArgumentParser(prog="mi-run steps", description="list registered steps")
     steps.add_argument("name", nargs="?", help="show one step's description and params schema")
     steps.add_argument("--json", action="store_true")
     steps.add_argument("--debug", action="store_true")
-    parsers["steps"] = steps
+    return steps
+
+
+def _clean_parser() -> argparse.ArgumentParser:
     clean = argparse.ArgumentParser(prog="mi-run clean", description="tidy the state directory")
     clean.add_argument("spec")
     _common(clean)
@@ -128,7 +140,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     clean.add_argument("--logs", action="store_true",
                        help="remove the logs of instances the workflow no longer has, and "
                             "of every run but each instance's latest")
-    parsers["clean"] = clean
+    return clean
+
+
+def _status_parser() -> argparse.ArgumentParser:
     status = argparse.ArgumentParser(prog="mi-run status", description="state of every step instance")
     status.add_argument("spec")
     _common(status)
@@ -136,7 +151,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     status.add_argument("--json", action="store_true")
     status.add_argument("--logs", action="store_true",
                         help="add a column with each instance's latest log")
-    parsers["status"] = status
+    return status
+
+
+def _log_parser() -> argparse.ArgumentParser:
     log = argparse.ArgumentParser(prog="mi-run log",
                                   description="print an instance's log (its latest attempt)")
     log.add_argument("spec")
@@ -147,7 +165,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
                      help="every attempt of the instance's latest run")
     _common(log)
     log.add_argument("--state-dir", default=None)
-    parsers["log"] = log
+    return log
+
+
+def _report_parser() -> argparse.ArgumentParser:
     report = argparse.ArgumentParser(
         prog="mi-run report", description="write the HTML report of a recorded run: DAG, "
         "timeline, resources, failures, config and versions, in one file that opens offline")
@@ -159,7 +180,10 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
                              "latest run of this workflow)")
     report.add_argument("-o", "--output", default="report.html", metavar="FILE.html",
                         help="where to write it (default: report.html)")
-    parsers["report"] = report
+    return report
+
+
+def _step_parser() -> argparse.ArgumentParser:
     one = argparse.ArgumentParser(prog="mi-run step", description="run one registered step by hand")
     one.add_argument("name", help="registered step, e.g. gwas.plots")
     one.add_argument("--input", "-i", action="append", default=[], metavar="NAME=PATH[,PATH]")
@@ -167,15 +191,26 @@ def build_parser() -> dict[str, argparse.ArgumentParser]:
     one.add_argument("--param", "-p", action="append", default=[], metavar="KEY=VALUE")
     one.add_argument("--threads", type=int, default=1)
     one.add_argument("--debug", action="store_true")
-    parsers["step"] = one
-    return parsers
+    return one
+
+
+# Only the parser of the command given is built: all nine cost ~6 ms of every start-up.
+_PARSERS: dict[str, Callable[[], argparse.ArgumentParser]] = {
+    "run": _top_parser, "validate": _validate_parser, "schema": _schema_parser,
+    "steps": _steps_parser, "clean": _clean_parser, "status": _status_parser,
+    "log": _log_parser, "report": _report_parser, "step": _step_parser,
+}
+
+
+def build_parser(command: str = "run") -> argparse.ArgumentParser:
+    """The argument parser of ``command`` (one of :data:`SUBCOMMANDS`)."""
+    return _PARSERS[command]()
 
 
 def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
     """Parse ``argv`` and run the subcommand; returns the exit code. ``console``: called by
     the console script (:func:`entry`), which owns the process and may tune its GC."""
     args_list = list(sys.argv[1:] if argv is None else argv)
-    parsers = build_parser()
     command, resume, verb = "run", None, None
     if args_list and args_list[0] in SUBCOMMANDS:
         command = args_list.pop(0)
@@ -197,7 +232,7 @@ def main(argv: Sequence[str] | None = None, *, console: bool = False) -> int:
             return 2
     # `mi-run gwas run --check -j 2`: validate, accepting the run's options it does not use
     checking = command == "validate" and verb == "run"
-    parser = parsers["run" if checking else command]
+    parser = build_parser("run" if checking else command)
     # Targets may come after options (mi-run SPEC -j 2 out/a.txt), as make and Snakemake allow.
     args = (parser.parse_intermixed_args(args_list) if command == "run" or checking
             else parser.parse_args(args_list))

@@ -9,11 +9,27 @@ backend runs shell commands as :mod:`.shell` says. Backends are imported lazily.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import UsageError
-from engine.executors.base import Executor
-from engine.model import Outcome
+
+if TYPE_CHECKING:
+    from engine.executors.base import Executor
+    from engine.model import Outcome
+else:
+
+    def __getattr__(name: str) -> Any:
+        # The command line needs only EXECUTORS to parse --backend; the base class (and the
+        # registry it imports) is loaded when an executor is made, not on every start-up.
+        if name == "Executor":
+            from engine.executors.base import Executor
+
+            return Executor
+        if name == "Outcome":
+            from engine.model import Outcome
+
+            return Outcome
+        raise AttributeError(f"module 'engine.executors' has no attribute {name!r}")
 
 EXECUTORS = ("processes", "loky", "threads", "serial", "dask")
 
