@@ -15,8 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import yaml
-
 from engine import envvars
 from engine.errors import Diagnostic, SpecError, find_in_source
 from engine.spec.templates import TemplateError, compile_template, is_template, referenced_names
@@ -105,6 +103,8 @@ def _file_origin(layer: str, marks: Marks, prefix: PathKey) -> Any:
 def parse_scalar(text: str) -> Any:
     """A value typed as YAML (``4`` -> 4, ``false`` -> False, ``1e-6`` -> 1e-06); text that is
     not valid YAML stays text."""
+    import yaml  # only for values typed on the command line or in MI_* variables
+
     try:
         return load_scalar(text) if text.strip() else ""
     except yaml.YAMLError:
@@ -118,6 +118,8 @@ def parse_value(text: str, source: str, path: str = "<command line>") -> Any:
         raise SpecError([Diagnostic(f"{source} has an empty value", path=path,
                                     hint="give a value; for an empty string write it quoted: "
                                          "\"\" (e.g. --set 'label=\"\"')")])
+    import yaml
+
     try:
         return load_scalar(text)
     except yaml.YAMLError as exc:

@@ -12,6 +12,7 @@ from typing import Any
 
 from engine.errors import Diagnostic, schema_type_words, value_words
 from engine.resources import schema_path
+from engine.spec.yamlcache import cache_dir
 from engine.spec.yamlload import Marks, PathKey
 
 
@@ -59,8 +60,7 @@ def _verdict_file(data: Any, name: str) -> Path | None:
     digest = hashlib.sha256(schema_path(name).read_bytes())
     digest.update(f"\0{found.origin}\0{installed.st_size}\0{installed.st_mtime_ns}\0".encode())
     digest.update(repr(data).encode("utf-8", "surrogatepass"))
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base, "mi-run", "valid-specs", digest.hexdigest())
+    return Path(cache_dir("valid-specs"), digest.hexdigest())
 
 
 def _remember_valid(verdict: Path) -> None:
