@@ -9,11 +9,13 @@ the next time its text is the same, without importing PyYAML.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engine.errors import Diagnostic, SpecError
+from engine.spec.marks import Document, Marks, PathKey
+
+__all__ = ["Document", "Marks", "PathKey", "load_scalar", "load_yaml_file", "load_yaml_text"]
 
 
 def load_scalar(text: str) -> Any:
@@ -21,44 +23,6 @@ def load_scalar(text: str) -> Any:
     from engine.spec.yamlparse import load_scalar as parse_scalar
 
     return parse_scalar(text)
-
-
-PathKey = tuple[str | int, ...]
-
-
-@dataclass(frozen=True)
-class Marks:
-    """Where each value (and each mapping key) of a loaded document was written."""
-
-    path: str
-    values: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-    keys: dict[PathKey, tuple[int, int]] = field(default_factory=dict)
-
-    def at(self, where: PathKey, *, key: bool = False) -> tuple[int, int]:
-        """(line, col) of ``where``, falling back to the nearest enclosing value."""
-        table = self.keys if key else self.values
-        probe = tuple(where)
-        while True:
-            if probe in table:
-                return table[probe]
-            if probe in self.values:
-                return self.values[probe]
-            if not probe:
-                return (0, 0)
-            probe = probe[:-1]
-
-    def diagnostic(
-        self, where: PathKey, message: str, hint: str | None = None, *, key: bool = False
-    ) -> Diagnostic:
-        line, col = self.at(where, key=key)
-        return Diagnostic(message=message, path=self.path, line=line, col=col, hint=hint)
-
-
-@dataclass(frozen=True)
-class Document:
-    data: Any
-    marks: Marks
-    warnings: tuple[Diagnostic, ...] = ()  # repeated keys, when they are allowed
 
 
 def load_yaml_file(path: str | Path, repeated_keys: str = "error") -> Document:

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from engine.errors import Diagnostic, SpecError
-from engine.spec.yamlload import Document, Marks, PathKey
+from engine.spec.marks import Document, Marks, PathKey
 
 try:  # the C loader composes several times faster
     _Base: type = yaml.CSafeLoader
