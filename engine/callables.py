@@ -26,7 +26,6 @@ import importlib
 import inspect
 import json
 import os
-import pickle
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -169,6 +168,8 @@ def read_result(path: str | os.PathLike[str]) -> Any:
     """The value kept by :func:`write_result` (a pickle starts with protocol byte 0x80)."""
     data = Path(path).read_bytes()
     if data[:1] == b"\x80":
+        import pickle  # only for a kept result that is not JSON
+
         return pickle.loads(data)
     return json.loads(data.decode("utf-8"))
 
@@ -197,6 +198,8 @@ def _same_types(loaded: Any, value: Any) -> bool:
 
 
 def _pickled(value: Any) -> bytes:
+    import pickle
+
     try:
         return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception as exc:

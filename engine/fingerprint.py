@@ -28,7 +28,6 @@ relative paths with each file's own content digest (``None`` when any file is ov
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat as stat_mod
 from dataclasses import dataclass
@@ -62,6 +61,8 @@ class Fingerprint:
 def hash_file(path: str | os.PathLike[str]) -> str:
     """Hex digest of the file's content (streamed, constant memory)."""
     with open(path, "rb") as handle:
+        import hashlib  # OpenSSL's bindings: only when a file is hashed
+
         return hashlib.file_digest(handle, HASH_NAME).hexdigest()
 
 
@@ -129,6 +130,8 @@ def _dir_fingerprint(root: str, hash_limit: int | None, *, with_digest: bool) ->
     files = _walk_files(root)
     total = sum(st.st_size for _, st in files)
     newest = max((st.st_mtime_ns for _, st in files), default=os.stat(root).st_mtime_ns)
+    import hashlib
+
     listing = hashlib.new(HASH_NAME)
     for rel, st in files:
         listing.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))

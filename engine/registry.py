@@ -13,7 +13,6 @@ metadata must stay cheap.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import importlib
 import inspect
 import pkgutil
@@ -22,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from engine import callables, envvars
+from engine.digests import blake2b
 from engine.errors import MiError, UnknownStepError
 
 ENTRY_POINT_GROUP = "metainformant.steps"
@@ -125,7 +125,7 @@ class StepInfo:
             source = inspect.getsource(self.function)
         except (OSError, TypeError):
             source = f"{self.module}.{getattr(self.function, '__qualname__', self.name)}"
-        return "src:" + hashlib.blake2b(source.encode(), digest_size=12).hexdigest()
+        return "src:" + blake2b(source.encode(), digest_size=12).hexdigest()
 
 
 def _close_params_schema(schema: Mapping[str, Any] | None) -> dict[str, Any]:

@@ -6,13 +6,13 @@ database: a :class:`Record` is a frozen row, :class:`Records` the rows of one wo
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
+from engine.digests import sha1
 from engine.fingerprint import Fingerprint
 from engine.model import Status
 
@@ -82,6 +82,5 @@ class Records(dict[str, Record]):
 def config_key(paths: Iterable[str], signature: Mapping[str, Any]) -> str:
     """What tells two configurations of one instance apart: its output paths, and its command
     or step code and params (a short hash of them)."""
-    digest = hashlib.sha1(json.dumps(signature, sort_keys=True, default=str).encode(),
-                          usedforsecurity=False).hexdigest()[:16]
+    digest = sha1(json.dumps(signature, sort_keys=True, default=str).encode()).hexdigest()[:16]
     return "\n".join(sorted(paths)) + "\n#" + digest

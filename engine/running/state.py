@@ -30,7 +30,6 @@ import json
 import os
 import sqlite3
 import time
-import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring_ascii as _quote
@@ -183,7 +182,7 @@ class StateStore:
         run_id: str | None = None,
     ) -> str:
         """Insert a run row (status ``running``) and return its id."""
-        run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        run_id = run_id or time.strftime("%Y%m%d-%H%M%S-") + os.urandom(3).hex()
         if self._lock_fd is not None:  # say which run holds the lock (see running.lockfile)
             line = lockfile.holder_line(run_id)
             os.pwrite(self._lock_fd, line, 0)  # only grows: a reader sees the old or new line

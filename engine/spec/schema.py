@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import difflib
-import hashlib
 import json
 import os
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from engine.digests import blake2b
 from engine.errors import Diagnostic, schema_type_words, value_words
 from engine.resources import schema_path
 from engine.spec.yamlcache import cache_dir
@@ -57,7 +57,7 @@ def _verdict_file(data: Any, name: str) -> Path | None:
     if found is None or found.origin is None:
         return None
     installed = os.stat(found.origin)
-    digest = hashlib.sha256(schema_path(name).read_bytes())
+    digest = blake2b(schema_path(name).read_bytes(), digest_size=32)
     digest.update(f"\0{found.origin}\0{installed.st_size}\0{installed.st_mtime_ns}\0".encode())
     digest.update(repr(data).encode("utf-8", "surrogatepass"))
     return Path(cache_dir("valid-specs"), digest.hexdigest())

@@ -101,3 +101,30 @@ def test_planning_plain_lookups_imports_neither_jinja2_nor_jsonschema_twice(
                            capture_output=True, text=True, check=True).stdout.strip()
             for _ in range(2)]
     assert seen == ["['jsonschema']", "[]"]
+
+
+@pytest.mark.parametrize("data", [b"", b"abc", bytes(range(256)) * 9])
+def test_built_in_digests_equal_hashlibs(data: bytes) -> None:
+    import hashlib
+
+    from engine import digests
+
+    assert digests.sha1(data).hexdigest() == hashlib.sha1(data).hexdigest()
+    for size in (12, 32, 64):
+        assert (digests.blake2b(data, digest_size=size).hexdigest()
+                == hashlib.blake2b(data, digest_size=size).hexdigest())
+
+
+def test_a_run_with_nothing_to_do_imports_no_run_machinery(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, 2)
+    probe = ("import sys; from engine.cli.main import main; main(sys.argv[1:]); "
+             "print(sorted(m for m in ('yaml', 'hashlib', 'engine.running.scheduler', "
+             "'engine.running.runrecord', 'engine.context', 'engine.executors.base') "
+             "if m in sys.modules), file=sys.stderr)")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
+               PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    seen = [subprocess.run([sys.executable, "-c", probe, str(spec), "-q"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, check=True).stderr.splitlines()
+            for _ in range(2)]
+    assert "engine.running.scheduler" in seen[0][-1]  # the first run runs the step
+    assert seen[1][-1] == "[]", seen[1]
