@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import StepError, ToolMissingError
+from engine.logtail import tail_of
 
 
 @dataclass(frozen=True)
@@ -99,13 +100,3 @@ def run_tool(
         )
 
 
-def tail_of(path: Path, lines: int) -> str:
-    try:
-        with open(path, "rb") as handle:
-            handle.seek(0, 2)
-            size = handle.tell()
-            handle.seek(max(0, size - 16384))
-            text = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])

@@ -27,6 +27,16 @@ def sha1(data: bytes = b"") -> Digest:
     return made
 
 
+def sha256(data: bytes = b"") -> Digest:
+    """SHA-256, as ``hashlib.sha256(data)`` (the same digest)."""
+    try:
+        from _sha256 import sha256 as builtin
+    except ImportError:  # pragma: no cover - another Python implementation
+        from hashlib import sha256 as builtin
+    made: Digest = builtin(data)
+    return made
+
+
 def blake2b(data: bytes = b"", digest_size: int = 64) -> Digest:
     """BLAKE2b, as ``hashlib.blake2b(data, digest_size=...)`` (the same digest)."""
     try:

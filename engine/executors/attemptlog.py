@@ -29,7 +29,7 @@ import threading
 import time
 from pathlib import Path
 
-from engine.context import tail_of
+from engine.logtail import tail_of
 from engine.model import Outcome, Status, StepInstance, failed_outcome
 
 MARK = "[mi-run]"

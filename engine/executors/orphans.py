@@ -25,7 +25,6 @@ import contextlib
 import os
 import signal
 import time
-import uuid
 from collections.abc import Iterator
 
 from engine import envvars
@@ -43,7 +42,7 @@ def registry_path(orphan_dir: str, pid: int | None = None) -> str:
 def registered(orphan_dir: str) -> Iterator[str]:
     """A new run token, noted in ``orphan_dir`` until the block ends (the backend started
     inside it must be shut down inside it too)."""
-    token = uuid.uuid4().hex
+    token = os.urandom(16).hex()  # as random as uuid4, without importing uuid (and platform)
     os.makedirs(orphan_dir, exist_ok=True)
     path = registry_path(orphan_dir)
     with open(path, "w", encoding="utf-8") as handle:

@@ -23,7 +23,6 @@ import signal
 import subprocess
 import tempfile
 import time
-import uuid
 from dataclasses import dataclass
 
 from engine import envvars
@@ -79,7 +78,7 @@ class ShellSpawner(Executor):
         self._pending_failures: list[Outcome] = []  # spawn errors, reported by the next wait
         self._orphan_fd: int | None = None
         self._free_tmp: list[str] = []
-        self._token = run_token or uuid.uuid4().hex
+        self._token = run_token or os.urandom(16).hex()
         self._bash = "/bin/bash"
         self._run_id = run_id
 

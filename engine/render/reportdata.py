@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.context import tail_of
+from engine.logtail import tail_of
 
 STATUSES = ("failed", "interrupted", "not started", "running", "completed", "skipped",
             "up to date", "not selected")

@@ -28,6 +28,7 @@ import shlex
 from collections.abc import Sequence
 from pathlib import Path
 
+from engine.logtail import tail_of
 from engine.model import Status
 from engine.plan.workflow import Workflow
 from engine.render.shown import clip, shown_path
@@ -166,8 +167,6 @@ def _failure(failed: FailedStep) -> list[str]:
 def _step_lines(log_path: str, error: str) -> list[str]:
     """The last lines the step itself wrote to its log: not the engine's ``[mi-run]`` lines,
     nor a line that repeats the error (the last line of a traceback)."""
-    from engine.context import tail_of  # logging and subprocess: only for a failure
-
     text = tail_of(Path(log_path), 60)
     kept = [line for line in text.splitlines()
             if line.strip() and not line.startswith("[mi-run] ") and line != error]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +38,8 @@ def write_record(state_dir: str, record: Mapping[str, Any], keep: int,
     os.makedirs(folder, exist_ok=True)
     path = record_path(state_dir, str(record["run_id"]))
     text = _dumps(record)
-    fd, tmp = tempfile.mkstemp(prefix=".run-", suffix=".tmp", dir=folder)
+    tmp = os.path.join(folder, f".run-{os.getpid()}-{os.urandom(6).hex()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             if instances is None:

@@ -17,7 +17,6 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from engine.model import StepInstance
@@ -71,6 +70,8 @@ def ask_versions(tools: Mapping[str, list[str]], timeout: float = TIMEOUT) -> di
     parallel; never raises."""
     if not tools:
         return {}
+    from concurrent.futures import ThreadPoolExecutor  # only a run with declared tools asks
+
     with ThreadPoolExecutor(max_workers=min(8, len(tools))) as pool:
         answers = dict(zip(tools, pool.map(lambda t: _ask(t, timeout), tools)))
     return {name: {**answers[name], "steps": steps} for name, steps in tools.items()}

@@ -110,9 +110,19 @@ def test_built_in_digests_equal_hashlibs(data: bytes) -> None:
     from engine import digests
 
     assert digests.sha1(data).hexdigest() == hashlib.sha1(data).hexdigest()
+    assert digests.sha256(data).hexdigest() == hashlib.sha256(data).hexdigest()
     for size in (12, 32, 64):
         assert (digests.blake2b(data, digest_size=size).hexdigest()
                 == hashlib.blake2b(data, digest_size=size).hexdigest())
+
+
+def test_the_run_records_platform_is_platforms() -> None:
+    import platform
+
+    from engine.running.runrecord import _python_version, platform_name
+
+    assert platform_name() == platform.platform()
+    assert _python_version() == platform.python_version()
 
 
 def test_a_run_with_nothing_to_do_imports_no_run_machinery(tmp_path: Path) -> None:
