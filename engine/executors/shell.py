@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import threading
 from collections.abc import Iterator
 from typing import BinaryIO
@@ -140,6 +139,8 @@ class ShellRun:
 
     def start(self, log: BinaryIO) -> int:
         with unblocked_signals():
+            import subprocess  # the worker body's way; the default backend posix_spawns
+
             proc = subprocess.Popen(self.argv, cwd=self.work_dir, env=self.env,
                                     stdin=subprocess.DEVNULL, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True,

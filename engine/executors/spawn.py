@@ -20,7 +20,6 @@ import os
 import select
 import shutil
 import signal
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -153,6 +152,8 @@ class ShellSpawner(Executor):
                 (os.POSIX_SPAWN_DUP2, log_fd, 2),
             ])
         # posix_spawn cannot change directory before Python 3.13
+        import subprocess
+
         with unblocked_signals():
             proc = subprocess.Popen(argv, cwd=work_dir, env=env, stdin=subprocess.DEVNULL,
                                     stdout=log_fd, stderr=log_fd, start_new_session=True,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.fingerprint import Fingerprint, fingerprint, unchanged
+from engine.fingerprint import SMALL_FILE, Fingerprint, fingerprint, hash_file, unchanged
 
 
 def _bump_mtime(path: Path) -> None:
@@ -78,3 +78,13 @@ def test_json_round_trip(tmp_path: Path) -> None:
     (tmp_path / "f").write_text("x")
     for fp in (fingerprint(tmp_path / "f"), fingerprint(tmp_path), Fingerprint(1, 2, None)):
         assert Fingerprint.from_json(fp.to_json()) == fp
+
+
+@pytest.mark.parametrize("size", [0, 1, SMALL_FILE - 1, SMALL_FILE, SMALL_FILE + 1,
+                                  3 * SMALL_FILE + 7])
+def test_small_and_large_files_hash_to_hashlibs_sha256(tmp_path: Path, size: int) -> None:
+    """Small files go through CPython's own SHA-256, large ones through hashlib: one digest."""
+    data = os.urandom(size)
+    path = tmp_path / "f.bin"
+    path.write_bytes(data)
+    assert hash_file(path) == hashlib.sha256(data).hexdigest()
