@@ -82,7 +82,9 @@ def render_mi_run(folder: Path, n: int, chain: bool) -> list[str]:
     return ["wf.yaml"]
 
 
-def render_make(folder: Path, n: int, chain: bool) -> list[str]:
+def render_make(folder: Path, n: int, chain: bool, logs: bool = False) -> list[str]:
+    """``logs``: each recipe writes its output to a log file of its own, as mi-run's steps do
+    (one log per attempt)."""
     items = _samples(folder, n // 10 if chain else n)
     names = [f"c{k}" for k in range(10)] if chain else ["make"]
     last = names[-1]
@@ -91,8 +93,11 @@ def render_make(folder: Path, n: int, chain: bool) -> list[str]:
             "\t" + GATHER.format(last=last)]
     for k, name in enumerate(names):
         prev = f" out/{names[k - 1]}/%.txt" if k else ""
-        text += [f"out/{name}/%.txt:{prev} | out/{name}", "\techo $* > $@",
-                 f"out/{name}:", "\tmkdir -p $@"]
+        recipe = f"exec > logs/{name}.$*.log 2>&1; echo $* > $@" if logs else "echo $* > $@"
+        text += [f"out/{name}/%.txt:{prev} | out/{name}" + (" logs" if logs else ""),
+                 "\t" + recipe, f"out/{name}:", "\tmkdir -p $@"]
+    if logs:
+        text += ["logs:", "\tmkdir -p $@"]
     (folder / "Makefile").write_text("\n".join(text) + "\n")
     return ["all.txt"]
 
@@ -164,8 +169,9 @@ RENDER: dict[str, Callable[[Path, int, bool], list[str]]] = {
     "mi-run": render_mi_run, BASELINE: render_mi_run, "make": render_make, "doit": render_doit}
 
 
-def run_ok(argv: Sequence[str], cwd: Path) -> tuple[float, float]:
-    wall, rss, code = timed(argv, cwd)
+def run_ok(argv: Sequence[str], cwd: Path,
+           env: dict[str, str] | None = None) -> tuple[float, float]:
+    wall, rss, code = timed(argv, cwd, env)
     if code != 0:
         raise SystemExit(f"{argv[0]} failed (exit {code}) in {cwd}")
     return wall, rss
@@ -185,12 +191,24 @@ def median_rows(rounds: list[dict[str, tuple[float, float]]]) -> Row:
             for e in rounds[0]}
 
 
+# mi-run keeps parsed specs and "valid" verdicts in $XDG_CACHE_HOME/mi-run: the rows are of a
+# spec run before (as doit keeps its .doit.db); COLD is mi-run with an empty cache each time,
+# the first run after the spec was edited.
+COLD = "mi-run(cold)"
+
+
 def bench_dry(cmds: dict[str, dict[str, list[str]]], n: int, chain: bool, repeat: int) -> Row:
     folders = {}
     for engine in ENGINES:
         folders[engine] = fresh(engine)
         RENDER[engine](folders[engine], n, chain)
-    rounds = [{e: run_ok(cmds[e]["dry"], folders[e]) for e in ENGINES} for _ in range(repeat)]
+    rounds = []
+    for _ in range(repeat):
+        walls = {e: run_ok(cmds[e]["dry"], folders[e]) for e in ENGINES}
+        with tempfile.TemporaryDirectory(prefix="mi-peers-cache-") as empty:
+            walls[COLD] = run_ok(cmds["mi-run"]["dry"], folders["mi-run"],
+                                 {"XDG_CACHE_HOME": empty})
+        rounds.append(walls)
     for folder in folders.values():
         shutil.rmtree(folder, ignore_errors=True)
     return median_rows(rounds)
@@ -199,6 +217,7 @@ def bench_dry(cmds: dict[str, dict[str, list[str]]], n: int, chain: bool, repeat
 # make running its recipes with the shell mi-run gives every ``run:`` step: bash starts about
 # twice as slowly as make's default /bin/sh (dash), which bounds mi-run's per-job cost.
 MAKE_BASH = "make(bash)"
+MAKE_LOGS = "make(bash, logs)"  # and a log file per job, as mi-run writes
 
 
 def bench_run(cmds: dict[str, dict[str, list[str]]], n: int, repeat: int) -> tuple[Row, Row]:
@@ -207,9 +226,11 @@ def bench_run(cmds: dict[str, dict[str, list[str]]], n: int, repeat: int) -> tup
     cmds[MAKE_BASH] = {"run": [*cmds["make"]["run"], "SHELL=/bin/bash",
                                ".SHELLFLAGS=-euo pipefail -c"]}
     RENDER[MAKE_BASH] = render_make
+    cmds[MAKE_LOGS] = cmds[MAKE_BASH]
+    RENDER[MAKE_LOGS] = lambda folder, n, chain: render_make(folder, n, chain, logs=True)
     for _ in range(repeat):
         run, noop = {}, {}
-        for engine in (*ENGINES, MAKE_BASH):
+        for engine in (*ENGINES, MAKE_BASH, MAKE_LOGS):
             folder = fresh(engine)
             RENDER[engine](folder, n, False)
             run[engine] = run_ok(cmds[engine]["run"], folder)
@@ -298,15 +319,18 @@ def main(argv: Sequence[str] | None = None) -> int:
                 targets = ["make:2.2", ] if n >= 100_000 else ["doit"]
                 mem = f"; peak {'≤' if row['mi-run'][1] <= 600 else '>'} 600 MB" \
                     if n >= 100_000 else ""
-                print_row(f"dry-run {n:,} {'chain' if chain else 'fan-out'}", row, targets, mem)
+                cold = f"; cold cache (first run after an edit) {row[COLD][0]:.3f} s"
+                print_row(f"dry-run {n:,} {'chain' if chain else 'fan-out'}", row, targets,
+                          mem + cold)
     if "run" in only:
         for n in sizes:
             run, noop = bench_run(cmds, n, args.repeat)
             mem = f"; peak {'≤' if run['mi-run'][1] <= 100 else '>'} 100 MB" if n >= 10_000 else ""
-            bash = run[MAKE_BASH][0]
+            bash, logged = run[MAKE_BASH][0], run[MAKE_LOGS][0]
             print_row(f"run {n:,} trivial shell jobs, -j 2", run, ["make:1.3"],
-                      f"{mem}; make with bash recipes {bash:.3f} s, mi-run/that "
-                      f"{run['mi-run'][0] / bash:.2f}")
+                      f"{mem}; make with bash recipes {bash:.3f} s (mi-run/that "
+                      f"{run['mi-run'][0] / bash:.2f}), and a log file per job {logged:.3f} s "
+                      f"({run['mi-run'][0] / logged:.2f})")
             noop_targets = ["doit", "abs:1.0"] if n >= 10_000 else ["doit"]
             print_row(f"no-op rerun, {n:,} up to date", noop, noop_targets)
     if "sleep" in only:

@@ -41,10 +41,13 @@ def _env() -> dict[str, str]:
     return env
 
 
-def timed(argv: Sequence[str], cwd: Path) -> tuple[float, float, int]:
-    """(wall seconds, ru_maxrss MB, exit code) of one process run to completion."""
+def timed(argv: Sequence[str], cwd: Path,
+          env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """(wall seconds, ru_maxrss MB, exit code) of one process run to completion; ``env``:
+    variables set for it on top of the usual ones."""
     clock = time.perf_counter()
-    proc = subprocess.Popen(list(argv), cwd=cwd, env=_env(), stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(list(argv), cwd=cwd, env={**_env(), **(env or {})},
+                            stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
     assert proc.stderr is not None
     err = proc.stderr.read()  # drain (the run prints progress) before wait4
