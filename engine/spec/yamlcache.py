@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import marshal
 import os
+from functools import cache
 from typing import Any
 
 FORMAT = 1  # bumped when what is stored changes shape
@@ -39,6 +40,7 @@ def _stamp(path: str | None) -> str:
     return f"{path}:{info.st_size}:{info.st_mtime_ns}" if info else "none"
 
 
+@cache  # once per process: a spec and its config files share it
 def _parsers_stamp() -> str:
     from importlib.util import find_spec
 
