@@ -15,6 +15,7 @@ import pytest
 
 from engine.errors import ToolMissingError
 from engine.tools import TOOLS, require_tool, require_tools
+from tests.helpers.flows import fake_tool
 
 CHECKOUT = Path(__file__).resolve().parents[2]
 # make tools installs these for the report's browser tests only; no step runs them
@@ -96,12 +97,9 @@ def test_a_missing_tool_names_its_debian_package_and_make_tools(
 
 def test_require_tools_gives_each_path_and_stops_at_the_first_missing_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("samtools", "bwa"):
-        (tmp_path / name).write_text("#!/bin/sh\n")
-        (tmp_path / name).chmod(0o755)
-    monkeypatch.setenv("PATH", str(tmp_path))
-    assert require_tools("samtools", "bwa") == {"samtools": str(tmp_path / "samtools"),
-                                                 "bwa": str(tmp_path / "bwa")}
+    made = {name: str(fake_tool(tmp_path, name, "exit 0")) for name in ("samtools", "bwa")}
+    monkeypatch.setenv("PATH", str(tmp_path / "bin"))
+    assert require_tools("samtools", "bwa") == made
     with pytest.raises(ToolMissingError, match="'iqtree2'") as caught:
         require_tools("bwa", "iqtree2")
     assert "apt-get install -y iqtree" in caught.value.hint
