@@ -6,6 +6,7 @@ Public API. Step libraries import only these names (an import-linter contract ch
     from engine import require_tool, require_tools   # external tools, engine.tools.TOOLS
     from engine import single_path, optional_path, path_list, bundled_spec
     from engine import execute_bundled, SeedResult   # execute_<domain>_workflow entry points
+    from engine import bundled_entry_point           # ... the plain ones, made
 
 and scripts drive workflows with::
 
@@ -38,6 +39,7 @@ _LAZY = {
     "step": "engine.registry", "bundled_spec": "engine.resources",
     "BaseWorkflowOrchestrator": "engine.running.orchestrator",
     "execute_bundled": "engine.running.seedresult", "SeedResult": "engine.running.seedresult",
+    "bundled_entry_point": "engine.running.seedresult",
 }
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "ToolMissingError",
     "UsageError",
     "__version__",
+    "bundled_entry_point",
     "bundled_spec",
     "execute_bundled",
     "load",
@@ -71,7 +74,7 @@ if TYPE_CHECKING:
     from engine.resources import bundled_spec
     from engine.running.orchestrate import run_workflow as run
     from engine.running.orchestrator import BaseWorkflowOrchestrator
-    from engine.running.seedresult import SeedResult, execute_bundled
+    from engine.running.seedresult import SeedResult, bundled_entry_point, execute_bundled
     from engine.tools import require_tool, require_tools
 else:
 
