@@ -6,7 +6,8 @@ a registered Python step, the ``tools`` its ``@step(...)`` declares. Only tools 
 :data:`KNOWN`, or declared by a step, are ever run -- never an arbitrary first word with
 ``--version``, which a user's script might take as a real run. Each tool is asked at most once
 per run, all of them at the same time, each with a short timeout; a tool that is missing, fails
-or hangs gets ``version: null`` and an ``error``, and the run is never failed by it.
+or hangs gets ``version: null`` and an ``error``, and the run is never failed by it. The version
+is the first line of its output with a digit in it (else the first line).
 """
 
 from __future__ import annotations
@@ -88,7 +89,9 @@ def _ask(tool: str, timeout: float) -> dict[str, Any]:
         proc.communicate()
         return {"path": path, "version": None, "error": f"no answer in {timeout:g} s"}
     text = (out + b"\n" + err).decode("utf-8", "replace")
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # the first line with a digit: bwa, dwgsim and gemma print a title or an error line first
+    line = next((ln for ln in lines if any(c.isdigit() for c in ln)), lines[0] if lines else "")
     if not line:
         return {"path": path, "version": None, "error": f"printed nothing (exit {proc.returncode})"}
     return {"path": path, "version": line[:200], "error": None}

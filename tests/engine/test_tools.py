@@ -110,3 +110,27 @@ def test_a_tool_missing_error_survives_pickling_with_its_advice() -> None:
     for error in (ToolMissingError("macs2", "macs"), ToolMissingError("gatk", hint="get gatk")):
         back = pickle.loads(pickle.dumps(error))
         assert (str(back), back.hint, back.package) == (str(error), error.hint, error.package)
+
+
+@pytest.mark.tools
+@pytest.mark.skipif(shutil.which("dpkg-query") is None, reason="dpkg: Debian/Ubuntu only")
+def test_each_installed_tool_says_the_version_debian_installed() -> None:
+    """The map's version arguments, checked against dpkg's record of each package: the
+    upstream major.minor must be in the line the run record keeps."""
+    from engine.running.toolversions import ask_versions
+
+    present = {name: package for name, package in debian_tools().items() if shutil.which(name)}
+    if not present:
+        pytest.skip("none of the tools is installed (make tools)")
+    answers = ask_versions({name: ["s"] for name in present}, timeout=20)
+    for name, package in present.items():
+        debian = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", package],
+                                capture_output=True, text=True, check=True).stdout
+        upstream = re.match(r"(?:\d+:)?(\d+\.\d+)", debian)
+        assert upstream is not None, f"{package}: {debian}"
+        line = answers[name]["version"] or ""
+        if name == "dot" and debian.startswith("2.42.2-"):
+            assert "graphviz version 2.43.0" in line  # Debian's 2.42.2 calls itself 2.43.0
+            continue
+        wanted = re.escape(upstream.group(1))
+        assert re.search(rf"(?<![\d.]){wanted}(?!\d)", line), f"{name}: {line!r} ({debian})"
