@@ -20,7 +20,7 @@ DATA   := /usr/share/doc/kallisto/test/quant_out/abundance.tsv:kallisto-examples
           /usr/lib/R/site-library/DSS/DESCRIPTION:r-bioc-dss \
           /usr/lib/R/site-library/bsseq/DESCRIPTION:r-bioc-bsseq
 # epigenome (#14): intervals, ChIP-seq alignment and peaks
-TOOLS  += bedtools:bedtools bowtie2:bowtie2 macs2:macs
+TOOLS  += bedtools:bedtools bowtie2:bowtie2 bowtie2-build:bowtie2 macs2:macs
 SPEC   ?= specs/rna/amalgkit.yaml
 
 .PHONY: demo test test-quick tools venv dev lint typecheck bench clean help

@@ -3,8 +3,10 @@
 Public API. Step libraries import only these names (an import-linter contract checks it)::
 
     from engine import step, StepContext, StepError, ToolMissingError
+    from engine import require_tool, require_tools   # external tools, engine.tools.TOOLS
     from engine import single_path, optional_path, path_list, bundled_spec
     from engine import execute_bundled, SeedResult   # execute_<domain>_workflow entry points
+    from engine import bundled_entry_point           # ... the plain ones, made
 
 and scripts drive workflows with::
 
@@ -31,11 +33,13 @@ from engine.version import __version__
 # The step API is imported on first use, so that `mi-run` planning a shell-only workflow never
 # pays for it (engine.context brings logging, subprocess and shutil: ~8 ms of start-up).
 _LAZY = {
-    "StepContext": "engine.context", "require_tool": "engine.context", "run_tool": "engine.context",
+    "StepContext": "engine.context", "run_tool": "engine.context",
+    "require_tool": "engine.tools", "require_tools": "engine.tools",
     "optional_path": "engine.paths", "path_list": "engine.paths", "single_path": "engine.paths",
     "step": "engine.registry", "bundled_spec": "engine.resources",
     "BaseWorkflowOrchestrator": "engine.running.orchestrator",
     "execute_bundled": "engine.running.seedresult", "SeedResult": "engine.running.seedresult",
+    "bundled_entry_point": "engine.running.seedresult",
 }
 
 __all__ = [
@@ -48,12 +52,14 @@ __all__ = [
     "ToolMissingError",
     "UsageError",
     "__version__",
+    "bundled_entry_point",
     "bundled_spec",
     "execute_bundled",
     "load",
     "optional_path",
     "path_list",
     "require_tool",
+    "require_tools",
     "run",
     "run_tool",
     "single_path",
@@ -61,14 +67,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from engine.context import StepContext, require_tool, run_tool
+    from engine.context import StepContext, run_tool
     from engine.paths import optional_path, path_list, single_path
     from engine.plan.workflow import Workflow
     from engine.registry import step
     from engine.resources import bundled_spec
     from engine.running.orchestrate import run_workflow as run
     from engine.running.orchestrator import BaseWorkflowOrchestrator
-    from engine.running.seedresult import SeedResult, execute_bundled
+    from engine.running.seedresult import SeedResult, bundled_entry_point, execute_bundled
+    from engine.tools import require_tool, require_tools
 else:
 
     def __getattr__(name: str) -> Any:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import StepError, ToolMissingError
+from engine.errors import StepError
 from engine.logtail import tail_of
+from engine.tools import require_tool
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,8 @@ class StepContext:
     attempt: int = 1
 
     def require_tool(self, tool: str, package: str | None = None) -> str:
-        """Absolute path of ``tool`` on PATH, or a :class:`ToolMissingError` saying what to install."""
+        """Absolute path of ``tool`` on PATH, or a :class:`ToolMissingError` naming the Debian
+        package to install (``engine.tools.TOOLS``, unless ``package`` is given)."""
         return require_tool(tool, package)
 
     def run(
@@ -54,13 +55,6 @@ class StepContext:
         run_tool(argv, log_path=self.log_path, cwd=cwd, env=env, stdout=stdout, log=self.log)
 
 
-def require_tool(tool: str, package: str | None = None) -> str:
-    found = shutil.which(tool)
-    if found is None:
-        raise ToolMissingError(tool, package)
-    return found
-
-
 def run_tool(
     argv: Sequence[str | Path],
     *,
@@ -71,8 +65,8 @@ def run_tool(
     log: logging.Logger | None = None,
 ) -> None:
     args = [str(a) for a in argv]
-    if shutil.which(args[0]) is None and not Path(args[0]).exists():
-        raise ToolMissingError(args[0])
+    if not Path(args[0]).exists():
+        require_tool(args[0])  # a missing tool fails naming its Debian package
     if log is not None:
         log.info("$ %s", " ".join(args))
         for handler in log.handlers:

@@ -197,17 +197,21 @@ class StepError(MiError):
 class ToolMissingError(StepError):
     """An external executable a step needs is not on PATH."""
 
-    def __init__(self, tool: str, package: str | None = None):
+    def __init__(self, tool: str, package: str | None = None, hint: str | None = None):
+        """``package``: the Debian package to install (default: the tool's name); ``hint``
+        replaces the apt-get advice for a tool Debian does not package."""
         self.tool = tool
         self.package = package or tool
-        hint = (
-            f"install it with: apt-get update && apt-get install -y {self.package}"
-            f"  (or run 'make tools' in the mi-run checkout)"
-        )
+        self.install_hint = hint
+        if hint is None:
+            hint = (
+                f"install it with: apt-get update && apt-get install -y {self.package}"
+                f"  (or run 'make tools' in the mi-run checkout)"
+            )
         super().__init__(f"required tool '{tool}' is not on PATH", hint)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (type(self), (self.tool, self.package))
+        return (type(self), (self.tool, self.package, self.install_hint))
 
 
 class Interrupted(MiError):

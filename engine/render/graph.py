@@ -13,7 +13,6 @@ silently. The HTML page is :mod:`engine.render.graphhtml`.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import ToolMissingError, UsageError
+from engine.errors import UsageError
 from engine.model import Action
 from engine.plan.graph import EdgeKind
 from engine.render.dryrun import decision_of
@@ -219,9 +218,9 @@ def to_json(model: GraphModel) -> str:
 
 def render_dot(dot_source: str, fmt: str) -> bytes:
     """``dot -T<fmt>``; a picture graphviz had to scale down is reported on stderr."""
-    exe = shutil.which("dot")
-    if exe is None:
-        raise ToolMissingError("dot", "graphviz")
+    from engine.tools import require_tool  # only --graph to a picture needs it
+
+    exe = require_tool("dot")
     proc = subprocess.run([exe, f"-T{fmt}"], input=dot_source.encode(), capture_output=True,
                           check=False)
     if proc.returncode != 0:

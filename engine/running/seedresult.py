@@ -1,5 +1,5 @@
 """The seed's result shape for whole workflows, and the one runner behind every
-``execute_<domain>_workflow`` entry point.
+``execute_<domain>_workflow`` entry point (:func:`bundled_entry_point` makes the plain ones).
 
 MetaInformAnt's domain functions return the step-result standard: ``{"status": "completed" |
 "failed", "output": {...}, "errors": [...], "warnings": [...], "metadata": {...}}``, and its
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from engine.model import Status
 from engine.running.result import RunResult
@@ -104,6 +104,46 @@ def execute_bundled(spec: str, config: str | os.PathLike[str] | Mapping[str, Any
     result = run_workflow(workflow, **run_options)
     return SeedResult(result, tuple(w.render() for w in workflow.warnings),
                       workflow.config.values.get("work_dir"), workflow.work_dir)
+
+
+class SeedEntryPoint(Protocol):
+    """What :func:`bundled_entry_point` makes: ``execute_<domain>_workflow(config=None,
+    work_dir=None, **run_options)`` returning the seed's result."""
+
+    __name__: str
+
+    def __call__(self, config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+                 work_dir: str | os.PathLike[str] | None = None,
+                 **run_options: Any) -> SeedResult: ...
+
+
+_ENTRY_POINT_DOC = """Run ``specs/{spec}`` with a MetaInformAnt-style config.
+
+    ``config`` is a YAML file or a mapping of the same shape (the seed's loaded config), both
+    read as ``--config`` reads a file; ``work_dir`` overrides the config's. ``run_options`` go to
+    :func:`engine.run` (``jobs``, ``keep_going``, ``force``, ...). Returns the seed's result
+    mapping (``result["status"]``, ``result["errors"]``, ...) with the engine's RunResult as
+    ``result.run_result``.
+    """
+
+
+def bundled_entry_point(name: str, spec: str, module: str) -> SeedEntryPoint:
+    """The seed's ``execute_<domain>_workflow`` for a domain whose entry point only runs its
+    bundled ``spec`` with a config: ``name = bundled_entry_point(NAME, SPEC, __name__)`` in the
+    step library. ``name`` and ``module`` are those the library exports it under, so that
+    help(), pickle and tracebacks show the seed's name; the docstring names ``spec``."""
+
+    def entry_point(config: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+                    work_dir: str | os.PathLike[str] | None = None,
+                    **run_options: Any) -> SeedResult:
+        return execute_bundled(spec, config, work_dir=work_dir, **run_options)
+
+    entry_point.__name__ = entry_point.__qualname__ = name
+    entry_point.__module__ = module
+    entry_point.__doc__ = _ENTRY_POINT_DOC.format(spec=spec)
+    # a traceback names the code object, not __name__
+    entry_point.__code__ = entry_point.__code__.replace(co_name=name, co_qualname=name)
+    return entry_point
 
 
 def _config_file(config: Mapping[str, Any]) -> str:

@@ -1,12 +1,13 @@
 """Versions of the external tools a run's steps used, asked once per run, cheaply.
 
-Which tools: for a shell step, the known tools (:data:`KNOWN`) named as a word of its
-command (``mkdir -p out && kallisto quant ...`` names ``kallisto``); for a registered Python
-step, the ``tools`` its ``@step(...)`` declares. Only tools listed in :data:`KNOWN`, or
-declared by a step, are ever run -- never an arbitrary first word with ``--version``, which a
-user's script might take as a real run. Each tool is asked at most once per run, all of them
-at the same time, each with a short timeout; a tool that is missing, fails or hangs gets
-``version: null`` and an ``error``, and the run is never failed by it.
+Which tools: for a shell step, the known tools (:data:`KNOWN`, from ``engine.tools.TOOLS``)
+named as a word of its command (``mkdir -p out && kallisto quant ...`` names ``kallisto``); for
+a registered Python step, the ``tools`` its ``@step(...)`` declares. Only tools listed in
+:data:`KNOWN`, or declared by a step, are ever run -- never an arbitrary first word with
+``--version``, which a user's script might take as a real run. Each tool is asked at most once
+per run, all of them at the same time, each with a short timeout; a tool that is missing, fails
+or hangs gets ``version: null`` and an ``error``, and the run is never failed by it. The version
+is the first line of its output with a digit in it (else the first line).
 """
 
 from __future__ import annotations
@@ -20,20 +21,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from engine.model import StepInstance
+from engine.tools import TOOLS
 
 TIMEOUT = 5.0  # seconds one tool may take to say its version
 
-KNOWN: Mapping[str, tuple[str, ...]] = {
-    # tool -> the arguments that make it print its version
-    "kallisto": ("version",), "plink2": ("--version",), "plink": ("--version",),
-    "bcftools": ("--version",), "samtools": ("--version",), "tabix": ("--version",),
-    "bgzip": ("--version",), "fastp": ("--version",), "salmon": ("--version",),
-    "STAR": ("--version",), "hisat2": ("--version",), "bowtie2": ("--version",),
-    "minimap2": ("--version",), "bedtools": ("--version",), "cutadapt": ("--version",),
-    "multiqc": ("--version",), "seqkit": ("version",), "gatk": ("--version",),
-    "Rscript": ("--version",), "dot": ("-V",), "fasterq-dump": ("--version",),
-    "prefetch": ("--version",), "datasets": ("--version",), "amalgkit": ("--version",),
-}
+# tool -> the arguments that make it print its version: the engine's one tool map
+KNOWN: Mapping[str, tuple[str, ...]] = {name: tool.version for name, tool in TOOLS.items()}
 
 _WORD = re.compile(r"[A-Za-z0-9_.+-]+")
 
@@ -97,7 +90,9 @@ def _ask(tool: str, timeout: float) -> dict[str, Any]:
         proc.communicate()
         return {"path": path, "version": None, "error": f"no answer in {timeout:g} s"}
     text = (out + b"\n" + err).decode("utf-8", "replace")
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    # the first line with a digit: bwa, dwgsim and gemma print a title or an error line first
+    line = next((ln for ln in lines if any(c.isdigit() for c in ln)), lines[0] if lines else "")
     if not line:
         return {"path": path, "version": None, "error": f"printed nothing (exit {proc.returncode})"}
     return {"path": path, "version": line[:200], "error": None}

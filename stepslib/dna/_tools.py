@@ -1,4 +1,5 @@
-"""Running the external tools of the DNA steps: Debian package names, pipes, small parsers."""
+"""Running the external tools of the DNA steps: pipes, small parsers (which Debian package
+provides each tool is ``engine.tools.TOOLS``, read by ``engine.require_tools``)."""
 
 from __future__ import annotations
 
@@ -8,18 +9,6 @@ from pathlib import Path
 from typing import Any
 
 from engine import StepContext, StepError, path_list
-
-# command -> Debian package that provides it (what a ToolMissingError tells the user to install)
-PACKAGES = {
-    "samtools": "samtools", "bcftools": "bcftools", "bwa": "bwa", "minimap2": "minimap2",
-    "fastp": "fastp", "freebayes": "freebayes", "bgzip": "tabix", "tabix": "tabix",
-    "seqkit": "seqkit", "mafft": "mafft", "iqtree2": "iqtree", "fasttree": "fasttree",
-}
-
-
-def need(context: StepContext, *tools: str) -> dict[str, str]:
-    """The absolute paths of ``tools``, or a ToolMissingError naming the package to install."""
-    return {tool: context.require_tool(tool, PACKAGES.get(tool)) for tool in tools}
 
 
 def pipe(context: StepContext, commands: Sequence[Sequence[str | Path]],

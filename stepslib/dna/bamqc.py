@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, single_path, step
-from stepslib.dna._tools import capture, need, paths, result
+from engine import StepContext, StepError, require_tool, single_path, step
+from stepslib.dna._tools import capture, paths, result
 
 FLAGSTAT_FIELDS = {  # samtools flagstat -O tsv description -> our column
     "total (QC-passed reads + QC-failed reads)": "total",
@@ -42,7 +42,7 @@ def bamqc(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     (stats); mean depth and breadth over every reference base, zero-depth included (depth -a)."""
     import pandas as pd
 
-    samtools = need(context, "samtools")["samtools"]
+    samtools = require_tool("samtools")
     bams = paths(inputs, "bams")
     names = [_sample_name(context, samtools, bam) for bam in bams]
     if len(set(names)) != len(names):

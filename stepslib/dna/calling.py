@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, single_path, step
-from stepslib.dna._tools import capture, need, paths, pipe, result
+from engine import StepContext, StepError, require_tool, require_tools, single_path, step
+from stepslib.dna._tools import capture, paths, pipe, result
 
 
 def _vcf_gz_output(outputs: dict[str, Any]) -> tuple[Path, Path]:
@@ -47,7 +47,7 @@ def call(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, A
     reference, bams = single_path(inputs, "reference"), paths(inputs, "bams")
     vcf, _index = _vcf_gz_output(outputs)
     ploidy = str(config["ploidy"])
-    tools = need(context, "bcftools", *(["freebayes", "bgzip"] if config["caller"] == "freebayes"
+    tools = require_tools("bcftools", *(["freebayes", "bgzip"] if config["caller"] == "freebayes"
                                          else []))
     bcftools = tools["bcftools"]
     if config["caller"] == "bcftools":
@@ -88,7 +88,7 @@ def normalize_filter(config: dict[str, Any], *, inputs: dict[str, Any], outputs:
     """``bcftools norm [-a] -m-any -f ref`` (atomize MNPs, split multi-allelics, left-align
     indels), then keep
     ``QUAL >= min_qual && INFO/DP >= min_depth``; the output is indexed."""
-    bcftools = need(context, "bcftools")["bcftools"]
+    bcftools = require_tool("bcftools")
     raw, reference = single_path(inputs, "vcf"), single_path(inputs, "reference")
     vcf, _index = _vcf_gz_output(outputs)
     expression = f"QUAL>={config['min_qual']} && INFO/DP>={config['min_depth']}"

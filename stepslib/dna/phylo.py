@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, single_path, step
-from stepslib.dna._tools import need, result
+from engine import StepContext, StepError, require_tool, single_path, step
+from stepslib.dna._tools import result
 
 DELETION = {"enum": ["complete", "pairwise"], "default": "complete",
             "description": "missing data (gaps, N, ambiguity codes): complete deletion drops a "
@@ -119,7 +119,7 @@ def ml_tree(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str
             context: StepContext) -> dict[str, Any]:
     """A maximum-likelihood tree: ``iqtree2 -s ALN -m MODEL`` or ``fasttree -nt -gtr``."""
     alignment, target = single_path(inputs, "alignment"), single_path(outputs, "newick", output=True)
-    tool = need(context, config["program"])[config["program"]]
+    tool = require_tool(config["program"])
     if config["program"] == "iqtree2":
         prefix = Path(context.tmp_dir) / "iqtree"
         context.run([tool, "-s", alignment, "-m", config["model"], "-seed", str(config["seed"]),

@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, optional_path, single_path, step
-from stepslib.dna._tools import need, paths, pipe, result
+from engine import StepContext, StepError, optional_path, require_tool, require_tools, single_path, step
+from stepslib.dna._tools import paths, pipe, result
 
 SAMPLE_NAME = re.compile(r"^[A-Za-z0-9._-]+$")
 
@@ -109,7 +109,7 @@ def _from_glob(pattern: str) -> list[tuple[str, str, str]]:
 def qc_trim(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
             context: StepContext) -> dict[str, Any]:
     """fastp: adapter and quality trimming of one sample's reads."""
-    fastp = need(context, "fastp")["fastp"]
+    fastp = require_tool("fastp")
     reads_in, reads_out = paths(inputs, "reads"), paths(outputs, "reads", output=True)
     if len(reads_in) not in (1, 2) or len(reads_out) != len(reads_in):
         raise StepError(f"qc_trim takes 1 or 2 FASTQ and writes as many; got {len(reads_in)} "
@@ -152,7 +152,7 @@ def align(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     """``bwa mem -R @RG ... | samtools sort`` (or minimap2 -a) of one sample."""
     sample = config["sample"]
     aligner = config["aligner"]
-    tools = need(context, aligner, "samtools")
+    tools = require_tools(aligner, "samtools")
     reference = single_path(inputs, "reference")
     reads = paths(inputs, "reads")
     bam = single_path(outputs, "bam", output=True)
@@ -182,7 +182,7 @@ def align(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
 def markdup(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
             context: StepContext) -> dict[str, Any]:
     """``samtools collate | fixmate -m | sort | markdup``, then ``samtools index``."""
-    samtools = need(context, "samtools")["samtools"]
+    samtools = require_tool("samtools")
     source = single_path(inputs, "bam")
     bam, bai = single_path(outputs, "bam", output=True), single_path(outputs, "bai", output=True)
     if bai != bam.with_name(bam.name + ".bai"):

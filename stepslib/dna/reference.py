@@ -6,8 +6,8 @@ import re
 import shutil
 from typing import Any
 
-from engine import StepContext, StepError, single_path, step
-from stepslib.dna._tools import need, paths, result
+from engine import StepContext, StepError, require_tools, single_path, step
+from stepslib.dna._tools import paths, result
 
 # MetaInformAnt's accession check (metainformant dna fetch --assembly)
 ASSEMBLY_PATTERN = r"^(GCF|GCA)_[0-9]{9,}(\.[0-9]+)?$"
@@ -62,7 +62,7 @@ def reference(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
         if config["assembly"]:
             raise no_network_error(config["assembly"])
         raise StepError("no reference FASTA given", hint="set reference_fasta: /path/to/ref.fa")
-    tools = need(context, "samtools", *(["bwa"] if config["bwa_index"] else []))
+    tools = require_tools("samtools", *(["bwa"] if config["bwa_index"] else []))
     fasta = single_path(outputs, "fasta", output=True)
     if single_path(outputs, "fai", output=True) != fasta.with_name(fasta.name + ".fai"):
         raise StepError(f"the fai output must be {fasta.name}.fai (where samtools writes it)")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from engine import StepContext, single_path, step
-from stepslib.dna._tools import capture, need, result
+from engine import StepContext, require_tool, single_path, step
+from stepslib.dna._tools import capture, result
 
 
 @step(
@@ -35,7 +35,7 @@ def report(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str,
 
     from stepslib.dna.vcfstats import parse_stats
 
-    bcftools = need(context, "bcftools")["bcftools"]
+    bcftools = require_tool("bcftools")
     qc = pd.read_csv(single_path(inputs, "bamqc"), sep="\t")
     depth = pd.read_csv(single_path(inputs, "depth"), sep="\t")
     per_sample = pd.read_csv(single_path(inputs, "per_sample"), sep="\t")

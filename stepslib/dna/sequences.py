@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, single_path, step
-from stepslib.dna._tools import capture, need, result
+from engine import StepContext, StepError, require_tool, single_path, step
+from stepslib.dna._tools import capture, result
 
 
 def read_fasta(path: Path) -> dict[str, str]:
@@ -45,7 +45,7 @@ def write_fasta(records: dict[str, str], path: Path) -> None:
 def length_filter(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
                   context: StepContext) -> dict[str, Any]:
     """``seqkit seq -m min_length`` (MetaInformAnt's ``--min-length``; gaps count as length)."""
-    seqkit = need(context, "seqkit")["seqkit"]
+    seqkit = require_tool("seqkit")
     source, target = single_path(inputs, "fasta"), single_path(outputs, "fasta", output=True)
     n_in = len(read_fasta(source))
     context.run([seqkit, "seq", "-m", str(config["min_length"]), "-w", "60", source], stdout=target)
@@ -69,7 +69,7 @@ def composition(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict
     """``seqkit fx2tab -n -i -l -g -B ACGT``: length and GC per sequence (gaps removed first)."""
     import pandas as pd
 
-    seqkit = need(context, "seqkit")["seqkit"]
+    seqkit = require_tool("seqkit")
     source = single_path(inputs, "fasta")
     ungapped = Path(context.tmp_dir) / "ungapped.fa"
     context.run([seqkit, "seq", "-g", source], stdout=ungapped)
@@ -104,7 +104,7 @@ def msa(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, An
     """Multiple sequence alignment with mafft (``--auto``), or an alignment passed through."""
     source, target = single_path(inputs, "fasta"), single_path(outputs, "alignment", output=True)
     if config["method"] == "mafft":
-        mafft = need(context, "mafft")["mafft"]
+        mafft = require_tool("mafft")
         context.run([mafft, "--auto", "--thread", str(max(1, context.threads)), source],
                     stdout=target)
     records = read_fasta(target if config["method"] == "mafft" else source)

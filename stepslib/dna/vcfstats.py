@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine import StepContext, single_path, step
-from stepslib.dna._tools import capture, need, result
+from engine import StepContext, require_tool, single_path, step
+from stepslib.dna._tools import capture, result
 
 PSC_COLUMNS = ["sample", "n_ref_hom", "n_non_ref_hom", "n_het", "n_transitions",
                "n_transversions", "n_indels", "mean_depth", "n_singletons", "n_hap_ref",
@@ -43,7 +43,7 @@ def stats(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     """SNP and indel counts, Ts/Tv, and per sample: hom/het/haploid ALT genotypes, indels."""
     import pandas as pd
 
-    bcftools = need(context, "bcftools")["bcftools"]
+    bcftools = require_tool("bcftools")
     text = capture(context, [bcftools, "stats", "-s", "-", single_path(inputs, "vcf")])
     single_path(outputs, "stats", output=True).write_text(text)
     summary, samples = parse_stats(text)

@@ -7,15 +7,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, path_list, single_path, step
-
-_TOOLS = {"bowtie2": "bowtie2", "bowtie2-build": "bowtie2", "samtools": "samtools",
-          "macs2": "macs", "bedtools": "bedtools"}
-
-
-def _need(context: StepContext, *tools: str) -> None:
-    for tool in tools:
-        context.require_tool(tool, _TOOLS[tool])
+from engine import StepContext, StepError, path_list, require_tool, require_tools, single_path, step
 
 
 @step("epigenome.bowtie2_index", version="1", tools=["bowtie2-build"],
@@ -24,7 +16,7 @@ def _need(context: StepContext, *tools: str) -> None:
 def bowtie2_index(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
                   context: StepContext) -> dict[str, Any]:
     """bowtie2-build the genome (fixed seed: the same index every time)."""
-    _need(context, "bowtie2-build")
+    require_tool("bowtie2-build")
     folder = single_path(outputs, "index", output=True)
     folder.mkdir(parents=True, exist_ok=True)
     context.run(["bowtie2-build", "-q", "--seed", "1", "--threads", str(context.threads),
@@ -50,7 +42,7 @@ def _bowtie2_rates(log_text: str) -> dict[str, float]:
 def align(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
           context: StepContext) -> dict[str, Any]:
     """bowtie2 -> samtools sort -n/fixmate -> sort -> markdup -> index, flagstat."""
-    _need(context, "bowtie2", "samtools")
+    require_tools("bowtie2", "samtools")
     tmp = context.tmp_dir
     index = single_path(inputs, "index") / "genome"
     raw = tmp / "aligned.bam"
@@ -128,7 +120,7 @@ def macs2(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     """MACS2 callpeak --nomodel (model building fails on few peaks), length filter."""
     import pandas as pd
 
-    _need(context, "macs2")
+    require_tool("macs2")
     raw = single_path(outputs, "raw", output=True)
     raw.mkdir(parents=True, exist_ok=True)
     size = config["genome_size"] or _genome_length(single_path(inputs, "index"))
@@ -158,7 +150,7 @@ def macs2(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
 def frip(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
          context: StepContext) -> dict[str, Any]:
     """Fraction of mapped reads in peaks (samtools view -c -F 4 [-L peaks])."""
-    _need(context, "samtools")
+    require_tool("samtools")
     bam, peaks = single_path(inputs, "bam"), single_path(inputs, "peaks")
 
     def count(*extra: str | Path) -> int:

@@ -22,7 +22,7 @@ def consensus(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[s
     supported by enough samples."""
     import pandas as pd
 
-    context.require_tool("bedtools", "bedtools")
+    context.require_tool("bedtools")
     files = path_list(inputs.get("peaks"))
     if not files:
         raise StepError("no peak files", hint="run epigenome.macs2 first")

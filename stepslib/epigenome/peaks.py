@@ -25,7 +25,7 @@ def peaks_overlap(config: dict[str, Any], *, inputs: dict[str, Any], outputs: di
     import numpy as np
     import pandas as pd
 
-    context.require_tool("bedtools", "bedtools")
+    context.require_tool("bedtools")
     table = pd.read_csv(single_path(inputs, "beta"), sep="\t", dtype={"chrom": str})
     samples = [c for c in table.columns if c not in ("chrom", "pos")]
     mean_beta = table[samples].mean(axis=1, skipna=True)

@@ -13,7 +13,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from engine import StepContext, StepError, path_list, single_path, step
+from engine import StepContext, StepError, path_list, require_tool, single_path, step
 
 PARAMS = {
     "properties": {
@@ -30,13 +30,6 @@ PARAMS = {
 }
 
 
-def _bcftools() -> str:
-    found = shutil.which("bcftools")
-    if found is None:
-        raise StepError("bcftools is not installed", hint="make tools (Debian package bcftools)")
-    return found
-
-
 def _reference_index(reference: Path, context: StepContext) -> Path:
     """The FASTA itself when its .fai exists beside it, else a copy indexed in the scratch dir
     (never write next to a user's input)."""
@@ -48,10 +41,7 @@ def _reference_index(reference: Path, context: StepContext) -> Path:
         return reference
     copy = Path(context.tmp_dir) / reference.name
     shutil.copyfile(reference, copy)
-    samtools = shutil.which("samtools")
-    if samtools is None:
-        raise StepError("samtools is not installed (needed to index the reference)",
-                        hint="make tools (Debian package samtools), or run samtools faidx on it")
+    samtools = require_tool("samtools")  # to index the copy
     _run([samtools, "faidx", str(copy)], context)
     return copy
 
@@ -94,7 +84,7 @@ def call_variants(config: dict[str, Any], *, inputs: dict[str, Any], outputs: di
     missing = [str(b) for b in bams if not b.exists()]
     if missing:
         raise StepError(f"BAM file(s) not found: {', '.join(missing)}")
-    bcftools = _bcftools()
+    bcftools = require_tool("bcftools")
     reference = _reference_index(single_path(inputs, "reference"), context)
     out = single_path(outputs, "vcf", output=True)
     tmp = Path(context.tmp_dir)

@@ -54,7 +54,7 @@ def private_run(row: dict[str, str], out_dir: Path, config: dict[str, Any],
         for source, target in zip(sources, targets):
             _link(source, target)
         return targets
-    fastp = context.require_tool("fastp", package="fastp")
+    fastp = context.require_tool("fastp")
     targets[0].parent.mkdir(parents=True, exist_ok=True)
     argv: list[str | Path] = [fastp, "--thread", str(max(1, context.threads)),
                               "--length_required", str(config["min_read_length"])]

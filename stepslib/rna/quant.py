@@ -45,7 +45,7 @@ def index(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
         raise StepError(f"kmer_size must be odd, got {config['kmer_size']}")
     if not fasta.exists():
         raise StepError(f"transcriptome FASTA '{fasta}' does not exist")
-    kallisto = context.require_tool("kallisto", package="kallisto")
+    kallisto = context.require_tool("kallisto")
     target.parent.mkdir(parents=True, exist_ok=True)
     context.run([kallisto, "index", "-k", str(config["kmer_size"]), "-i", target, fasta])
     return {"status": "completed"}
@@ -133,7 +133,7 @@ def quant(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, 
     for path in [index_path, *reads]:
         if not path.exists():
             raise StepError(f"run '{run}': input '{path}' does not exist")
-    kallisto = context.require_tool("kallisto", package="kallisto")
+    kallisto = context.require_tool("kallisto")
     work = context.tmp_dir / f"kallisto_{run}"
     work.mkdir(parents=True, exist_ok=True)
     argv: list[str | Path] = [kallisto, "quant", "-i", index_path, "-o", work,

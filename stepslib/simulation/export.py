@@ -29,8 +29,8 @@ PARAMS = {
 def export(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
            context: Any) -> dict[str, Any]:
     """Write what other tools read; positions are 1-based (tskit's 0-based site + 1)."""
-    bgzip = context.require_tool("bgzip", "tabix")
-    tabix = context.require_tool("tabix", "tabix")
+    bgzip = context.require_tool("bgzip")
+    tabix = context.require_tool("tabix")
     ts = load_trees(single_path(inputs, "trees"))
     names = individual_names(ts)
     vcf_gz = Path(single_path(outputs, "vcf", output=True))

@@ -33,7 +33,7 @@ PARAMS = {
 def reads(config: dict[str, Any], *, inputs: dict[str, Any], outputs: dict[str, Any],
           context: Any) -> dict[str, Any]:
     """dwgsim per haplotype (haploid mode, no extra mutations), both pooled per sample."""
-    dwgsim = context.require_tool("dwgsim", "dwgsim")
+    dwgsim = context.require_tool("dwgsim")
     out = Path(single_path(outputs, "dir", output=True))
     out.mkdir(parents=True, exist_ok=True)
     haplotypes = _read_fasta(Path(single_path(inputs, "haplotypes")))

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from tests.helpers.running import mi, write_spec
+from tests.helpers.flows import shell, spec_yaml, write_flow
+from tests.helpers.running import mi
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
@@ -18,26 +19,16 @@ DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(CHROMIUM is None or DRIVER is None,
                                 reason="needs Debian's chromium and chromium-driver (make tools)")
 
-SPEC = """
-name: browse
-steps:
-  - name: fan
-    foreach: [alpha, beta, gamma, delta]
-    run: "echo working on {{ item }}; echo {{ item }} > {{ outputs.o }}"
-    outputs: {o: "out/{{ item }}.txt"}
-  - name: broken
-    run: "echo 'about to fail' ; echo 'the tool said: no such sample' >&2; exit 7"
-    inputs: {a: out/alpha.txt}
-    outputs: {o: broken.txt}
-  - name: gather
-    run: "cat {{ inputs.parts }} > {{ outputs.o }}"
-    inputs: {parts: "{{ steps.fan.outputs.o }}"}
-    outputs: {o: all.txt}
-  - name: after
-    run: "cat {{ inputs.b }} > {{ outputs.o }}"
-    inputs: {b: broken.txt}
-    outputs: {o: after.txt}
-"""
+SPEC = spec_yaml(
+    "browse",
+    shell("fan", "echo working on {{ item }}; echo {{ item }} > {{ outputs.o }}",
+          foreach=["alpha", "beta", "gamma", "delta"], outputs={"o": "out/{{ item }}.txt"}),
+    shell("broken", "echo 'about to fail' ; echo 'the tool said: no such sample' >&2; exit 7",
+          inputs={"a": "out/alpha.txt"}, outputs={"o": "broken.txt"}),
+    shell("gather", "cat {{ inputs.parts }} > {{ outputs.o }}",
+          inputs={"parts": "{{ steps.fan.outputs.o }}"}, outputs={"o": "all.txt"}),
+    shell("after", "cat {{ inputs.b }} > {{ outputs.o }}", inputs={"b": "broken.txt"},
+          outputs={"o": "after.txt"}))
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +63,7 @@ def test_the_report_of_a_failed_run_draws_and_answers_clicks(work: Path, browser
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    write_spec(work, SPEC)
+    write_flow(work, SPEC)
     proc = mi(work, "wf.yaml", "-k", "-j", "2", "--report", "report.html")
     assert proc.returncode == 1, proc.stderr
     assert "report written to report.html" in proc.stderr

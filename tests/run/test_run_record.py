@@ -6,7 +6,6 @@ import hashlib
 import json
 import os
 import signal
-import stat
 import sys
 import uuid
 from pathlib import Path
@@ -20,33 +19,23 @@ from engine import envvars
 from engine.errors import UsageError
 from engine.running.runfiles import find_record, list_runs, load_record
 from engine.version import __version__
-from tests.helpers.running import cli, mi, mi_popen, run, wait_for, write_spec
+from tests.helpers.flows import fake_tool, shell, spec_yaml, write_flow
+from tests.helpers.running import cli, mi, mi_popen, run, wait_for
 
-SPEC = """
-name: rec
-config:
-  greeting: hello
-steps:
-  - name: make
-    foreach: {table: s.tsv, column: sample}
-    run: "echo {{ greeting }} {{ item }} > {{ outputs.txt }}"
-    outputs: {txt: "out/{{ item }}.txt"}
-  - name: bad
-    run: "echo first line; echo the real problem >&2; exit 3"
-    inputs: {a: out/a.txt}
-    outputs: {x: bad.txt}
-  - name: gather
-    run: "sleep 0.3; cat {{ inputs.parts }} > {{ outputs.all }}"  # the critical path's end
-    inputs: {parts: "{{ steps.make.outputs.txt }}"}
-    outputs: {all: all.txt}
-"""
+SPEC = spec_yaml(
+    "rec",
+    shell("make", "echo {{ greeting }} {{ item }} > {{ outputs.txt }}",
+          foreach={"table": "s.tsv", "column": "sample"}, outputs={"txt": "out/{{ item }}.txt"}),
+    shell("bad", "echo first line; echo the real problem >&2; exit 3",
+          inputs={"a": "out/a.txt"}, outputs={"x": "bad.txt"}),
+    shell("gather", "sleep 0.3; cat {{ inputs.parts }} > {{ outputs.all }}",  # the critical path's end
+          inputs={"parts": "{{ steps.make.outputs.txt }}"}, outputs={"all": "all.txt"}),
+    config={"greeting": "hello"})
 
 
 @pytest.fixture
 def flow(work: Path) -> Path:
-    (work / "s.tsv").write_text("sample\na\nb\nc\n")
-    write_spec(work, SPEC)
-    return work
+    return write_flow(work, SPEC, {"s.tsv": "sample\na\nb\nc\n"})
 
 
 def records(folder: Path) -> list[dict[str, Any]]:
@@ -118,18 +107,12 @@ def test_nothing_to_do_writes_no_record(flow: Path) -> None:
 
 
 def test_python_steps_record_what_they_returned_and_retries_every_attempt(work: Path) -> None:
-    write_spec(work, """
-        name: py
-        steps:
-          - name: write
-            uses: testexec.write
-            params: {text: hi}
-            outputs: {out: w.txt}
-          - name: flaky
-            run: "if [ -f tried ]; then echo ok > {{ outputs.o }}; else touch tried; exit 4; fi"
-            retries: 1
-            outputs: {o: f.txt}
-        """)
+    write_flow(work, spec_yaml(
+        "py",
+        {"name": "write", "uses": "testexec.write", "params": {"text": "hi"},
+         "outputs": {"out": "w.txt"}},
+        shell("flaky", "if [ -f tried ]; then echo ok > {{ outputs.o }}; else touch tried; exit 4; fi",
+              retries=1, outputs={"o": "f.txt"})))
     assert run().ok
     entries = by_id(records(work)[0])
     write = entries["write"]
@@ -146,30 +129,18 @@ def test_python_steps_record_what_they_returned_and_retries_every_attempt(work: 
     assert first["ended"] <= second["submitted"]
 
 
-def fake_tool(folder: Path, name: str, body: str) -> None:
-    path = folder / "bin" / name
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(f"#!/bin/sh\n{body}\n")
-    path.chmod(path.stat().st_mode | stat.S_IEXEC)
-
-
 def test_tool_versions_are_asked_once_per_run_and_never_fail_it(
         work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fake_tool(work, "bcftools", f'echo asked >> {work}/asked.log; echo "bcftools 9.9"; '
                                 'echo "Using htslib 9.9"')
     fake_tool(work, "samtools", "exit 1")
     monkeypatch.setenv("PATH", f"{work / 'bin'}{os.pathsep}{os.environ['PATH']}")
-    write_spec(work, """
-        name: tools
-        steps:
-          - name: a
-            foreach: [1, 2, 3]
-            run: "mkdir -p o && echo bcftools {{ item }} > {{ outputs.o }}"
-            outputs: {o: "o/a{{ item }}.txt"}
-          - name: b
-            run: "echo bcftools samtools plink2-is-not-a-word > {{ outputs.o }}"
-            outputs: {o: b.txt}
-        """)
+    write_flow(work, spec_yaml(
+        "tools",
+        shell("a", "mkdir -p o && echo bcftools {{ item }} > {{ outputs.o }}", foreach=[1, 2, 3],
+              outputs={"o": "o/a{{ item }}.txt"}),
+        shell("b", "echo bcftools samtools plink2-is-not-a-word > {{ outputs.o }}",
+              outputs={"o": "b.txt"})))
     assert run().ok
     tools = records(work)[0]["tools"]
     assert (work / "asked.log").read_text() == "asked\n"
@@ -223,21 +194,13 @@ def test_find_record_by_id_prefix_and_by_workflow(flow: Path) -> None:
 
 @pytest.mark.slow
 def test_an_interrupted_run_is_recorded(work: Path) -> None:
-    write_spec(work, """
-        name: stop
-        steps:
-          - name: quick
-            run: "echo q > {{ outputs.o }}"
-            outputs: {o: q.txt}
-          - name: slow
-            run: "touch slow.started; sleep 600; echo s > {{ outputs.o }}"
-            inputs: {q: q.txt}
-            outputs: {o: s.txt}
-          - name: after
-            run: "cat {{ inputs.s }} > {{ outputs.o }}"
-            inputs: {s: s.txt}
-            outputs: {o: a.txt}
-        """)
+    write_flow(work, spec_yaml(
+        "stop",
+        shell("quick", "echo q > {{ outputs.o }}", outputs={"o": "q.txt"}),
+        shell("slow", "touch slow.started; sleep 600; echo s > {{ outputs.o }}",
+              inputs={"q": "q.txt"}, outputs={"o": "s.txt"}),
+        shell("after", "cat {{ inputs.s }} > {{ outputs.o }}", inputs={"s": "s.txt"},
+              outputs={"o": "a.txt"})))
     engine = mi_popen(work, "wf.yaml", "-j", "2", "--report", "r.html", "--trace", "t.tsv")
     try:
         wait_for(work / "slow.started", engine)

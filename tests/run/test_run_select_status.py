@@ -8,34 +8,23 @@ from pathlib import Path
 import pytest
 
 from engine.model import Status
-from tests.helpers.running import cli, completed, dry, ran, run, to_run, write_spec
+from tests.helpers.flows import shell, spec_yaml, write_flow
+from tests.helpers.running import cli, completed, dry, ran, run, to_run
 
-SPEC = """
-name: sel
-steps:
-  - name: a
-    run: "cat {{ inputs.src }} > {{ outputs.o }}; echo a >> ran.log"
-    inputs: {src: data.txt}
-    outputs: {o: a.txt}
-  - name: b
-    run: "cp {{ inputs.i }} {{ outputs.o }}; echo b >> ran.log"
-    inputs: {i: "{{ steps.a.outputs.o }}"}
-    outputs: {o: b.txt}
-  - name: c
-    run: "cp {{ inputs.i }} {{ outputs.o }}; echo c >> ran.log"
-    inputs: {i: "{{ steps.b.outputs.o }}"}
-    outputs: {o: c.txt}
-  - name: x
-    run: "echo x > {{ outputs.o }}; echo x >> ran.log"
-    outputs: {o: x.txt}
-"""
+SPEC = spec_yaml(
+    "sel",
+    shell("a", "cat {{ inputs.src }} > {{ outputs.o }}; echo a >> ran.log",
+          inputs={"src": "data.txt"}, outputs={"o": "a.txt"}),
+    shell("b", "cp {{ inputs.i }} {{ outputs.o }}; echo b >> ran.log",
+          inputs={"i": "{{ steps.a.outputs.o }}"}, outputs={"o": "b.txt"}),
+    shell("c", "cp {{ inputs.i }} {{ outputs.o }}; echo c >> ran.log",
+          inputs={"i": "{{ steps.b.outputs.o }}"}, outputs={"o": "c.txt"}),
+    shell("x", "echo x > {{ outputs.o }}; echo x >> ran.log", outputs={"o": "x.txt"}))
 
 
 @pytest.fixture
 def flow(work: Path) -> Path:
-    write_spec(work, SPEC)
-    (work / "data.txt").write_text("v1\n")
-    return work
+    return write_flow(work, SPEC, {"data.txt": "v1\n"})
 
 
 def test_until_runs_the_step_and_its_ancestors_only(flow: Path) -> None:
@@ -58,17 +47,11 @@ def test_only_runs_just_that_step(flow: Path) -> None:
 
 
 def test_only_a_fanout_step_runs_all_its_instances(work: Path) -> None:
-    write_spec(work, """
-        name: fan
-        steps:
-          - name: per
-            foreach: [p, q]
-            run: "echo {{ item }} > {{ outputs.o }}"
-            outputs: {o: "{{ item }}.txt"}
-          - name: other
-            run: "echo o > {{ outputs.o }}"
-            outputs: {o: other.txt}
-    """)
+    write_flow(work, spec_yaml(
+        "fan",
+        shell("per", "echo {{ item }} > {{ outputs.o }}", foreach=["p", "q"],
+              outputs={"o": "{{ item }}.txt"}),
+        shell("other", "echo o > {{ outputs.o }}", outputs={"o": "other.txt"})))
     assert completed(run(only=["per"])) == {"per[p]", "per[q]"}
     assert not (work / "other.txt").exists()
 
@@ -89,29 +72,18 @@ def test_dry_run_honours_until(flow: Path) -> None:
     assert to_run(dry("wf.yaml", "--until", "b")) == {"a", "b"}
 
 
-STATUS = """
-name: st
-steps:
-  - name: ok
-    run: "cat {{ inputs.src }} > {{ outputs.o }}"
-    inputs: {src: data.txt}
-    outputs: {o: ok.txt}
-  - name: fine
-    run: "echo fine > {{ outputs.o }}"
-    outputs: {o: fine.txt}
-  - name: bad
-    run: "echo 'cannot open reads.fq' >&2; exit 3"
-    outputs: {o: bad.txt}
-  - name: blocked
-    run: "cp {{ inputs.b }} {{ outputs.o }}"
-    inputs: {b: "{{ steps.bad.outputs.o }}"}
-    outputs: {o: blocked.txt}
-"""
+STATUS = spec_yaml(
+    "st",
+    shell("ok", "cat {{ inputs.src }} > {{ outputs.o }}", inputs={"src": "data.txt"},
+          outputs={"o": "ok.txt"}),
+    shell("fine", "echo fine > {{ outputs.o }}", outputs={"o": "fine.txt"}),
+    shell("bad", "echo 'cannot open reads.fq' >&2; exit 3", outputs={"o": "bad.txt"}),
+    shell("blocked", "cp {{ inputs.b }} {{ outputs.o }}",
+          inputs={"b": "{{ steps.bad.outputs.o }}"}, outputs={"o": "blocked.txt"}))
 
 
 def test_status_shows_each_state(work: Path) -> None:
-    write_spec(work, STATUS)
-    (work / "data.txt").write_text("v1\n")
+    write_flow(work, STATUS, {"data.txt": "v1\n"})
     code, out, _ = cli("status", "wf.yaml")
     assert code == 0
     assert all(line.endswith("never run") for line in out.splitlines()[1:5])
