@@ -72,7 +72,8 @@ def _general(plan: Plan, decisions: dict[str, Decision] | None, accepted: list[A
     return json.dumps(document, separators=(",", ":"), default=str)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(plans(), st.lists(st.fixed_dictionaries({"key": TEXT, "why": TEXT}), max_size=2))
 def test_the_fast_writer_gives_what_json_dumps_gives(drawn: Any, accepted: list[Any]) -> None:
     plan, decisions = drawn
