@@ -40,15 +40,19 @@ class Dag:
 
     def add_edges(self, edges: Iterable[tuple[str, str, EdgeKind]]) -> None:
         seen: set[tuple[str, str]] = set()
+        mark = seen.add
         pred, succ, kinds, known = self._pred, self._succ, self._kinds, self._nodes
         file_kind = EdgeKind.FILE  # a local: an Enum member lookup costs ~60 ns per edge
-        for src, dst, kind in edges:
+        for src, dst, kind in edges:  # once per edge: one hash of the pair, no method calls
             key = (src, dst)
-            if key in seen:
-                continue
-            seen.add(key)
-            known.setdefault(src)
-            known.setdefault(dst)
+            size = len(seen)
+            mark(key)
+            if len(seen) == size:
+                continue  # added before
+            if src not in known:
+                known[src] = None
+            if dst not in known:
+                known[dst] = None
             if src in succ:
                 succ[src].append(dst)
             else:

@@ -4,7 +4,7 @@
   against Jinja2 itself;
 - a plan made with them against the same plan with every template on the general path
   (instances, commands, paths, and the problems reported, word for word);
-- ``read_column`` against ``read_rows``;
+- ``read_column`` against ``read_rows``; ``path_key`` against ``normalize``;
 - the positional ``StepInstance`` call against the dataclass's fields.
 """
 
@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from engine.errors import SpecError
 from engine.model import StepInstance
 from engine.plan.fanout import read_column, read_rows
-from engine.plan.instances import INSTANCE_FIELDS
+from engine.plan.instances import INSTANCE_FIELDS, normalize
+from engine.plan.plan import path_key
 from engine.plan.workflow import load
 from engine.spec import templates
 from engine.spec.templates import Template, TemplateError, Unquoted, _jinja, compile_template
@@ -171,3 +172,20 @@ def test_an_empty_table_has_no_columns_and_no_values(tmp_path: Path) -> None:
 
 def test_instances_are_built_in_the_order_of_the_dataclass_fields() -> None:
     assert tuple(f.name for f in dataclasses.fields(StepInstance)) == INSTANCE_FIELDS
+
+
+PATH_PART = st.sampled_from(["a", "b", ".", "..", "", "w", "d", "x.txt"])
+PATHS = st.builds(lambda absolute, parts: ("/" if absolute else "") + "/".join(parts),
+                  st.booleans(), st.lists(PATH_PART, min_size=1, max_size=5))
+
+
+@SETTINGS
+@given(PATHS, PATHS, st.sampled_from(["/w/d", "/w", "/w/d/x.txt"]))
+def test_path_keys_match_exactly_when_the_normalised_paths_do(first: str, second: str,
+                                                              work_dir: str) -> None:
+    """The plan compares outputs and inputs by path_key, which skips normalising plain
+    relative paths; two paths share a key exactly when their normalised forms are equal."""
+    same_key = path_key(first, work_dir) == path_key(second, work_dir)
+    assert same_key == (normalize(first, work_dir) == normalize(second, work_dir))
+    key = path_key(first, work_dir)
+    assert (key if key.startswith("/") else f"{work_dir}/{key}") == normalize(first, work_dir)
