@@ -231,7 +231,11 @@ def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[s
         if instance.id in disabled or not instance.inputs:
             continue
         for path in instance.input_paths():
-            source = producers.get(path_key(path, work_dir))
+            # a path that is some output's key is its own key (keys are normal paths):
+            # a fan-in reading a fan-out's outputs skips path_key for every one of them
+            source = producers.get(path)
+            if source is None:
+                source = producers.get(path_key(path, work_dir))
             if source == instance.id:
                 checks.add(spec, instance.step, "self-input", ("inputs",),
                            f"step '{instance.step}' reads its own output '{path}'")

@@ -189,3 +189,5 @@ def test_path_keys_match_exactly_when_the_normalised_paths_do(first: str, second
     assert same_key == (normalize(first, work_dir) == normalize(second, work_dir))
     key = path_key(first, work_dir)
     assert (key if key.startswith("/") else f"{work_dir}/{key}") == normalize(first, work_dir)
+    # a key is its own key: an input spelled like some output's key is looked up as it is
+    assert path_key(key, work_dir) == key
