@@ -69,16 +69,16 @@ def plan_json_pieces(plan: Plan, decisions: Mapping[str, Decision] | None,
 
     # Shared decisions share one reasons list: encode it once. The entry keeps the list
     # alive, so its id cannot be reused by another list while the rows are written.
-    decided: dict[tuple[int, str], tuple[list[str], str, str]] = {}
+    decided: dict[int, tuple[list[str], str, str, str]] = {}
     rows = []
     for node, instance, action, reasons in row_decisions(plan, decisions):
-        pair = decided.get((id(reasons), action))
-        if pair is None:
-            pair = decided[(id(reasons), action)] = (reasons, text(action), _strings(reasons))
+        pair = decided.get(id(reasons))
+        if pair is None or pair[0] is not reasons or pair[1] != action:
+            pair = decided[id(reasons)] = (reasons, action, text(action), _strings(reasons))
         step, uses, command = instance.step, instance.uses, instance.command
         before = preds.get(node)
         rows.append(row % (
-            text(node), encoded.get(step) or once(step), pair[1], pair[2],
+            text(node), encoded.get(step) or once(step), pair[2], pair[3],
             _paths(instance.inputs), _paths(instance.outputs),
             "[]" if before is None else _strings(before),
             "null" if command is None else text(command) if type(command) is str

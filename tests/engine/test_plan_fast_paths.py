@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 from engine.errors import SpecError
 from engine.model import StepInstance
 from engine.plan.fanout import read_column, read_rows
+from engine.plan.graph import Dag, EdgeKind
 from engine.plan.instances import INSTANCE_FIELDS, normalize
 from engine.plan.plan import path_key
 from engine.plan.workflow import load
@@ -191,3 +192,29 @@ def test_path_keys_match_exactly_when_the_normalised_paths_do(first: str, second
     assert (key if key.startswith("/") else f"{work_dir}/{key}") == normalize(first, work_dir)
     # a key is its own key: an input spelled like some output's key is looked up as it is
     assert path_key(key, work_dir) == key
+
+
+EDGES = st.lists(st.tuples(st.sampled_from("abcdefgh"), st.sampled_from("abcdefgh"),
+                           st.sampled_from(["file", "ref", "after"])), max_size=60)
+
+
+@SETTINGS
+@given(st.lists(st.sampled_from("abcdefgh"), unique=True, max_size=4), EDGES)
+def test_dag_edges_are_those_of_a_plain_reference(nodes: list[str],
+                                                  edges: list[tuple[str, str, str]]) -> None:
+    """add_edges against the obvious implementation: nodes in order of appearance, each
+    edge once with its first kind, predecessors and successors in edge order (a target
+    with many predecessors is checked through a set: 60 edges over 8 nodes reach it)."""
+    dag = Dag()
+    dag.add_nodes(nodes)
+    dag.add_edges([(u, v, EdgeKind(k)) for u, v, k in edges])
+    order = list(dict.fromkeys([*nodes, *(n for u, v, _ in edges for n in (u, v))]))
+    first: dict[tuple[str, str], str] = {}
+    for u, v, k in edges:
+        first.setdefault((u, v), k)
+    assert dag.nodes() == order
+    sources = dict.fromkeys(u for u, _ in first)  # in order of their first edge
+    assert dag.edges() == [(u, v, first[(u, v)]) for u in sources for v in
+                           [v for (x, v) in first if x == u]]
+    for node in order:
+        assert dag.predecessors(node) == [u for (u, v) in first if v == node]
