@@ -162,11 +162,10 @@ def _look(args: argparse.Namespace, workflow: Workflow, options: RunOptions) -> 
         if not args.dry_run or args.graph in FORMATS:
             return 0  # a graph on stdout is all that goes there (| dot -Tsvg)
     if args.json:
-        from engine.render.dryrun import plan_json
+        from engine.render.planjson import print_plan_json
 
-        document = plan_json(plan, decisions)
-        document["accepted_unused"] = [{"key": k, "why": w} for k, w in workflow.accepted_unused]
-        print_json(document)
+        print_plan_json(plan, decisions,
+                        [{"key": k, "why": w} for k, w in workflow.accepted_unused])
     else:
         from engine.render.dryrun import render_text
 

@@ -239,8 +239,15 @@ def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], prob
     if producer is not None and not table_ready(producer):
         return FanOut((), (), (producer,))
     fed_by = (producer,) if producer is not None else ()
+    where = foreach.get("where") or {}
+    key, column = foreach.get("key"), foreach.get("column")
     try:
-        rows = read_rows(str(table))
+        if not where and key is None:  # the usual sheet of samples: one column is enough
+            names, values = read_column(str(table), column)
+            rows = None
+        else:
+            rows = read_rows(str(table))
+            names, values = list(rows[0]) if rows else [], []
     except FileNotFoundError:
         if enabled:
             problems.at_step(step, ("foreach", "table"), f"foreach table '{table}' does not exist",
@@ -249,24 +256,26 @@ def _table_items(step: StepSpec, enabled: bool, context: Mapping[str, Any], prob
     except (OSError, UnicodeDecodeError) as exc:
         problems.at_step(step, ("foreach", "table"), f"cannot read foreach table '{table}': {exc}")
         return NOTHING
-    header = sorted(rows[0]) if rows else []
-    where = foreach.get("where") or {}
-    key, column = foreach.get("key"), foreach.get("column")
+    has_rows = bool(rows) if rows is not None else bool(values)
+    header = sorted(names) if has_rows else []
     wanted: list[tuple[tuple[str, ...], Any]] = [(("foreach", "where", col), col) for col in where]
     wanted += [(("foreach", what), col) for what, col in (("key", key), ("column", column))
                if col is not None]
     for keys, col in wanted:
-        if rows and col not in header:
+        if has_rows and col not in header:
             close = difflib.get_close_matches(str(col), header, n=1)
             problems.at_step(step, keys, f"table '{table}' has no column '{col}'",
                              f"did you mean '{close[0]}'?" if close else
                              f"columns: {', '.join(header)}")
             return NOTHING
+    if rows is None:
+        items = tuple(values)
+        return FanOut(items, items, fed_by=fed_by)
     rows = select_rows(rows, where)
     if key is not None:
         return FanOut(tuple(rows), tuple(r[key] for r in rows), fed_by=fed_by)
-    values = tuple(r[column] for r in rows)
-    return FanOut(values, values, fed_by=fed_by)
+    chosen = tuple(r[column] for r in rows)
+    return FanOut(chosen, chosen, fed_by=fed_by)
 
 
 def _label(value: Any, index: int) -> str:
@@ -304,6 +313,27 @@ def read_rows(path: str | Path) -> list[dict[str, str]]:
         width = len(header)
         # csv.reader + zip is several times faster than DictReader on 100k-row sheets
         return [dict(zip(header, row + [""] * (width - len(row)))) for row in reader if row]
+
+
+def read_column(path: str | Path, column: Any) -> tuple[list[str], list[str]]:
+    """(the table's column names, ``column``'s value in each row): what ``read_rows`` gives
+    as ``rows[0]``'s keys and ``[r[column] for r in rows]``, without a dict per row (100,000
+    of them for a 100,000-row sheet). A column the header lacks gives "" for every row."""
+    delimiter = "," if str(path).lower().endswith((".csv", ".csv.gz")) else "\t"
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader((line for line in handle if not line.startswith("##")),
+                            delimiter=delimiter)
+        header = next(reader, None)
+        if header is None:
+            return [], []
+        # as read_rows' dicts: the last of repeated names wins; a short row is padded with
+        # "", a long one cut
+        if column in header:
+            at = len(header) - 1 - header[::-1].index(column)
+            values = [row[at] if at < len(row) else "" for row in reader if row]
+        else:
+            values = ["" for row in reader if row]
+    return list(dict.fromkeys(header)), values
 
 
 def select_rows(rows: list[dict[str, str]], where: Mapping[str, Any] | None) -> list[dict[str, str]]:

@@ -17,7 +17,6 @@ from engine.model import StepInstance
 from engine.plan.blame import config_source
 from engine.plan.expand import Expansion
 from engine.plan.graph import Dag, EdgeKind
-from engine.plan.instances import normalize
 from engine.resources import is_bundled_example
 from engine.spec.config import ResolvedConfig
 from engine.spec.spec import Spec
@@ -113,11 +112,17 @@ def build_plan(spec: Spec, expansion: Expansion,
     topo = graph.topological_order()
     if topo is None:
         _report_cycle(spec, checks, graph, nodes)
-    order = [n for n in topo if n in nodes.instances] if topo is not None else list(nodes.instances)
+    if topo is None:
+        order = list(nodes.instances)
+    else:  # the graph's other nodes are the pending ones
+        order = [n for n in topo if n in nodes.instances] if nodes.pending else topo
+    in_order = nodes.instances  # most plans are expanded in a topological order already
+    if order != list(in_order):
+        in_order = {i: nodes.instances[i] for i in order}
     plan = Plan(
         workflow=spec.name,
         spec_path=spec.path,
-        instances={i: nodes.instances[i] for i in order},
+        instances=in_order,
         disabled=frozenset(nodes.disabled),
         disabled_reasons={n: s.disabled_reason for n, s in expansion.steps.items() if not s.enabled},
         pending=nodes.pending,
@@ -150,40 +155,58 @@ def _collect(expansion: Expansion) -> _Nodes:
             nodes.pending[node] = PendingStep(node, name, expanded.pending_on)
             nodes.by_step[name] = [node]
             continue
-        ids = []
-        for instance in expanded.instances:
-            nodes.instances[instance.id] = instance
-            ids.append(instance.id)
-            if not expanded.enabled:
-                nodes.disabled.add(instance.id)
+        ids = [instance.id for instance in expanded.instances]
+        nodes.instances.update(zip(ids, expanded.instances))  # one C loop for 100,000
+        if not expanded.enabled:
+            nodes.disabled.update(ids)
         nodes.by_step[name] = ids
     return nodes
 
 
 def _producers(spec: Spec, checks: _Checks, instances: Mapping[str, StepInstance],
                work_dir: str, roots: tuple[str, ...]) -> dict[str, str]:
-    """Normalised output path -> the instance that writes it (two writers: a problem; a
-    path outside every output root: a problem)."""
+    """Path key (:func:`path_key`) of each output -> the instance that writes it (two
+    writers: a problem; a path outside every output root: a problem)."""
     producers: dict[str, str] = {}
     inside = tuple(root.rstrip("/") + "/" for root in roots)
+    prefix = work_dir.rstrip("/") + "/"
+    relative_inside = prefix.startswith(inside)  # then so is every path relative to it
     for instance in instances.values():
-        for path in instance.output_paths():
-            key = normalize(path, work_dir)
-            if not key.startswith(inside) and key not in roots:
-                _outside(spec, checks, instance, path, key, roots)
-            other = producers.get(key)
-            if other is None:
-                producers[key] = instance.id
-                continue
-            other_step = instances[other].step
-            if other_step == instance.step:
-                hint = "make the output path depend on the fan-out item, e.g. {{ item }}"
-                message = f"instances '{other}' and '{instance.id}' both write '{path}'"
-            else:
-                hint = "give each step its own output path"
-                message = f"steps '{other_step}' and '{instance.step}' both write '{path}'"
-            checks.add(spec, instance.step, "dup-output", ("outputs",), message, hint)
+        for value in instance.outputs.values():  # once per output of every instance: inline
+            for path in (value,) if isinstance(value, str) else value:
+                key = path_key(path, work_dir)
+                if not (relative_inside and key[:1] != "/"):
+                    absolute = key if key[:1] == "/" else prefix + key
+                    if not absolute.startswith(inside) and absolute not in roots:
+                        _outside(spec, checks, instance, path, absolute, roots)
+                other = producers.get(key)
+                if other is None:
+                    producers[key] = instance.id
+                    continue
+                _two_writers(spec, checks, instances[other], instance, path)
     return producers
+
+
+def path_key(path: str, work_dir: str) -> str:
+    """The key two paths are compared by in a plan: the normalised path relative to
+    ``work_dir`` when it is inside, else absolute. A plain relative path is its own key, so
+    the 100,000 paths of a fan-out cost no new string (and no new hash) to compare."""
+    if path[:1] not in ("/", ".", "") and "/." not in path and "//" not in path:
+        return path
+    full = os.path.normpath(os.path.join(work_dir, path))
+    prefix = work_dir.rstrip("/") + "/"
+    return full[len(prefix):] if full.startswith(prefix) else full
+
+
+def _two_writers(spec: Spec, checks: _Checks, other: StepInstance, instance: StepInstance,
+                 path: str) -> None:
+    if other.step == instance.step:
+        hint = "make the output path depend on the fan-out item, e.g. {{ item }}"
+        message = f"instances '{other.id}' and '{instance.id}' both write '{path}'"
+    else:
+        hint = "give each step its own output path"
+        message = f"steps '{other.step}' and '{instance.step}' both write '{path}'"
+    checks.add(spec, instance.step, "dup-output", ("outputs",), message, hint)
 
 
 def _outside(spec: Spec, checks: _Checks, instance: StepInstance, path: str, key: str,
@@ -205,10 +228,14 @@ def _file_edges(spec: Spec, checks: _Checks, nodes: _Nodes, producers: Mapping[s
     file_kind = EdgeKind.FILE  # locals: this loop runs once per input of every instance
     disabled, exists = nodes.disabled, os.path.exists
     for instance in nodes.instances.values():
-        if instance.id in disabled:
+        if instance.id in disabled or not instance.inputs:
             continue
         for path in instance.input_paths():
-            source = producers.get(normalize(path, work_dir))
+            # a path that is some output's key is its own key (keys are normal paths):
+            # a fan-in reading a fan-out's outputs skips path_key for every one of them
+            source = producers.get(path)
+            if source is None:
+                source = producers.get(path_key(path, work_dir))
             if source == instance.id:
                 checks.add(spec, instance.step, "self-input", ("inputs",),
                            f"step '{instance.step}' reads its own output '{path}'")
@@ -231,7 +258,7 @@ def _edges_into_disabled(nodes: _Nodes, producers: Mapping[str, str],
     edges = []
     for node in nodes.disabled:
         for path in nodes.instances[node].input_paths():
-            source = producers.get(normalize(path, work_dir))
+            source = producers.get(path_key(path, work_dir))
             if source is not None and source != node:
                 edges.append((source, node, EdgeKind.FILE))
     return tuple(sorted(set(edges)))

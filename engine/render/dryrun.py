@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from engine.model import Action, Reason, RerunReason, StepInstance
@@ -34,22 +34,7 @@ def plan_json(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> di
 def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> list[dict[str, Any]]:
     rows = []
     preds = plan.graph.predecessor_map()
-    never_run = [str(RerunReason(Reason.NEVER_RUN))]
-    # Most decisions are shared objects (never run, up to date): render each one once.
-    shared: dict[int, tuple[str, list[str]]] = {}
-    for node, instance in plan.instances.items():
-        decision = decisions.get(node) if decisions is not None else None
-        if decision is not None and node not in plan.disabled:
-            known = shared.get(id(decision))
-            if known is None:
-                known = shared[id(decision)] = (decision.action.value,
-                                                [str(r) for r in decision.reasons])
-            action, reasons = known
-        elif decisions is None and node not in plan.disabled:  # no state yet
-            action, reasons = "run", never_run
-        else:
-            found, why = decision_of(plan, node, decisions)
-            action, reasons = found.value, why
+    for node, instance, action, reasons in row_decisions(plan, decisions):
         rows.append({
             "id": node,
             "step": instance.step,
@@ -66,6 +51,30 @@ def plan_rows(plan: Plan, decisions: Mapping[str, Decision] | None = None) -> li
                      "reasons": [pending.reason], "inputs": {}, "outputs": {},
                      "depends_on": preds.get(node, []), "command": None, "uses": None})
     return rows
+
+
+def row_decisions(plan: Plan, decisions: Mapping[str, Decision] | None
+                  ) -> Iterator[tuple[str, StepInstance, str, list[str]]]:
+    """(node, instance, action, reasons) of every planned instance, in the plan's order.
+    Instances that share a decision object share one reasons list (rendered once)."""
+    never_run = [str(RerunReason(Reason.NEVER_RUN))]
+    # Most decisions are shared objects (never run, up to date): render each one once.
+    shared: dict[int, tuple[str, list[str]]] = {}
+    disabled = plan.disabled
+    for node, instance in plan.instances.items():
+        decision = decisions.get(node) if decisions is not None else None
+        if decision is not None and node not in disabled:
+            known = shared.get(id(decision))
+            if known is None:
+                known = shared[id(decision)] = (decision.action.value,
+                                                [str(r) for r in decision.reasons])
+            action, reasons = known
+        elif decisions is None and node not in disabled:  # no state yet
+            action, reasons = "run", never_run
+        else:
+            found, why = decision_of(plan, node, decisions)
+            action, reasons = found.value, why
+        yield node, instance, action, reasons
 
 
 def summary_counts(plan: Plan, decisions: Mapping[str, Decision] | None) -> Counter[str]:

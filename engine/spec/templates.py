@@ -227,6 +227,13 @@ class Template:
         self._parts = [(i % 2 == 1, piece) for i, piece in enumerate(pieces) if piece or i % 2]
         self._fast = _generate(self._parts, shell)
 
+    @property
+    def direct(self) -> Callable[[Mapping[str, Any]], Any] | None:
+        """The compiled renderer of a plain-lookup template (None for others), for hot loops.
+        It raises on anything unusual (a missing name...): then call :meth:`render`, which
+        gives the value or the precise error."""
+        return self._fast
+
     def _compile_jinja(self) -> None:
         jinja = _jinja()
         env = jinja.SHELL_ENV if self.shell else jinja.VALUE_ENV
@@ -284,22 +291,36 @@ def _generate(parts: list[tuple[bool, str]], shell: bool) -> Callable[[Mapping[s
     """Python source for a plain-lookup template: ~10x faster than interpreting the parts.
 
     Only identifiers matched by ``_SIMPLE_EXPR`` and ``repr`` of literal text reach the
-    source, so nothing from the template is executed as code.
+    source, so nothing from the template is executed as code. A plain ``str`` (the usual
+    value: an item, a path) is handled inline, without a call: ``_quote``/``_text`` would
+    give it back unchanged (a safe shell word) or quoted, which the inline test leaves to them.
     """
+    temporaries = iter(range(1 << 30))
+
     def access(dotted: str) -> str:
         names = dotted.split(".")
         code = f"c[{names[0]!r}]"
-        for name in names[1:]:
-            code = f"_get({code}, {name!r})"
+        for name in names[1:]:  # a dict (the usual) inline, anything else through _get
+            d = f"d{next(temporaries)}"
+            code = f"({d}[{name!r}] if type({d} := {code}) is dict else _get({d}, {name!r}))"
         return code
 
     if len(parts) == 1 and parts[0][0] and not shell:
         body = access(parts[0][1])
     else:
-        wrap = "_quote" if shell else "_text"
-        pieces = [f"{wrap}({access(p)})" if is_expr else repr(p) for is_expr, p in parts]
+        pieces = []
+        for index, (is_expr, part) in enumerate(parts):
+            if not is_expr:
+                pieces.append(repr(part))
+                continue
+            v = f"v{index}"
+            if shell:
+                pieces.append(f"({v} if type({v} := {access(part)}) is str and _safe({v}) "
+                              f"else _quote({v}))")
+            else:
+                pieces.append(f"({v} if type({v} := {access(part)}) is str else _text({v}))")
         body = " + ".join(pieces) if pieces else "''"
-    namespace = {"_get": _get, "_quote": _shell_quote, "_text": _to_text}
+    namespace = {"_get": _get, "_quote": _shell_quote, "_text": _to_text, "_safe": _SAFE_WORD}
     compiled: Callable[[Mapping[str, Any]], Any] = eval(f"lambda c: {body}", namespace)
     return compiled
 
