@@ -6,7 +6,6 @@ Exit codes: 0 ok, 1 a step failed, 2 invalid spec/config/usage, 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import difflib
 import gc
 import os
 import shlex
@@ -261,6 +260,8 @@ def _misspelt_subcommand(word: str) -> str | None:
     a domain: ``rnaa`` -> ``rna``)."""
     if word.startswith("-") or os.path.exists(word) or "." in word or "/" in word:
         return None
+    import difflib
+
     from engine.cli.domains import bundled_names
 
     close = difflib.get_close_matches(word, [*SUBCOMMANDS, "domains", *bundled_names()],

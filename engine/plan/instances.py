@@ -7,7 +7,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.model import PathValue, StepInstance
 from engine.plan.fanout import FanOut
@@ -22,7 +22,6 @@ from engine.plan.settings import (
     static_numbers,
 )
 from engine.plan.stepchecks import StepChecks
-from engine.registry import Port
 from engine.spec.spec import StepSpec
 from engine.spec.templates import (
     Gathered,
@@ -32,6 +31,9 @@ from engine.spec.templates import (
     is_template,
     render_value,
 )
+
+if TYPE_CHECKING:
+    from engine.registry import Port
 
 PathRenderer = Callable[[Mapping[str, Any]], dict[str, PathValue]]
 

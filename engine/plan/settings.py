@@ -12,7 +12,6 @@ from typing import Any
 from engine.errors import Diagnostic, UnknownStepError
 from engine.plan.problems import Problems
 from engine.plan.refs import strings_in
-from engine.registry import get_step
 from engine.spec.config import Origin, ResolvedConfig
 from engine.spec.spec import STEP_SETTINGS, Spec, StepSpec
 from engine.spec.templates import TemplateError, compile_template, is_template
@@ -173,6 +172,8 @@ def _param_names(step: StepSpec) -> set[str]:
     names = set(step.params)
     if step.uses is not None:
         try:
+            from engine.registry import get_step  # Python steps only
+
             names |= set(get_step(step.uses).params_schema.get("properties") or {})
         except UnknownStepError:
             pass  # reported by the step-function check

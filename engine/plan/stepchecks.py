@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import Diagnostic, UnknownStepError
 from engine.model import PathValue
@@ -17,9 +17,19 @@ from engine.params import fill_defaults, params_problems
 from engine.plan.problems import Problems
 from engine.plan.refs import strings_in
 from engine.plan.settings import BadSetting, Limits, StepSettings, static_numbers
-from engine.registry import Port, get_step
 from engine.spec.spec import Spec, StepSpec
 from engine.spec.templates import TemplateError, render_value
+
+if TYPE_CHECKING:
+    from engine.registry import Port, StepInfo
+
+
+def _registered(uses: str) -> StepInfo:
+    """The registered step ``uses`` names (the registry is loaded by plans with Python steps
+    only: a shell-only plan does not pay for it)."""
+    from engine.registry import get_step
+
+    return get_step(uses)
 
 
 class StepChecks:
@@ -36,7 +46,7 @@ class StepChecks:
         checked)."""
         if step.uses is None:
             return params
-        schema = get_step(step.uses).params_schema
+        schema = _registered(step.uses).params_schema
         filled: Mapping[str, Any] = fill_defaults(schema, params)
         for found in params_problems(schema, filled):
             if found.param in unknown and not found.unknown:
@@ -50,7 +60,7 @@ class StepChecks:
         """The outputs of ``step`` whose paths must end in one of the declared suffixes."""
         if step.uses is None:
             return ()
-        return tuple(p for p in get_step(step.uses).outputs or () if p.suffixes)
+        return tuple(p for p in _registered(step.uses).outputs or () if p.suffixes)
 
     def output_suffixes(self, step: StepSpec, ports: tuple[Port, ...],
                         outputs: Mapping[str, PathValue], instance: str | None = None) -> None:
@@ -100,7 +110,7 @@ def port_diagnostics(spec: Spec) -> list[Diagnostic]:
     found = []
     for step in spec.steps:
         try:
-            info = get_step(step.uses) if step.uses is not None else None
+            info = _registered(step.uses) if step.uses is not None else None
         except UnknownStepError:
             continue  # reported where the step functions are checked
         if info is None:

@@ -19,12 +19,10 @@ from engine.plan.expand import ExpandOptions, expand
 from engine.plan.plan import Plan, build_plan
 from engine.plan.settings import Limits, step_key_problems
 from engine.plan.stepchecks import port_diagnostics
-from engine.registry import get_step
 from engine.spec.config import ResolvedConfig, resolve_config
 from engine.spec.configkeys import accepted_unused, unknown_key_problems
-from engine.spec.orchestrator import is_orchestrator_form, translate
 from engine.spec.schema import schema_diagnostics
-from engine.spec.spec import Spec, build_spec
+from engine.spec.spec import Spec, build_spec, is_orchestrator_form
 from engine.spec.yamlload import Marks, load_yaml_file
 
 
@@ -80,6 +78,8 @@ def load(
         raise SpecError([document.marks.diagnostic((), "a workflow spec must be a YAML mapping "
                                                    "with 'name' and 'steps'")])
     if is_orchestrator_form(data):
+        from engine.spec.orchestrator import translate  # only for MetaInformAnt's form
+
         translation = translate(data, marks, results_dir(environ, state_dir), Path(path).stem)
         data, marks = translation.data, translation.marks
     return load_data(data, marks, path, config_files=config_files, overrides=overrides,
@@ -128,6 +128,8 @@ def _check_step_functions(spec: Spec) -> list[Diagnostic]:
         if step.uses is None:
             continue
         try:
+            from engine.registry import get_step
+
             get_step(step.uses)
         except FunctionImportError as exc:
             problems.append(spec.marks.diagnostic(step.where("uses"),

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 from engine.errors import UsageError
 from engine.fingerprint import unchanged
 from engine.model import ALL_TRIGGERS, Action, Reason, RerunReason, Status, StepInstance, Trigger
-from engine.registry import get_step
 from engine.running.records import Record, config_key
 
 if TYPE_CHECKING:
@@ -67,6 +66,8 @@ class Signatures:
     def _code_hash(self, uses: str) -> str:
         found = self._code.get(uses)
         if found is None:
+            from engine.registry import get_step  # Python steps only
+
             found = self._code[uses] = get_step(uses).code_hash()
         return found
 

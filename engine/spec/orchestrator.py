@@ -45,17 +45,6 @@ _RENAMED = {"function": "uses", "depends_on": "inputs"}
 _TOP_KEYS = ("name", "description", "steps", "config")
 
 
-def is_orchestrator_form(data: Any) -> bool:
-    """``steps`` is a mapping (MetaInformAnt's form), or a list using its keys."""
-    if not isinstance(data, Mapping):
-        return False
-    steps = data.get("steps")
-    if isinstance(steps, Mapping):
-        return True
-    return isinstance(steps, list) and any(
-        isinstance(s, Mapping) and ("function" in s or "depends_on" in s) for s in steps)
-
-
 @dataclass(frozen=True)
 class _Entry:
     name: str

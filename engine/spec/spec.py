@@ -131,3 +131,14 @@ def _accepts(value: Any) -> dict[str, str]:
     if isinstance(value, Mapping):
         return {str(k): str(v) for k, v in value.items()}
     return dict.fromkeys((str(k) for k in value or ()), "")
+
+
+def is_orchestrator_form(data: Any) -> bool:
+    """``steps`` is a mapping (MetaInformAnt's form), or a list using its keys."""
+    if not isinstance(data, Mapping):
+        return False
+    steps = data.get("steps")
+    if isinstance(steps, Mapping):
+        return True
+    return isinstance(steps, list) and any(
+        isinstance(s, Mapping) and ("function" in s or "depends_on" in s) for s in steps)

@@ -129,7 +129,8 @@ def test_a_run_with_nothing_to_do_imports_no_run_machinery(tmp_path: Path) -> No
     spec = _spec(tmp_path, 2)
     probe = ("import sys; from engine.cli.main import main; main(sys.argv[1:]); "
              "print(sorted(m for m in ('yaml', 'hashlib', 'engine.running.scheduler', "
-             "'engine.running.runrecord', 'engine.context', 'engine.executors.base') "
+             "'engine.running.runrecord', 'engine.context', 'engine.executors.base', "
+             "'engine.registry', 'engine.spec.orchestrator') "
              "if m in sys.modules), file=sys.stderr)")
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
                PYTHONPATH=str(Path(__file__).resolve().parents[2]))
