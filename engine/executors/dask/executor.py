@@ -132,6 +132,7 @@ class DaskExecutor(Executor):
 
     def wait(self, timeout: float | None) -> list[Outcome]:
         end = None if timeout is None else time.monotonic() + timeout
+        self._collect(self._drain([]))  # futures done after their events were handled
         self._release_finished()
         self._reap()
         while not self._ready and self._inflight:
@@ -145,17 +146,20 @@ class DaskExecutor(Executor):
                 if end is None or time.monotonic() < end:
                     continue
                 break
-            while True:  # everything else that finished meanwhile
-                try:
-                    done.append(self._completed.queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._collect(done)
+            self._collect(self._drain(done))  # with everything else that finished meanwhile
         ready, self._ready = self._ready, []
         return ready
 
     def running(self) -> int:
         return len(self._inflight) + len(self._ready)
+
+    def _drain(self, done: list[Any]) -> list[Any]:
+        while self._completed is not None:
+            try:
+                done.append(self._completed.queue.get_nowait())
+            except queue.Empty:
+                break
+        return done
 
     def _collect(self, done: list[Any]) -> None:
         """Outcome events ``(key, pickled outcome)`` and finished futures from the queue."""
