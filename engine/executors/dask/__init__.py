@@ -22,6 +22,14 @@ largest worker, which it then has to itself), so Dask never packs more threads o
 it has. Other ``resources:`` of a step (``mem_mb``...) are requested too when workers advertise
 them; a step asking for more than any worker advertises fails at once instead of waiting forever.
 
+Outcomes. A worker publishes each attempt's outcome as a Dask event on a topic of this run
+(worker -> scheduler -> client, the path the "task finished" message takes anyway), so the loop
+does not fetch the task's result from the worker afterwards; the scheduler is told to keep only
+the last event of the topic. The result remains the task's return value: when no event came
+(a scheduler whose event store cannot be bounded) the loop fetches it as before. Finished
+futures are released at the next ``wait``, after the loop's submits (a release just ahead of a
+submit would hold it back for the client's batching window).
+
 Worker deaths. The scheduler is told ``allowed_failures = 0`` (``dask: {allowed_failures: N}``
 changes it), so a task whose worker dies (OOM killer, segfault, node lost) errs with
 ``KilledWorker`` at once instead of being silently rerun on other workers; it becomes a FAILED

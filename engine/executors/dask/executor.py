@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import pickle
 import queue
 import time
 import uuid
@@ -15,7 +16,14 @@ from typing import Any
 from engine.executors.attemptlog import attempt_mark, failed_attempt
 from engine.executors.base import Executor, worker_module
 from engine.executors.dask.cluster import Connection, check_settings, require
-from engine.executors.dask.remote import TIMEOUT_NOTE, kill_groups, reap_orphans, work
+from engine.executors.dask.remote import (
+    TIMEOUT_NOTE,
+    close_topic,
+    kill_groups,
+    open_topic,
+    reap_orphans,
+    work,
+)
 from engine.fingerprint import DEFAULT_HASH_LIMIT
 from engine.model import Outcome, StepInstance
 from engine.version import __version__
@@ -60,6 +68,9 @@ class DaskExecutor(Executor):
         self._ready: list[Outcome] = []
         self._reap_hosts: dict[str, float] = {}  # node where a worker died -> reap until
         self._seq = 0
+        self._topic = f"mi-run-outcomes-{self._token}"
+        self._events = False  # outcomes come as worker events (else: as task results)
+        self._finished: list[Any] = []  # futures done with, released by the next wait()
 
     @property
     def client(self) -> Any:
@@ -75,11 +86,24 @@ class DaskExecutor(Executor):
 
         try:
             self._conn.open(max(1, slots))
-            self._completed = as_completed([], loop=self._conn.client.loop, with_results=True,
+            # Finished futures, and (as tuples) outcome events, arrive on this one queue in
+            # the order the scheduler sent them: an attempt's event comes before its future.
+            self._completed = as_completed([], loop=self._conn.client.loop, with_results=False,
                                            raise_errors=False)
+            self._subscribe()
         except BaseException:
             self.shutdown()
             raise
+
+    def _subscribe(self) -> None:
+        """Receive outcomes as worker events (see :func:`remote.publish`), if the scheduler
+        can be told to keep only the last one."""
+        client = self._conn.client
+        if not client.run_on_scheduler(open_topic, self._topic):
+            return
+        events = self._completed.queue
+        client.subscribe_topic(self._topic, lambda event: events.put(tuple(event[1])))
+        self._events = True
 
     # -- submit / wait -------------------------------------------------------------------------
 
@@ -100,13 +124,16 @@ class DaskExecutor(Executor):
         future = self._conn.client.submit(
             work, instance, attempt, os.path.abspath(log_path), self._token, self._tmp_root,
             task.key, worker_module(instance), self._hash_limit, self._kill_grace, __version__,
-            self._run_id, key=task.key, pure=False, retries=0, resources=resources or None,
+            self._run_id, self._topic if self._events else None,
+            key=task.key, pure=False, retries=0, resources=resources or None,
         )  # fmt: skip
         self._inflight[task.key] = (future, task)
         self._completed.add(future)
 
     def wait(self, timeout: float | None) -> list[Outcome]:
         end = None if timeout is None else time.monotonic() + timeout
+        self._collect(self._drain([]))  # futures done after their events were handled
+        self._release_finished()
         self._reap()
         while not self._ready and self._inflight:
             left = None if end is None else max(0.0, end - time.monotonic())
@@ -119,32 +146,55 @@ class DaskExecutor(Executor):
                 if end is None or time.monotonic() < end:
                     continue
                 break
-            while True:  # everything else that finished meanwhile
-                try:
-                    done.append(self._completed.queue.get_nowait())
-                except queue.Empty:
-                    break
-            self._collect(done)
+            self._collect(self._drain(done))  # with everything else that finished meanwhile
         ready, self._ready = self._ready, []
         return ready
 
     def running(self) -> int:
         return len(self._inflight) + len(self._ready)
 
-    def _collect(self, done: list[tuple[Any, Any]]) -> None:
-        """``(future, result)`` pairs from the as_completed queue: the result was fetched in
-        the client's event loop already (a synchronous gather per step costs ~5 ms more)."""
-        for future, result in done:
-            entry = self._inflight.pop(future.key, None)
-            if entry is None:
-                continue  # cancelled by cancel_all
-            task = entry[1]
-            if isinstance(result, Outcome):
-                self._ready.append(_as_given(result, task))
-            else:
-                outcome = self._failure(future, task)
+    def _drain(self, done: list[Any]) -> list[Any]:
+        while self._completed is not None:
+            try:
+                done.append(self._completed.queue.get_nowait())
+            except queue.Empty:
+                break
+        return done
+
+    def _collect(self, done: list[Any]) -> None:
+        """Outcome events ``(key, pickled outcome)`` and finished futures from the queue."""
+        for item in done:
+            if isinstance(item, tuple):
+                key, blob = item
+                entry = self._inflight.pop(key, None)
+                if entry is not None:  # else: cancelled, or its future was handled first
+                    self._ready.append(_as_given(pickle.loads(blob), entry[1]))
+                continue
+            entry = self._inflight.pop(item.key, None)
+            if entry is not None:
+                outcome = self._from_future(item, entry[1])
                 if outcome is not None:
                     self._ready.append(outcome)
+            self._finished.append(item)
+
+    def _from_future(self, future: Any, task: _Task) -> Outcome | None:
+        """The outcome of a future that finished with no event seen: its result (fetched from
+        the worker), or what its error means."""
+        if future.status == "finished":
+            try:
+                result = future.result(timeout=30)
+            except Exception:
+                result = None
+            if isinstance(result, Outcome):
+                return _as_given(result, task)
+        return self._failure(future, task)
+
+    def _release_finished(self) -> None:
+        """Let Dask forget finished tasks. Done here, after the loop submitted what their
+        outcomes made ready: a release sent just before a submit would hold the submit back
+        for the client's batching window."""
+        finished, self._finished = self._finished, []
+        for future in finished:
             future.release()
 
     def _failure(self, future: Any, task: _Task) -> Outcome | None:
@@ -209,6 +259,11 @@ class DaskExecutor(Executor):
 
     def shutdown(self) -> None:
         self._inflight.clear()
+        self._finished.clear()
+        if self._conn.running() and self._events:
+            with contextlib.suppress(Exception):  # a shared scheduler keeps no empty topic
+                self._conn.client.unsubscribe_topic(self._topic)
+                self._conn.client.run_on_scheduler(close_topic, self._topic)
         if self._conn.running():
             # Every attempt has ended, so a marker left is an orphan of a dead worker: kill
             # its group; remove this run's node-local directories.
