@@ -5,13 +5,14 @@ Tables (TSV/CSV) are read without pandas: planning must stay light.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import glob
 import itertools
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -301,13 +302,20 @@ def _short(value: Any) -> str:
     return text if len(text) < 60 else text[:57] + "..."
 
 
-def read_rows(path: str | Path) -> list[dict[str, str]]:
-    """Rows of a TSV (default) or CSV (``.csv``) file with a header line."""
+@contextlib.contextmanager
+def _table(path: str | Path) -> Iterator[tuple[list[str] | None, Iterator[list[str]]]]:
+    """(header or None for an empty file, the rows after it) of a TSV (default) or CSV
+    (``.csv``) file; lines starting with ``##`` are comments."""
     delimiter = "," if str(path).lower().endswith((".csv", ".csv.gz")) else "\t"
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.reader((line for line in handle if not line.startswith("##")),
                             delimiter=delimiter)
-        header = next(reader, None)
+        yield next(reader, None), reader
+
+
+def read_rows(path: str | Path) -> list[dict[str, str]]:
+    """Rows of a TSV (default) or CSV (``.csv``) file with a header line."""
+    with _table(path) as (header, reader):
         if header is None:
             return []
         width = len(header)
@@ -319,11 +327,7 @@ def read_column(path: str | Path, column: Any) -> tuple[list[str], list[str]]:
     """(the table's column names, ``column``'s value in each row): what ``read_rows`` gives
     as ``rows[0]``'s keys and ``[r[column] for r in rows]``, without a dict per row (100,000
     of them for a 100,000-row sheet). A column the header lacks gives "" for every row."""
-    delimiter = "," if str(path).lower().endswith((".csv", ".csv.gz")) else "\t"
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader((line for line in handle if not line.startswith("##")),
-                            delimiter=delimiter)
-        header = next(reader, None)
+    with _table(path) as (header, reader):
         if header is None:
             return [], []
         # as read_rows' dicts: the last of repeated names wins; a short row is padded with
