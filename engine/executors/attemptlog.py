@@ -23,9 +23,9 @@ makes up itself (a dead worker, a lost scheduler) through :func:`failed_attempt`
 
 from __future__ import annotations
 
+import _thread
 import json
 import os
-import threading
 import time
 from pathlib import Path
 
@@ -112,7 +112,7 @@ def interrupted_line() -> str:
 # logs of the attempts that were running; with the threads and serial backends the step's own
 # outcome (its killed command: "failed ... SIGKILL") is written by a thread of this same
 # process, before or after. The first verdict wins, under this lock.
-_verdict_lock = threading.Lock()
+_verdict_lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 _interrupted: set[str] = set()  # logs given the interruption's verdict in this process
 _VERDICTS = (f"{MARK} completed in ", f"{MARK} failed after ", f"{MARK} skipped by the step ")
 

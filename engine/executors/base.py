@@ -21,7 +21,6 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 from engine.model import Outcome, StepInstance
-from engine.registry import module_of
 
 
 class Executor(ABC):
@@ -64,4 +63,8 @@ class Executor(ABC):
 def worker_module(instance: StepInstance) -> str | None:
     """The module that registered ``instance.uses`` in this process, for a worker process to
     import by name (None for shell steps and steps defined in ``__main__``)."""
-    return None if instance.uses is None else module_of(instance.uses)
+    if instance.uses is None:
+        return None
+    from engine.registry import module_of  # Python steps only: shell-only runs never load it
+
+    return module_of(instance.uses)

@@ -24,12 +24,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from engine.fingerprint import Fingerprint, fingerprint
 from engine.model import StepInstance
+
+if TYPE_CHECKING:
+    import threading
 
 KILL_GRACE = 5.0
 """Seconds between SIGTERM and SIGKILL for the process group of a timed-out shell step."""
@@ -150,6 +152,8 @@ class ShellRun:
         return self.pid
 
     def wait(self, timeout: float | None) -> None:
+        import threading  # the worker body's way only; the default backend needs no thread
+
         exited = threading.Event()
         timed_out = threading.Event()
         killer = None

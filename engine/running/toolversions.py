@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import signal
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -74,6 +73,8 @@ def _ask(tool: str, timeout: float) -> dict[str, Any]:
     path = shutil.which(tool)
     if path is None:
         return {"path": None, "version": None, "error": "not found on PATH"}
+    import subprocess  # only a run whose steps name tools asks them
+
     try:  # its own process group, so that a tool that hangs goes with its children
         proc = subprocess.Popen([path, *KNOWN.get(tool, ("--version",))],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
