@@ -52,8 +52,31 @@ def work(
 
     ``topic``: also publish the outcome as a Dask event on this topic (see :func:`publish`).
     """
-    outcome = _attempt(instance, attempt, log_path, token, tmp_root, key, step_module,
-                       hash_limit, kill_grace, version, run_id)
+    if __version__ != version:
+        now = time.time()
+        return _sent(topic, key, failed_attempt(
+            instance, attempt, log_path,
+            f"the Dask worker runs engine {__version__}, mi-run runs {version}",
+            started=now, ended=now, hint="start the workers from the same checkout/venv",
+            run_id=run_id, host=host_name(),
+        ))  # fmt: skip
+    state_tmp = node_dir(token, tmp_root)
+    os.makedirs(state_tmp, exist_ok=True)
+    finished = threading.Event()
+    if instance.timeout and instance.command is None:
+        limit = instance.timeout + kill_grace
+        threading.Thread(target=_watchdog, args=(finished, limit, log_path), daemon=True).start()
+    try:
+        outcome = execute(instance, attempt, log_path, state_tmp,
+                          marker=os.path.join(state_tmp, _marker_name(key)),
+                          step_module=step_module, hash_limit=hash_limit, run_id=run_id)
+    finally:
+        finished.set()
+    return _sent(topic, key, outcome)
+
+
+def _sent(topic: str | None, key: str, outcome: Outcome) -> Outcome:
+    """``outcome``, published first on ``topic`` when there is one."""
     if topic is not None:
         publish(topic, key, outcome)
     return outcome
@@ -72,41 +95,6 @@ def publish(topic: str, key: str, outcome: Outcome) -> None:
 
     with contextlib.suppress(Exception):  # the result path still delivers the outcome
         get_worker().log_event(topic, [key, pickle.dumps(outcome, pickle.HIGHEST_PROTOCOL)])
-
-
-def _attempt(
-    instance: StepInstance,
-    attempt: int,
-    log_path: str,
-    token: str,
-    tmp_root: str | None,
-    key: str,
-    step_module: str | None,
-    hash_limit: int | None,
-    kill_grace: float,
-    version: str,
-    run_id: str | None,
-) -> Outcome:
-    if __version__ != version:
-        now = time.time()
-        return failed_attempt(
-            instance, attempt, log_path,
-            f"the Dask worker runs engine {__version__}, mi-run runs {version}",
-            started=now, ended=now, hint="start the workers from the same checkout/venv",
-            run_id=run_id, host=host_name(),
-        )  # fmt: skip
-    state_tmp = node_dir(token, tmp_root)
-    os.makedirs(state_tmp, exist_ok=True)
-    finished = threading.Event()
-    if instance.timeout and instance.command is None:
-        limit = instance.timeout + kill_grace
-        threading.Thread(target=_watchdog, args=(finished, limit, log_path), daemon=True).start()
-    try:
-        return execute(instance, attempt, log_path, state_tmp,
-                       marker=os.path.join(state_tmp, _marker_name(key)), step_module=step_module,
-                       hash_limit=hash_limit, run_id=run_id)
-    finally:
-        finished.set()
 
 
 def _marker_name(key: str) -> str:
