@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import functools
 import importlib
+import itertools
 import re
 import shlex
 import types
@@ -295,7 +296,7 @@ def _generate(parts: list[tuple[bool, str]], shell: bool) -> Callable[[Mapping[s
     value: an item, a path) is handled inline, without a call: ``_quote``/``_text`` would
     give it back unchanged (a safe shell word) or quoted, which the inline test leaves to them.
     """
-    temporaries = iter(range(1 << 30))
+    temporaries = itertools.count()
 
     def access(dotted: str) -> str:
         names = dotted.split(".")

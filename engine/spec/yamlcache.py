@@ -52,7 +52,8 @@ def _parsers_stamp() -> str:
     return f"{_stamp(here)}\0{_stamp(found.origin if found else None)}"
 
 
-def _digest(text: str, repeated_keys: str) -> str:
+def key(text: str, repeated_keys: str) -> str:
+    """The name ``text`` read with ``repeated_keys`` is kept under."""
     try:  # BLAKE2 is built into CPython; hashlib would load OpenSSL's bindings (~2 ms)
         from _blake2 import blake2b
     except ImportError:  # pragma: no cover - another Python implementation
@@ -63,10 +64,11 @@ def _digest(text: str, repeated_keys: str) -> str:
     return digest.hexdigest()
 
 
-def recall(text: str, repeated_keys: str) -> tuple[Any, dict[Any, Any], dict[Any, Any]] | None:
-    """(data, value marks, key marks) of ``text`` loaded before, or None."""
+def recall(name: str) -> tuple[Any, dict[Any, Any], dict[Any, Any]] | None:
+    """(data, value marks, key marks) of the document kept under ``name`` (:func:`key`), or
+    None."""
     try:
-        with open(os.path.join(cache_dir("parsed"), _digest(text, repeated_keys)), "rb") as handle:
+        with open(os.path.join(cache_dir("parsed"), name), "rb") as handle:
             kept = marshal.loads(handle.read())
     except (OSError, ValueError, EOFError, TypeError):
         return None
@@ -76,14 +78,15 @@ def recall(text: str, repeated_keys: str) -> tuple[Any, dict[Any, Any], dict[Any
     return kept[1], kept[2], kept[3]
 
 
-def remember(text: str, repeated_keys: str, data: Any, marks: Any) -> None:
-    """Keep a document that loaded cleanly (``marks``: its :class:`~engine.spec.yamlload.Marks`)."""
+def remember(name: str, data: Any, marks: Any) -> None:
+    """Keep a document that loaded cleanly under ``name`` (:func:`key`; ``marks``: its
+    :class:`~engine.spec.yamlload.Marks`)."""
     try:
         blob = marshal.dumps((FORMAT, data, marks.values, marks.keys))
     except ValueError:  # a date or timestamp: parsed again next time
         return
     folder = cache_dir("parsed")
-    target = os.path.join(folder, _digest(text, repeated_keys))
+    target = os.path.join(folder, name)
     scratch = f"{target}.{os.getpid()}.tmp"
     try:
         os.makedirs(folder, exist_ok=True)

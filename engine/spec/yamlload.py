@@ -41,7 +41,8 @@ def load_yaml_file(path: str | Path, repeated_keys: str = "error") -> Document:
 def load_yaml_text(text: str, path: str = "<string>", repeated_keys: str = "error") -> Document:
     from engine.spec import yamlcache
 
-    recalled = yamlcache.recall(text, repeated_keys)
+    name = yamlcache.key(text, repeated_keys)
+    recalled = yamlcache.recall(name)
     if recalled is not None:
         data, values, keys = recalled
         return Document(data=data, marks=Marks(path, values, keys))
@@ -49,5 +50,5 @@ def load_yaml_text(text: str, path: str = "<string>", repeated_keys: str = "erro
 
     document = parse_document(text, path, repeated_keys)
     if not document.warnings:  # errors raise; a document with warnings is parsed each time
-        yamlcache.remember(text, repeated_keys, document.data, document.marks)
+        yamlcache.remember(name, document.data, document.marks)
     return document
