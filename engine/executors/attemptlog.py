@@ -27,6 +27,7 @@ import _thread
 import json
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from engine.logtail import tail_of
@@ -110,8 +111,10 @@ def interrupted_line() -> str:
 
 # An attempt's log ends with one verdict. When a run is interrupted, the engine says so in the
 # logs of the attempts that were running; with the threads and serial backends the step's own
-# outcome (its killed command: "failed ... SIGKILL") is written by a thread of this same
-# process, before or after. The first verdict wins, under this lock.
+# outcome is written by a thread of this same process. A verdict written before the
+# interruption began stands; from then on (see :func:`interrupting`) the interruption's wins,
+# so a command killed by the interruption is not logged as "failed ... SIGKILL". All under
+# this lock.
 _verdict_lock = _thread.allocate_lock()  # threading.Lock, without importing threading
 _interrupted: set[str] = set()  # logs given the interruption's verdict in this process
 _VERDICTS = (f"{MARK} completed in ", f"{MARK} failed after ", f"{MARK} skipped by the step ")
@@ -123,6 +126,15 @@ def end_log(log_path: str, text: str) -> None:
     with _verdict_lock:
         if log_path not in _interrupted:
             append_log(log_path, text)
+
+
+def interrupting(log_paths: Iterable[str]) -> None:
+    """The run is being interrupted: from now on this process writes no step verdict into
+    these logs; :func:`end_interrupted` ends them once their commands are stopped. Called
+    before the commands are killed, so a thread that sees its command die cannot log it as a
+    failure first."""
+    with _verdict_lock:
+        _interrupted.update(log_paths)
 
 
 def end_interrupted(log_path: str) -> None:
@@ -137,7 +149,7 @@ def end_interrupted(log_path: str) -> None:
         except OSError:
             return
         if any(line.startswith(_VERDICTS) for line in last.splitlines()):
-            return  # the step's own verdict came first
+            return  # the step's verdict came before the interruption (or from another process)
         _interrupted.add(log_path)
         append_log(log_path, interrupted_line())
 

@@ -14,7 +14,7 @@ import shutil
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from engine.executors.attemptlog import end_interrupted
+from engine.executors.attemptlog import end_interrupted, interrupting
 from engine.fingerprint import Fingerprint, fingerprint
 from engine.model import Outcome, RerunReason, Status, StepInstance
 from engine.running import logfiles
@@ -108,6 +108,12 @@ class Recorder:
                            {}, run_id=self.run_id)
         if not self._keep_incomplete:
             remove_outputs(instance)
+
+    def interrupting(self, running: Iterable[StepInstance]) -> None:
+        """The run is about to stop ``running``: what their killed commands report is no
+        longer their verdict (see :meth:`interrupted`)."""
+        interrupting(log for instance in running
+                     if (log := self._running_logs.get(instance.id)) is not None)
 
     def interrupted(self, running: Iterable[StepInstance]) -> None:
         """The run was stopped: partial outputs of the instances that ran are removed, and

@@ -335,9 +335,11 @@ class Scheduler:
         return [n for n in nodes if self.state.get(n) in waiting]
 
     def _interrupt(self) -> None:
+        running = [self.plan.instances[n] for n, s in self.state.items()
+                   if s is LoopState.RUNNING]
+        self.recorder.interrupting(running)  # before the kill: its "SIGKILL" is no verdict
         self.executor.cancel_all()
-        self.recorder.interrupted(self.plan.instances[n] for n, s in self.state.items()
-                                  if s is LoopState.RUNNING)
+        self.recorder.interrupted(running)
 
     def _statuses(self) -> dict[str, Status]:
         """Every instance's status now (an instance still running was interrupted)."""

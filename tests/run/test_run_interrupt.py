@@ -3,17 +3,22 @@
 
 from __future__ import annotations
 
+import concurrent.futures as cf
 import os
 import signal
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
+from engine.errors import Interrupted
+from engine.executors.threads import ThreadExecutor
+from engine.running.reporter import Reporter
 from engine.running.state import StateStore
-from tests.helpers.running import dry, logs_of, mi, mi_popen, wait_for, write_spec
+from tests.helpers.running import dry, logs_of, mi, mi_popen, run, wait_for, write_spec
 
 SPEC = """
 name: sig
@@ -193,4 +198,44 @@ def test_an_interrupted_attempt_log_ends_with_one_verdict(work: Path, backend: s
         [log] = logs
         verdicts = [line for line in log.read_text().splitlines()
                     if line.startswith(("[mi-run] interrupted", "[mi-run] failed", "[mi-run] completed"))]
+        assert verdicts == ["[mi-run] interrupted: the run was stopped (Ctrl-C, SIGTERM or SIGHUP)"]
+
+
+class _InterruptWhenStarted(Reporter):
+    """Stops the run (as Ctrl-C would) once both steps have started."""
+
+    def __init__(self, folder: Path):
+        super().__init__(quiet=True)
+        self._folder = folder
+
+    def progress(self, *args: Any, **kwargs: Any) -> None:
+        if all((self._folder / f"{item}.started").exists() for item in "ab"):
+            raise KeyboardInterrupt
+
+
+def test_a_command_killed_by_the_interruption_is_not_logged_as_failed(
+        work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The threads backend's worker threads see their commands die when the run kills them;
+    here each is made to write its verdict before the engine ends the logs (the order that
+    the timing of a real run only sometimes gives). The interruption is still the verdict."""
+    cancel_all = ThreadExecutor.cancel_all
+
+    def cancel_then_let_workers_finish(self: ThreadExecutor) -> None:
+        futures = list(self._inflight)
+        cancel_all(self)
+        cf.wait(futures, timeout=30)  # every worker has written what it saw
+
+    monkeypatch.setattr(ThreadExecutor, "cancel_all", cancel_then_let_workers_finish)
+    tag = f"900.{uuid.uuid4().int % 10**6}"
+    write_spec(work, TWO_SLOW.replace("TAG", tag))
+    try:
+        with pytest.raises(Interrupted):
+            run(reporter=_InterruptWhenStarted(work))
+    finally:
+        stop(sleepers(tag))
+    for item in "ab":
+        [log] = logs_of(work, "slow", item)
+        verdicts = [line for line in log.read_text().splitlines()
+                    if line.startswith(("[mi-run] interrupted", "[mi-run] failed",
+                                        "[mi-run] completed"))]
         assert verdicts == ["[mi-run] interrupted: the run was stopped (Ctrl-C, SIGTERM or SIGHUP)"]
