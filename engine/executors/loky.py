@@ -134,10 +134,8 @@ class LokyExecutor(Executor):
         return len(self._inflight) + len(self._queue) + len(self._ready)
 
     def cancel_all(self) -> None:
-        for task in self._inflight.values():
-            info = read_marker(task.marker)
-            if info is not None:
-                _kill_group(info)
+        # The workers die first: a worker that outlived its step's command would log the
+        # command's death as the attempt's failure, where the run's interruption is the verdict.
         pool, self._pool = self._pool, None
         if pool is not None:
             for pid in list(getattr(pool, "_processes", {})):
@@ -145,6 +143,11 @@ class LokyExecutor(Executor):
                     os.kill(pid, signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+        for task in self._inflight.values():
+            info = read_marker(task.marker)
+            if info is not None:
+                _kill_group(info)
+        if pool is not None:
             pool.shutdown(wait=False, kill_workers=True)
         self._inflight.clear()
         self._queue.clear()
