@@ -173,7 +173,7 @@ steps:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("backend", ["threads", "serial", "processes", "loky"])
+@pytest.mark.parametrize("backend", ["threads", "serial", "processes", "loky", "dask"])
 def test_an_interrupted_attempt_log_ends_with_one_verdict(work: Path, backend: str) -> None:
     tag = f"900.{uuid.uuid4().int % 10**6}"
     write_spec(work, TWO_SLOW.replace("TAG", tag))

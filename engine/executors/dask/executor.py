@@ -246,7 +246,8 @@ class DaskExecutor(Executor):
         if not entries or not self._conn.running():
             return
         with contextlib.suppress(Exception):  # shell steps: kill their process groups
-            client.run(kill_groups, self._token, self._tmp_root, True, on_error="ignore",
+            client.run(kill_groups, self._token, self._tmp_root, True,
+                       [os.path.abspath(t.log_path) for _, t in entries], on_error="ignore",
                        callback_timeout=10)
         with contextlib.suppress(Exception):
             client.cancel([f for f, _ in entries], force=True)
