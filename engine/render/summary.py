@@ -111,8 +111,9 @@ def _timings(result: RunResult) -> list[str]:
     lines = []
     chain = [n for n in result.critical_path if n in outcomes]
     if chain:
-        total = sum(outcomes[n].duration for n in chain)
-        named = [f"{n} {outcomes[n].duration:.1f} s" for n in chain]
+        spent = {n: result.time_spent.get(n, outcomes[n].duration) for n in chain}
+        total = sum(spent.values())
+        named = [f"{n} {spent[n]:.1f} s" for n in chain]
         if len(named) > PATH_SHOWN:
             left = len(named) - PATH_SHOWN + 1
             named = [*named[:PATH_SHOWN - 2], f"({left} more)", named[-1]]

@@ -26,6 +26,8 @@ class RunResult:
     outcomes: Mapping[str, Outcome] = field(default_factory=dict, repr=False)
     # the chain of instances that ran, by duration, that took longest (first one first)
     critical_path: tuple[str, ...] = ()
+    # seconds each instance that ran spent in all its attempts (retries, interrupted included)
+    time_spent: Mapping[str, float] = field(default_factory=dict, repr=False)
 
     @property
     def ok(self) -> bool:

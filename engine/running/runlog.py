@@ -31,6 +31,15 @@ class Attempt:
     interrupted_at: float | None = None  # still running when the run was interrupted
 
     @property
+    def spent(self) -> float:
+        """Seconds this attempt ran: its outcome's duration, or until the interruption."""
+        if self.outcome is not None:
+            return self.outcome.duration
+        if self.interrupted_at is not None:
+            return self.interrupted_at - self.submitted
+        return 0.0
+
+    @property
     def status(self) -> str:
         if self.outcome is not None:
             return self.outcome.status.value
@@ -69,6 +78,21 @@ class RunLog:
             self.ran[instance.id] = instance
             return
         found[-1].outcome = outcome
+
+    def time_spent(self) -> dict[str, float]:
+        """Seconds each instance that started ran, in all its attempts."""
+        return {node: sum(a.spent for a in attempts) for node, attempts in self.attempts.items()}
+
+    def critical_path(self, plan: Plan) -> tuple[tuple[str, ...], float]:
+        """The chain of dependent instances whose attempts (retries and interrupted ones
+        included) took the longest in all, first to last, and its total in seconds: what
+        bounded the run's length. The end summary and the run record both show this one."""
+        spent = self.time_spent()
+        if not spent:
+            return (), 0.0
+        chain = tuple(n for n in plan.graph.longest_path(lambda n: spent.get(n, 0.0))
+                      if spent.get(n))
+        return chain, sum(spent[n] for n in chain)
 
     def interrupted(self, running: Iterable[StepInstance]) -> None:
         now = time.time()

@@ -340,19 +340,7 @@ def _files(mapping: Mapping[str, Any], sizes: Mapping[str, int]) -> list[dict[st
 def critical_path(log: RunLog) -> dict[str, Any]:
     """The chain of dependent instances whose run times add up the most (what bounded the
     run's length): instance ids, first to last, and their total in seconds."""
-    plan = log.plan
-    if plan is None:
+    if log.plan is None:
         return {"instances": [], "seconds": 0.0}
-    spent = {node: sum(_spent(a) for a in attempts) for node, attempts in log.attempts.items()}
-    # The same chain as the end summary's (RunResult.critical_path), interrupted attempts
-    # counted with the time they had run.
-    path = [n for n in plan.graph.longest_path(lambda n: spent.get(n, 0.0)) if spent.get(n)]
-    return {"instances": path, "seconds": _t(sum(spent[n] for n in path))}
-
-
-def _spent(attempt: Attempt) -> float:
-    if attempt.outcome is not None:
-        return attempt.outcome.duration
-    if attempt.interrupted_at is not None:
-        return attempt.interrupted_at - attempt.submitted
-    return 0.0
+    chain, seconds = log.critical_path(log.plan)
+    return {"instances": list(chain), "seconds": _t(seconds)}

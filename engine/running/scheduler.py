@@ -355,15 +355,7 @@ class Scheduler:
         return statuses
 
     def _result(self) -> RunResult:
+        runlog = self.recorder.runlog  # the run record's critical path is the same one
         return RunResult(self.recorder.run_id, self.plan.workflow, self._statuses(),
                          tuple(self.failed), time.time() - self.started_at, dict(self.outcomes),
-                         self._critical_path())
-
-    def _critical_path(self) -> tuple[str, ...]:
-        """The heaviest chain of the instances that ran, weighted by their durations."""
-        outcomes = self.outcomes
-        if not outcomes:
-            return ()
-        chain = self.plan.graph.longest_path(
-            lambda n: outcomes[n].duration if n in outcomes else 0.0)
-        return tuple(n for n in chain if n in outcomes)
+                         runlog.critical_path(self.plan)[0], runlog.time_spent())

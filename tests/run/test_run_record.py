@@ -17,6 +17,8 @@ import pytest
 import tests.helpers.exec_steps  # noqa: F401  (registers testexec.* in this process)
 from engine import envvars
 from engine.errors import UsageError
+from engine.plan.workflow import load
+from engine.render.summary import summary
 from engine.running.runfiles import find_record, list_runs, load_record
 from engine.version import __version__
 from tests.helpers.flows import fake_tool, shell, spec_yaml, write_flow
@@ -260,3 +262,24 @@ def test_a_tool_that_hangs_or_is_missing_gets_no_version(
     assert left == []  # the tool's children went with it
     assert found["STAR"] == {"path": None, "version": None, "error": "not found on PATH",
                              "steps": ["align"]}
+
+
+def test_the_summary_and_the_record_name_one_critical_path_counting_failed_attempts(
+        work: Path) -> None:
+    """``slow`` fails once after 0.6 s and then passes at once; ``steady`` takes 0.3 s. What
+    bounded the run was ``slow``'s two attempts, so both the end summary and the record name
+    it (weighing only its last attempt would name ``steady``)."""
+    write_flow(work, spec_yaml(
+        "crit",
+        shell("slow", "if [ ! -f tried ]; then touch tried; sleep 0.6; exit 1; fi; "
+                      "echo ok > {{ outputs.o }}", outputs={"o": "slow.txt"}, retries=1),
+        shell("steady", "sleep 0.3; echo ok > {{ outputs.o }}", outputs={"o": "steady.txt"})))
+    result = run()
+    assert result.ok and result.outcomes["slow"].attempt == 2
+    [record] = records(work)
+    assert result.critical_path == ("slow",) and result.time_spent["slow"] >= 0.6
+    assert record["critical_path"]["instances"] == ["slow"]
+    assert record["critical_path"]["seconds"] >= 0.6
+    [line] = [t for t in summary(result, load("wf.yaml")).splitlines()
+              if t.startswith("critical path")]
+    assert line.startswith("critical path 0.6 s: slow 0.6 s")
