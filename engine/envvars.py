@@ -22,9 +22,10 @@ DASK_SCHEDULER = "MI_DASK_SCHEDULER"  # default --scheduler for --backend dask
 DASK_CONNECT_TIMEOUT = "MI_DASK_CONNECT_TIMEOUT"  # seconds to wait for a Dask scheduler
 RUN_TOKEN = "MI_RUN_TOKEN"  # set by the engine in every shell step's environment
 KEEP_RUNS = "MI_KEEP_RUNS"  # how many run records <state_dir>/runs/ keeps (default 50)
+ALWAYS_BASH = "MI_ALWAYS_BASH"  # run every run: command under bash, even a lone program
 
 RESERVED = frozenset({STATE_DIR, JOBS, DEBUG, STEP_MODULES, DASK_SCHEDULER,
-                      DASK_CONNECT_TIMEOUT, RUN_TOKEN, KEEP_RUNS})
+                      DASK_CONNECT_TIMEOUT, RUN_TOKEN, KEEP_RUNS, ALWAYS_BASH})
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -95,3 +96,4 @@ def check(environ: Mapping[str, str] | None = None) -> None:
     read_int(KEEP_RUNS, environ)
     read_float(DASK_CONNECT_TIMEOUT, environ)
     read_flag(DEBUG, environ)
+    read_flag(ALWAYS_BASH, environ)

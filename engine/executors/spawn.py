@@ -23,10 +23,12 @@ import signal
 import tempfile
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from engine import envvars
 from engine.executors.attemptlog import failed_attempt, header, host_name, outcome_line
 from engine.executors.base import Executor
+from engine.executors.direct import DirectCommand, direct_command, program_env, program_path, usable_env
 from engine.executors.orphans import registry_path
 from engine.executors.shell import (
     KILL_GRACE,
@@ -80,6 +82,10 @@ class ShellSpawner(Executor):
         self._token = run_token or os.urandom(16).hex()
         self._bash = "/bin/bash"
         self._run_id = run_id
+        # Commands that are one program (engine.executors.direct) run without bash, in the
+        # environment bash would give them: forked (with redirections) or not.
+        self._direct_env: dict[bool, dict[str, str]] | None = None
+        self._programs: dict[str, str | None] = {}  # argv[0] -> where PATH has it
 
     def start(self, slots: int) -> None:
         self._tmp = tempfile.mkdtemp(prefix="mi-run-", dir=self._tmp_root)
@@ -88,6 +94,9 @@ class ShellSpawner(Executor):
         self._env = dict(os.environ, **{envvars.RUN_TOKEN: self._token})
         # Resolved once: posix_spawnp would try every PATH entry (a failed execve each) per step.
         self._bash = shutil.which("bash", path=self._env.get("PATH")) or "/bin/bash"
+        if usable_env(self._env) and not envvars.read_flag(envvars.ALWAYS_BASH, self._env):
+            self._direct_env = {forked: program_env(self._env, "", self._cwd, forked)
+                                for forked in (False, True)}
         self._seq = 0
         if self._orphan_dir:  # the run's file (orphans.registered), kept if the engine dies
             os.makedirs(self._orphan_dir, exist_ok=True)
@@ -119,21 +128,24 @@ class ShellSpawner(Executor):
         for out in instance.output_paths():
             self._mkdir(os.path.dirname(os.path.join(work_dir, out)))
         command = instance.command or ""
-        argv, script = bash_argv(command, os.path.join(self._tmp, f"command-{time.monotonic_ns()}.sh"))
         if self._free_tmp:  # an empty directory a finished step left behind
             tmp_dir = self._free_tmp.pop()
         else:
             self._seq += 1
             tmp_dir = os.path.join(self._tmp, f"step.{self._seq}")
             os.mkdir(tmp_dir)
-        env = dict(self._env, TMPDIR=tmp_dir)
         # The engine creates the log and writes its header; the child gets it as stdout and
         # stderr, and the outcome line goes through the same open file when it has ended.
         log_fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_APPEND, 0o644)
+        script = None
         try:
             os.write(log_fd, header(instance, attempt, started, self._run_id,
                                     host_name()).encode())
-            pid = self._start(argv, env, work_dir, log_fd)
+            pid = self._start_direct(command, work_dir, tmp_dir, log_fd)
+            if pid is None:
+                argv, script = bash_argv(
+                    command, os.path.join(self._tmp, f"command-{time.monotonic_ns()}.sh"))
+                pid = self._start(argv, dict(self._env, TMPDIR=tmp_dir), work_dir, log_fd)
         except BaseException:
             os.close(log_fd)
             raise
@@ -141,6 +153,36 @@ class ShellSpawner(Executor):
         deadline = time.monotonic() + instance.timeout if instance.timeout else None
         return _Child(instance, attempt, log_path, pid, pidfd, started, time.perf_counter(),
                       deadline, tmp_dir, log_fd, script=script)
+
+    def _start_direct(self, command: str, work_dir: str, tmp_dir: str, log_fd: int) -> int | None:
+        """Spawn ``command``'s program itself when it is all the command is; None when bash
+        has to run it (or the spawn failed: bash then says why, as it would have)."""
+        if self._direct_env is None or work_dir != self._cwd:
+            return None
+        direct = direct_command(command)
+        if direct is None:
+            return None
+        path = self._program(direct)
+        if path is None:
+            return None
+        env = dict(self._direct_env[bool(direct.redirects)], TMPDIR=tmp_dir, _=path)
+        actions: list[tuple[Any, ...]] = [
+            (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+            (os.POSIX_SPAWN_DUP2, log_fd, 1),
+            (os.POSIX_SPAWN_DUP2, log_fd, 2),
+        ]
+        actions += [(os.POSIX_SPAWN_OPEN, r.fd, r.path, r.flags, 0o666) for r in direct.redirects]
+        try:
+            return os.posix_spawn(path, list(direct.argv), env, setsid=True,
+                                  setsigdef=PYTHON_IGNORED, setsigmask=(), file_actions=actions)
+        except OSError:  # a redirection's file or the program itself: bash reports it
+            return None
+
+    def _program(self, direct: DirectCommand) -> str | None:
+        name = direct.argv[0]
+        if name not in self._programs:
+            self._programs[name] = program_path(name, self._env, self._cwd)
+        return self._programs[name]
 
     def _start(self, argv: list[str], env: dict[str, str], work_dir: str, log_fd: int) -> int:
         if work_dir == self._cwd:
