@@ -27,14 +27,17 @@ from collections.abc import Mapping
 from typing import NamedTuple
 
 # Bash's builtins and reserved words (bash 5.2, `compgen -b -k`), which bash runs itself.
-_BASH_OWN = frozenset("""
-. : [ [[ ]] alias bg bind break builtin caller case cd command compgen complete compopt
-continue coproc declare dirs disown do done echo elif else enable esac eval exec exit export
-false fc fg fi for function getopts hash help history if in jobs kill let local logout
-mapfile popd printf pushd pwd read readarray readonly return select set shift shopt source
-suspend test then time times trap true type typeset ulimit umask unalias unset until wait
-while { } !
-""".split())
+_BASH_OWN = frozenset({
+    ".", ":", "[", "[[", "]]", "alias", "bg", "bind", "break", "builtin", "caller", "case",
+    "cd", "command", "compgen", "complete", "compopt", "continue", "coproc", "declare", "dirs",
+    "disown", "do", "done", "echo", "elif", "else", "enable", "esac", "eval", "exec", "exit",
+    "export", "false", "fc", "fg", "fi", "for", "function", "getopts", "hash", "help",
+    "history", "if", "in", "jobs", "kill", "let", "local", "logout", "mapfile", "popd",
+    "printf", "pushd", "pwd", "read", "readarray", "readonly", "return", "select", "set",
+    "shift", "shopt", "source", "suspend", "test", "then", "time", "times", "trap", "true",
+    "type", "typeset", "ulimit", "umask", "unalias", "unset", "until", "wait", "while", "{",
+    "}", "!",
+})
 
 # Characters of an unquoted word that bash takes literally anywhere in it; `=` too, except
 # in the first word (an assignment), and `%`, `^`, `,` which only matter inside braces
@@ -75,7 +78,7 @@ def direct_command(command: str) -> DirectCommand | None:
         argv, redirects = _Scanner(command).scan()
     except _Unsure:
         return None
-    if not argv or argv[0] in _BASH_OWN and argv[0] != "echo":
+    if not argv or (argv[0] in _BASH_OWN and argv[0] != "echo"):
         return None
     if "=" in argv[0] or argv[0][:1] in ("%", "^"):
         return None  # an assignment; a job (`%1` is `fg %1`); history (`^a^b`)
@@ -160,7 +163,7 @@ class _Scanner:
         if self._peek() in ("<", ">", "&", "|", "("):
             raise _Unsure  # <<, <>, >&, >|, >(...): bash's own
         self._skip_blanks()
-        target, quoted = self._word()
+        target, _ = self._word()
         if not target or self._peek() in ("<", ">"):
             raise _Unsure  # a missing or empty target, or `>a>b`
         if target.startswith("/dev/"):
