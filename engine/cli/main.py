@@ -316,10 +316,13 @@ def entry() -> None:
     # collecting: the cyclic GC would only rescan them (10-20 % of a 100k-instance plan).
     # A run turns it back on once the plan is made (see commands.cmd_run).
     gc.disable()
+    from engine import dataclasscode
     from engine.cli.streams import guard_console
 
+    dataclasscode.install()  # the engine's dataclasses, compiled by an earlier run
     guard_console()  # a reader that goes away (| head, less, ssh) must not stop a run
     code = main(console=True)
+    dataclasscode.save()
     try:
         sys.stdout.flush()
         sys.stderr.flush()
