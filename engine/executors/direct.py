@@ -12,7 +12,8 @@ Anything else returns None and runs under bash as always: variables, globs, tild
 escapes, comments, pipes, lists, subshells, assignments, here-documents, other redirections,
 and every bash builtin or keyword as the first word (``cd``, ``export``, ``printf``,
 ``test``...). ``echo`` is the one builtin taken, as ``/bin/echo``, and only when no argument
-starts with ``-`` and ``POSIXLY_CORRECT`` is unset: then the two print the same bytes. An
+starts with ``-`` and ``POSIXLY_CORRECT`` is unset: then the two print the same bytes
+(and only coreutils' ``/usr/bin/echo``, not another ``echo`` that ``PATH`` may have first). An
 environment with ``BASH_ENV`` or exported functions (``BASH_FUNC_*``) always gets bash,
 which would read or define them first.
 
@@ -177,11 +178,16 @@ def program_path(name: str, env: Mapping[str, str], cwd: str) -> str | None:
     if "/" in name:
         path = name if os.path.isabs(name) else os.path.join(cwd, name)
         return name if _executable(path) else None
+    if name == "echo":  # bash's own echo, whatever PATH has: coreutils' prints the same
+        return next((p for p in _COREUTILS_ECHO if _executable(p)), None)
     for folder in env.get("PATH", "").split(":"):
         path = os.path.join(folder or ".", name)
         if _executable(path if os.path.isabs(path) else os.path.join(cwd, path)):
             return path
     return None
+
+
+_COREUTILS_ECHO = ("/usr/bin/echo", "/bin/echo")
 
 
 def _executable(path: str) -> bool:

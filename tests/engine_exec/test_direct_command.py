@@ -68,6 +68,10 @@ def test_a_program_is_found_as_bash_finds_it(tmp_path: Path) -> None:
     assert program_path("no-such-tool", env, str(tmp_path)) is None
     (tmp_path / "bin" / "adir").mkdir()
     assert program_path("adir", env, str(tmp_path)) is None
+    # bash's echo is its builtin even when PATH has another echo first: coreutils' is taken
+    (tmp_path / "bin" / "echo").write_text("#!/bin/sh\necho not bash's\n")
+    (tmp_path / "bin" / "echo").chmod(0o755)
+    assert program_path("echo", env, str(tmp_path)) in ("/usr/bin/echo", "/bin/echo")
 
 
 def test_an_environment_bash_would_add_to_is_left_to_bash() -> None:
