@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,18 @@ def ran(folder: Path) -> list[str]:
     names = sorted(log.read_text().split())
     log.unlink()
     return names
+
+
+def still_there(find: Callable[[], list[Any]], seconds: float = 10) -> list[Any]:
+    """What ``find`` still returns after up to ``seconds`` of waiting for it to return
+    nothing: a process killed with SIGKILL is gone only once the kernel has run its exit,
+    which on a loaded machine can take a moment after the killer returned."""
+    end = time.monotonic() + seconds
+    found = find()
+    while found and time.monotonic() < end:
+        time.sleep(0.05)
+        found = find()
+    return found
 
 
 def wait_for(path: Path, engine: subprocess.Popen[Any], seconds: float = 60) -> None:

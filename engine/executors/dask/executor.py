@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.executors.attemptlog import attempt_mark, failed_attempt
+from engine.executors.attemptlog import attempt_mark, failed_attempt, interrupting
 from engine.executors.base import Executor, worker_module
 from engine.executors.dask.cluster import Connection, check_settings, require
 from engine.executors.dask.remote import (
@@ -245,9 +245,15 @@ class DaskExecutor(Executor):
         client = self._conn.client
         if not entries or not self._conn.running():
             return
+        # First every worker stops writing verdicts into the interrupted attempts' logs (the
+        # engine writes the interruption's), and only then are the commands killed: a node's
+        # workers share its markers, so one worker's kill_groups kills the others' steps too,
+        # and a worker that saw its command die first would log it as a failure.
+        logs = [os.path.abspath(t.log_path) for _, t in entries]
+        with contextlib.suppress(Exception):
+            client.run(interrupting, logs, on_error="ignore", callback_timeout=10)
         with contextlib.suppress(Exception):  # shell steps: kill their process groups
-            client.run(kill_groups, self._token, self._tmp_root, True,
-                       [os.path.abspath(t.log_path) for _, t in entries], on_error="ignore",
+            client.run(kill_groups, self._token, self._tmp_root, True, on_error="ignore",
                        callback_timeout=10)
         with contextlib.suppress(Exception):
             client.cancel([f for f, _ in entries], force=True)

@@ -16,10 +16,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
 from typing import Any
 
-from engine.executors.attemptlog import failed_attempt, host_name, interrupting
+from engine.executors.attemptlog import failed_attempt, host_name
 from engine.executors.markers import read_marker
 from engine.executors.shell import kill_group
 from engine.executors.worker import execute
@@ -154,13 +153,9 @@ def close_topic(topic: str, dask_scheduler: Any = None) -> None:
         topics.pop(topic, None)
 
 
-def kill_groups(token: str, tmp_root: str | None, kill: bool,
-                interrupted: Sequence[str] = ()) -> None:
+def kill_groups(token: str, tmp_root: str | None, kill: bool) -> None:
     """Kill (if ``kill``) this run's running shell process groups on this node; remove the dir.
-    ``interrupted``: logs of attempts the run's interruption stops, in which this worker writes
-    no verdict from now on (the engine writes the interruption's; a worker thread that saw its
-    command killed would log it as a failure)."""
-    interrupting(interrupted)
+    The node's workers share the dir: one worker kills the others' steps too."""
     folder = node_dir(token, tmp_root)
     if kill:
         for name in _markers(folder):
