@@ -16,16 +16,15 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from engine.executors import Executor, make_executor
+from engine.executors import Executor
 from engine.model import Status
 from tests.helpers.contract import ExecutorContract
 from tests.helpers.executors import (
-    RUN_ID,
     group_alive,
+    local_dask,
     make_instance,
     run_all,
     wait_file,
-    worker_env,
 )
 
 pytestmark = pytest.mark.slow
@@ -33,17 +32,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def dask_executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Executor]:
-    with pytest.MonkeyPatch.context() as mp:  # what the spawned workers inherit
-        for name, value in worker_env().items():
-            mp.setenv(name, value)
-        executor = make_executor("dask", tmp_root=str(tmp_path_factory.mktemp("dask-tmp")),
-                                 config={"kill_grace": 0.3}, run_id=RUN_ID)
-        executor.start(2)
-        try:
-            yield executor
-        finally:
-            executor.cancel_all()
-            executor.shutdown()
+    with local_dask(tmp_path_factory.mktemp("dask-tmp"), kill_grace=0.3) as executor:
+        yield executor
 
 
 class TestDaskContract(ExecutorContract):

@@ -15,29 +15,19 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from engine.executors import make_executor
 from engine.executors.attemptlog import attempt_mark
 from engine.executors.dask import DaskExecutor
 from engine.model import Status
-from tests.helpers.executors import RUN_ID, make_instance, run_all, worker_env
+from tests.helpers.executors import local_dask, make_instance, run_all
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def executor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DaskExecutor]:
-    with pytest.MonkeyPatch.context() as mp:  # what the spawned workers inherit
-        for name, value in worker_env().items():
-            mp.setenv(name, value)
-        made = make_executor("dask", tmp_root=str(tmp_path_factory.mktemp("dask-tmp")),
-                             run_id=RUN_ID)
+    with local_dask(tmp_path_factory.mktemp("dask-tmp")) as made:
         assert isinstance(made, DaskExecutor)
-        made.start(2)
-        try:
-            yield made
-        finally:
-            made.cancel_all()
-            made.shutdown()
+        yield made
 
 
 def _shell_steps(work: Path, count: int) -> list[Any]:

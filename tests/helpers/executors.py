@@ -8,13 +8,15 @@ on PYTHONPATH and names ``EXEC_STEPS`` in ``MI_STEP_MODULES`` before any pool st
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 
 from engine.executors import Executor, Outcome, make_executor
 from engine.model import Status, StepInstance
@@ -53,6 +55,23 @@ def started_executor(name: str, tmp_path: Path, slots: int = 2) -> Executor:
     executor = make_executor(name, **options)
     executor.start(slots)
     return executor
+
+
+@contextlib.contextmanager
+def local_dask(tmp_root: Path, **config: Any) -> Iterator[Executor]:
+    """A started dask executor on its own LocalCluster (2 workers), for a test module to
+    share; the spawned workers inherit :func:`worker_env`. Stopped on exit."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name, value in worker_env().items():
+            mp.setenv(name, value)
+        executor = make_executor("dask", tmp_root=str(tmp_root), run_id=RUN_ID,
+                                 **({"config": config} if config else {}))
+        executor.start(2)
+        try:
+            yield executor
+        finally:
+            executor.cancel_all()
+            executor.shutdown()
 
 
 def run_all(
