@@ -93,8 +93,8 @@ def mutated(draw: st.DrawFn) -> tuple[dict[str, Any], list[str]]:
                 parent.pop(key)
         elif kind == "rename" and isinstance(parent, dict):
             parent[str(key)[:-1] + "x" if str(key) else "x"] = parent.pop(key)
-        elif kind == "retype":
-            parent[key] = draw(st.sampled_from(WRONG_VALUES))
+        elif kind == "retype":  # a copy: a shared {} put inside itself later would be a cycle
+            parent[key] = copy.deepcopy(draw(st.sampled_from(WRONG_VALUES)))
         elif kind == "template" and isinstance(parent[key], str):
             parent[key] = draw(st.sampled_from(BROKEN_TEMPLATES))
     return data, sets
